@@ -1,0 +1,83 @@
+"""Shared fixtures: real storage roots (a tmp folder, or a bucket on a moto S3 server)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+MOTO_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ALLOW_HTTP": "true",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto S3 server in its own process on loopback: real HTTP, no in-process patching.
+
+    The AWS variables point every client (boto3, delta-rs, spawned workers) at it.
+    """
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the moto server did not start") from None
+            time.sleep(0.1)
+    saved = {k: os.environ.get(k) for k in [*MOTO_ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update(MOTO_ENV, AWS_ENDPOINT_URL=endpoint)
+    try:
+        yield endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str) -> str:
+    """A fresh, empty bucket on the moto server; returns its name."""
+    from snuk_assets.storage import s3_client
+
+    name = f"snuk-test-{uuid.uuid4().hex[:12]}"
+    s3_client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_root(request, tmp_path) -> str:
+    """A root URI for tables or raw files: a tmp folder, or a prefix in a moto S3 bucket."""
+    if request.param == "local":
+        return str(tmp_path / "root")
+    bucket = request.getfixturevalue("s3_bucket")
+    return f"s3://{bucket}/root"
