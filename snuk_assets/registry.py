@@ -1,0 +1,162 @@
+"""The building registry: floors, rooms and sensors of one building, read from its YAML file.
+
+The YAML under ``resources/buildings/`` is the single source of truth for which sensors exist
+and where they are; the pipeline and the simulator both load it through :func:`load_registry`.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from dataclasses import dataclass
+
+import pandas as pd
+import yaml
+
+from snuk_assets.sensor_types import SENSOR_TYPES, TYPE_BY_LETTER, is_valid_sensor_id
+
+
+@dataclass(frozen=True)
+class BuildingRegistry:
+    """One building as tables.
+
+    Attributes
+    ----------
+    building_id, name : str
+        Stable id and display name of the building.
+    timezone : str
+        IANA time zone of the building, e.g. ``Europe/Berlin``.
+    floors : pandas.DataFrame
+        Columns ``floor`` (int), ``name``.
+    rooms : pandas.DataFrame
+        Columns ``room_id`` (str), ``floor`` (int), ``name``, ``kind``, ``area_m2`` (float, m2).
+    sensors : pandas.DataFrame
+        Columns ``sensor_id`` (str), ``sensor_type`` (``motion``, ``temperature``,
+        ``humidity`` or ``luminosity``), ``room_id`` (str), ``floor`` (int, the room's floor).
+    """
+
+    building_id: str
+    name: str
+    timezone: str
+    floors: pd.DataFrame
+    rooms: pd.DataFrame
+    sensors: pd.DataFrame
+
+    def sensor_ids(self) -> frozenset[str]:
+        """All sensor ids of the building."""
+        return frozenset(self.sensors["sensor_id"])
+
+
+def default_registry_path() -> pathlib.Path:
+    """The reference office registry shipped beside the code."""
+    return pathlib.Path(__file__).resolve().parents[1] / "resources/buildings/reference_office.yaml"
+
+
+def load_registry(path: str | os.PathLike) -> BuildingRegistry:
+    """Read and validate a building registry YAML.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The registry file (schema: see ``resources/buildings/reference_office.yaml``).
+
+    Returns
+    -------
+    BuildingRegistry
+
+    Raises
+    ------
+    ValueError
+        If a key is missing, an id is duplicated, a room or floor is unknown, a sensor id does
+        not have the gateway's shape or its type letter contradicts its ``type``. The message
+        names the file and the offending entry.
+    """
+    path = pathlib.Path(path)
+    with path.open() as handle:
+        document = yaml.safe_load(handle)
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a mapping with building_id, floors, rooms, sensors")
+    where = str(path)
+    floors = _floors_frame(_field(document, "floors", where), where)
+    rooms = _rooms_frame(_field(document, "rooms", where), set(floors["floor"]), where)
+    sensors = _sensors_frame(_field(document, "sensors", where), rooms, where)
+    return BuildingRegistry(
+        building_id=str(_field(document, "building_id", where)),
+        name=str(_field(document, "name", where)),
+        timezone=str(_field(document, "timezone", where)),
+        floors=floors,
+        rooms=rooms,
+        sensors=sensors,
+    )
+
+
+def _field(entry: dict, key: str, where: str):
+    """``entry[key]``, or a ValueError naming the file and the entry that lacks it."""
+    if not isinstance(entry, dict) or key not in entry:
+        raise ValueError(f"{where}: missing key {key!r} in entry {entry!r}")
+    return entry[key]
+
+
+def _floors_frame(entries: list[dict], where: str) -> pd.DataFrame:
+    floors = pd.DataFrame(
+        {
+            "floor": [int(_field(e, "floor", where)) for e in entries],
+            "name": [str(_field(e, "name", where)) for e in entries],
+        }
+    )
+    _require_unique(floors["floor"], "floor", where)
+    return floors
+
+
+def _rooms_frame(entries: list[dict], known_floors: set[int], where: str) -> pd.DataFrame:
+    columns = {"room_id": str, "floor": int, "name": str, "kind": str, "area_m2": float}
+    # Room ids become strings even where the YAML forgot to quote them.
+    rooms = pd.DataFrame(
+        {key: [cast(_field(e, key, where)) for e in entries] for key, cast in columns.items()}
+    )
+    _require_unique(rooms["room_id"], "room_id", where)
+    for room in rooms.itertuples():
+        if room.floor not in known_floors:
+            raise ValueError(
+                f"{where}: room {room.room_id!r} is on floor {room.floor}, which is not listed "
+                f"under floors ({sorted(known_floors)})"
+            )
+    return rooms
+
+
+def _sensors_frame(entries: list[dict], rooms: pd.DataFrame, where: str) -> pd.DataFrame:
+    floor_of_room = dict(zip(rooms["room_id"], rooms["floor"], strict=True))
+    records = []
+    for entry in entries:
+        sensor_id = str(_field(entry, "sensor_id", where))
+        room_id = str(_field(entry, "room_id", where))
+        type_name = _field(entry, "type", where)
+        if not is_valid_sensor_id(sensor_id):
+            raise ValueError(
+                f"{where}: sensor id {sensor_id!r} does not have the gateway's shape "
+                "NNNN-NNN-NNN-NNN-x (x one of m, t, h, l)"
+            )
+        if type_name not in SENSOR_TYPES:
+            raise ValueError(
+                f"{where}: sensor {sensor_id!r} has unknown type {type_name!r}; "
+                f"expected one of {sorted(SENSOR_TYPES)}"
+            )
+        if TYPE_BY_LETTER[sensor_id[-1]] != type_name:
+            raise ValueError(
+                f"{where}: sensor {sensor_id!r} is listed as {type_name!r} but its letter "
+                f"{sensor_id[-1]!r} means {TYPE_BY_LETTER[sensor_id[-1]]!r}"
+            )
+        if room_id not in floor_of_room:
+            raise ValueError(f"{where}: sensor {sensor_id!r} is in unknown room {room_id!r}")
+        records.append((sensor_id, type_name, room_id, floor_of_room[room_id]))
+    sensors = pd.DataFrame.from_records(
+        records, columns=["sensor_id", "sensor_type", "room_id", "floor"]
+    ).astype({"floor": "int64"})
+    _require_unique(sensors["sensor_id"], "sensor_id", where)
+    return sensors
+
+
+def _require_unique(values: pd.Series, what: str, where: str) -> None:
+    duplicated = values[values.duplicated()]
+    if not duplicated.empty:
+        raise ValueError(f"{where}: {what} {duplicated.iloc[0]!r} is listed more than once")

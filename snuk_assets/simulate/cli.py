@@ -1,0 +1,63 @@
+"""The ``snuk simulate`` subcommand: fill a landing zone with a simulated building."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+
+from snuk_assets.registry import default_registry_path, load_registry
+from snuk_assets.simulate.simulation import simulate_building
+from snuk_assets.simulate.writer import FORMATS
+
+
+def add_simulate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``simulate`` to a CLI's subcommands; its handler is stored as ``func``."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate the building's sensor uploads into a landing zone",
+        description="Write simulated gateway upload files to LANDING and the true occupancy "
+        "to TRUTH/occupancy_truth.parquet. Same seed, same bytes.",
+    )
+    parser.add_argument(
+        "--landing",
+        default=os.environ.get("SNUK_LANDING_URI", "./data/landing"),
+        help="landing zone: a folder or s3://bucket/prefix "
+        "(default: $SNUK_LANDING_URI or ./data/landing)",
+    )
+    parser.add_argument(
+        "--truth", default="./data/ground_truth", help="ground-truth folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--registry", default=str(default_registry_path()), help="building registry YAML"
+    )
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=dt.date(2016, 6, 1),
+        help="first simulated UTC day, YYYY-MM-DD (default: 2016-06-01)",
+    )
+    parser.add_argument("--days", type=int, default=14, help="days to simulate (default: 14)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    parser.add_argument(
+        "--format", dest="fmt", choices=FORMATS, default="line", help="upload file format"
+    )
+    parser.add_argument("--gzip", action="store_true", help="gzip text upload files")
+    parser.set_defaults(func=run_simulate)
+    return parser
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Handler of ``snuk simulate``: run and print the summary."""
+    summary = simulate_building(
+        registry=load_registry(args.registry),
+        landing_uri=args.landing,
+        truth_dir=args.truth,
+        start=args.start,
+        days=args.days,
+        seed=args.seed,
+        fmt=args.fmt,
+        gzip=args.gzip,
+    )
+    print(summary)
+    return 0

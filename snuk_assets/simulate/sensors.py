@@ -1,0 +1,146 @@
+"""What the sensors of one room report during one UTC day, given the true headcount.
+
+Motion sensors report only on change: an activity process (bursts of movement, short pauses,
+and long still periods at a desk) gated by presence, plus rare false triggers. Climate and
+light sensors sample periodically with jitter. Offline spans are drawn once for the whole run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DAY_S = 86400
+
+
+@dataclass(frozen=True)
+class MotionBehaviour:
+    """How motion looks to one sensor while its room is occupied (durations in seconds)."""
+
+    on_mean_s: float
+    pause_mean_s: float  # short gaps between movements
+    still_mean_s: float  # sitting still at a desk or listening in a meeting
+    still_share: float  # fraction of gaps that are long still periods
+
+
+MOTION_BY_KIND = {
+    "office": MotionBehaviour(on_mean_s=14, pause_mean_s=11, still_mean_s=150, still_share=0.15),
+    "open_space": MotionBehaviour(on_mean_s=16, pause_mean_s=7, still_mean_s=60, still_share=0.1),
+    "meeting": MotionBehaviour(on_mean_s=12, pause_mean_s=11, still_mean_s=120, still_share=0.15),
+    "kitchen": MotionBehaviour(on_mean_s=18, pause_mean_s=7, still_mean_s=40, still_share=0.1),
+    "corridor": MotionBehaviour(on_mean_s=11, pause_mean_s=6, still_mean_s=20, still_share=0.05),
+}
+DEFAULT_MOTION = MotionBehaviour(on_mean_s=8, pause_mean_s=6, still_mean_s=90, still_share=0.1)
+FALSE_TRIGGERS_PER_DAY = 0.3
+
+
+def headcount_grid(
+    truth_starts_s: np.ndarray,
+    truth_ends_s: np.ndarray,
+    people: np.ndarray,
+    room_index: np.ndarray,
+    *,
+    n_rooms: int,
+    day_start_s: int,
+) -> np.ndarray:
+    """Headcount per room (rows) and second of the day (86,400 columns), as int16."""
+    starts = np.clip(truth_starts_s - day_start_s, 0, DAY_S)
+    ends = np.clip(truth_ends_s - day_start_s, 0, DAY_S)
+    keep = ends > starts
+    steps = np.zeros((n_rooms, DAY_S + 1), dtype=np.int32)
+    np.add.at(steps, (room_index[keep], starts[keep]), people[keep])
+    np.add.at(steps, (room_index[keep], ends[keep]), -people[keep])
+    return np.cumsum(steps[:, :DAY_S], axis=1).astype(np.int16)
+
+
+def motion_states(
+    occupied: np.ndarray, behaviour: MotionBehaviour, rng: np.random.Generator
+) -> np.ndarray:
+    """Per-second motion state (bool) of one sensor whose room is ``occupied`` (bool per second)."""
+    n_runs = int(2 * DAY_S / (behaviour.on_mean_s + behaviour.pause_mean_s)) + 2
+    on = rng.exponential(behaviour.on_mean_s, n_runs)
+    off = np.where(
+        rng.random(n_runs) < behaviour.still_share,
+        rng.exponential(behaviour.still_mean_s, n_runs),
+        rng.exponential(behaviour.pause_mean_s, n_runs),
+    )
+    # Alternating ON/OFF run lengths of at least one second, laid end to end from a random phase.
+    runs = np.maximum(np.rint(np.column_stack([on, off]).ravel()), 1).astype(np.int64)
+    edges = np.cumsum(runs) - rng.integers(0, runs[:2].sum())
+    state_at = np.searchsorted(edges, np.arange(DAY_S), side="right") % 2 == 0
+    active = state_at & occupied
+    for start in rng.integers(0, DAY_S, rng.poisson(FALSE_TRIGGERS_PER_DAY)):
+        active[start : start + rng.integers(2, 8)] = True
+    return active
+
+
+def state_changes(states: np.ndarray, previous: bool) -> np.ndarray:
+    """Seconds of the day at which ``states`` differs from the state one second earlier."""
+    padded = np.concatenate([[previous], states])
+    return np.flatnonzero(padded[1:] != padded[:-1])
+
+
+def periodic_times(
+    next_s: np.ndarray,
+    *,
+    day_end_s: int,
+    period_s: float,
+    jitter_s: float,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sample times (epoch s, float) of periodic sensors up to ``day_end_s``.
+
+    Parameters
+    ----------
+    next_s : numpy.ndarray
+        Each sensor's next sample time; the returned copy continues the next day.
+    day_end_s : int
+        Exclusive end of the day.
+    period_s, jitter_s : float
+        Mean interval and its standard deviation (clipped at three deviations).
+
+    Returns
+    -------
+    times : list of numpy.ndarray
+        One array per sensor.
+    next_s : numpy.ndarray
+        The first sample time of each sensor at or after ``day_end_s``.
+    """
+    n = int((day_end_s - next_s.min()) / (period_s - 3 * jitter_s)) + 2
+    steps = period_s + np.clip(
+        rng.normal(0, jitter_s, (len(next_s), n)), -3 * jitter_s, 3 * jitter_s
+    )
+    times = next_s[:, None] + np.concatenate(
+        [np.zeros((len(next_s), 1)), np.cumsum(steps, axis=1)], axis=1
+    )
+    inside = times < day_end_s
+    counts = inside.sum(axis=1)
+    per_sensor = [row[:count] for row, count in zip(times, counts, strict=True)]
+    return per_sensor, times[np.arange(len(next_s)), counts]
+
+
+def offline_spans(
+    sensor_ids: list[str], *, span_start_s: int, span_end_s: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Spans when a sensor is offline: about one sensor in twelve per week, hours to days long.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sensor_id``, ``start_s``, ``end_s`` (epoch seconds, end exclusive).
+    """
+    weeks = max((span_end_s - span_start_s) / (7 * DAY_S), 0.3)
+    n_spans = rng.poisson(len(sensor_ids) / 12 * weeks)
+    duration_s = np.exp(rng.uniform(np.log(2 * 3600), np.log(3 * DAY_S), n_spans))
+    starts = rng.uniform(span_start_s, span_end_s, n_spans)
+    return pd.DataFrame(
+        {
+            "sensor_id": np.asarray(sensor_ids, dtype=object)[
+                rng.integers(0, len(sensor_ids), n_spans)
+            ],
+            "start_s": starts.astype(np.int64),
+            "end_s": np.minimum(starts + duration_s, span_end_s).astype(np.int64),
+        }
+    )
