@@ -72,12 +72,17 @@ def _distinct(lines: pd.DataFrame) -> pd.DataFrame:
     return distinct.assign(measured_day=pd.to_datetime(distinct["ts"], unit="ms").dt.date)
 
 
+def _days_late(distinct: pd.DataFrame) -> pd.Series:
+    """Whole days between the measurement's UTC day and the arrival folder's day."""
+    return (
+        pd.to_datetime(distinct["folder_day"]) - pd.to_datetime(distinct["measured_day"])
+    ).dt.days
+
+
 def test_summary_counts_what_is_on_disk(run):
     summary, _, (lines, malformed, n_files) = run
     distinct = _distinct(lines)
-    days_late = (
-        pd.to_datetime(distinct["folder_day"]) - pd.to_datetime(distinct["measured_day"])
-    ).dt.days
+    days_late = _days_late(distinct)
     assert summary.files == n_files
     assert summary.observations == len(distinct)
     assert summary.duplicates == len(lines) - len(distinct) > 0
@@ -88,7 +93,7 @@ def test_summary_counts_what_is_on_disk(run):
 
 
 def test_every_file_is_an_upload_of_one_gateway(run):
-    _, root, (lines, _, _) = run
+    _, root, _ = run
     names = [p.name for p in (root / "landing/raw_data").rglob("*.txt")]
     assert all(re.fullmatch(r"gw0[1-8]-[0-9]{8}T[0-9]{6}\.txt", name) for name in names)
     per_folder = pd.Series([p.parent for p in (root / "landing/raw_data").rglob("*.txt")])
@@ -142,9 +147,7 @@ def test_weekend_rooms_are_empty_in_truth(run):
 def test_some_uploads_arrive_days_after_measurement(run):
     _, _, (lines, _, _) = run
     distinct = _distinct(lines)
-    days_late = (
-        pd.to_datetime(distinct["folder_day"]) - pd.to_datetime(distinct["measured_day"])
-    ).dt.days
+    days_late = _days_late(distinct)
     assert (days_late == 0).mean() > 0.7
     # Beyond the evening window that naturally lands after midnight: retried uploads.
     measured_hour = pd.to_datetime(distinct["ts"], unit="ms").dt.hour
