@@ -1,0 +1,1 @@
+"""Pure transforms on Arrow tables and DataFrames: no Dagster, no I/O, no environment."""
