@@ -131,8 +131,8 @@ def validate_observations(
     rule = _first_failing_rule(parsed, day=day, max_lateness=max_lateness)
     bad = rule > 0
     valid = parsed.filter(pa.array(~bad))
-    kept, rows_duplicate = _drop_duplicates(valid)
-    kept = _kept_table(kept, day)
+    unique, rows_duplicate = _drop_duplicates(valid)
+    kept = _kept_table(unique, day)
     quarantined = _quarantine_table(parsed, rule, day=day, max_lateness=max_lateness)
     return ValidationResult(
         kept=kept,
