@@ -201,10 +201,7 @@ class Lakehouse:
 def _plain_strings(table: pa.Table) -> pa.Table:
     """Cast DataFusion's ``string_view`` columns back to ``string`` for a stable schema."""
     schema = pa.schema(
-        [
-            f.with_type(pa.string()) if f.type == pa.string_view() else f
-            for f in table.schema
-        ]
+        [f.with_type(pa.string()) if f.type == pa.string_view() else f for f in table.schema]
     )
     return table if schema == table.schema else table.cast(schema)
 

@@ -1,0 +1,43 @@
+# The two commands of the README:
+#   make demo   set up, simulate the reference office and materialize the whole pipeline
+#   make test   set up and run the whole test suite (what .ci/run calls)
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster
+
+.PHONY: demo test dev install lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(BIN)/pip list 2>/dev/null | grep -E '^(dagster|deltalake|pandas|pyarrow) '
+	@touch $@
+
+install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+# dagster.yaml is read only from $DAGSTER_HOME: link the project's copy there.
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf $(CURDIR)/dagster.yaml $@
+
+demo: install
+	$(BIN)/snuk demo
+
+test: install
+	$(BIN)/ruff check snuk_assets tests benchmarks
+	$(BIN)/pytest
+
+dev: install
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: install
+	$(BIN)/ruff check --fix snuk_assets tests benchmarks
+	$(BIN)/ruff format snuk_assets tests benchmarks
+
+clean:
+	rm -rf data .dagster

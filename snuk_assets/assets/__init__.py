@@ -1,0 +1,1 @@
+"""One thin module per pipeline stage, named after the asset it defines."""

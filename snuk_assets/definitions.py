@@ -1,0 +1,31 @@
+"""Wiring only: the asset graph, the daily job and the settings resource from the environment."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from snuk_assets.assets.raw_observations import raw_observations
+from snuk_assets.assets.sensors import sensors
+from snuk_assets.settings import SnukSettings
+
+DAILY_JOB = "daily_pipeline"
+
+# Every date-partitioned stage, in data-flow order; the registry (`sensors`) is unpartitioned
+# and materialized on its own.
+daily_pipeline = define_asset_job(
+    DAILY_JOB,
+    selection=AssetSelection.assets(raw_observations),
+    description="Ingest, resample, featurize, train and forecast for a range of days.",
+)
+
+
+def build_definitions(settings: SnukSettings | None = None) -> Definitions:
+    """The code location, with ``settings`` or, by default, settings from the environment."""
+    return Definitions(
+        assets=[sensors, raw_observations],
+        jobs=[daily_pipeline],
+        resources={"settings": settings or SnukSettings.from_env()},
+    )
+
+
+defs = build_definitions()

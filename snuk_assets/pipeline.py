@@ -1,0 +1,75 @@
+"""Run the pipeline from Python or the ``snuk`` command, recorded in the Dagster instance.
+
+With ``DAGSTER_HOME`` set (the Makefile sets it to ``.dagster``), the runs and their metadata
+show up in the UI afterwards; without it they run on an ephemeral instance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+
+import pyarrow as pa
+from dagster import DagsterInstance
+
+from snuk_assets.definitions import DAILY_JOB, build_definitions
+from snuk_assets.settings import SnukSettings
+
+PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+# Progress at INFO on the console; Dagster's DEBUG event stream stays in the instance.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def _instance() -> DagsterInstance:
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def materialize_days(
+    start: dt.date,
+    end: dt.date,
+    *,
+    settings: SnukSettings | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> bool:
+    """Materialize the registry, then every daily stage for ``start..end`` in one run."""
+    defs = build_definitions(settings)
+    instance = _instance()
+    registry_job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={_key("sensors")}
+    )
+    log("Materializing the building registry (sensors)")
+    if not registry_job.execute_in_process(instance=instance, run_config=CONSOLE_INFO).success:
+        return False
+    log(f"Materializing the daily pipeline for {start} .. {end} in one run")
+    result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
+        instance=instance,
+        run_config=CONSOLE_INFO,
+        tags={PARTITION_RANGE_START: start.isoformat(), PARTITION_RANGE_END: end.isoformat()},
+    )
+    return result.success
+
+
+def describe_tables(settings: SnukSettings | None = None) -> list[str]:
+    """One line per lakehouse table: name, rows, Delta version and location."""
+    settings = settings or SnukSettings.from_env()
+    lakehouse = settings.lakehouse()
+    lines = [f"Lakehouse tables under {lakehouse.uri}:"]
+    names = [key.to_user_string() for key in build_definitions(settings).resolve_all_asset_keys()]
+    for name in names:
+        if not lakehouse.exists(name):
+            lines.append(f"  {name:28s} (not materialized)")
+            continue
+        table = lakehouse.table(name)
+        rows = sum(pa.table(table.get_add_actions(flatten=True))["num_records"].to_pylist())
+        lines.append(
+            f"  {name:28s} {rows:>12,d} rows  v{table.version():<4d} {lakehouse.table_uri(name)}"
+        )
+    return lines
+
+
+def _key(name: str):
+    from dagster import AssetKey
+
+    return AssetKey(name)

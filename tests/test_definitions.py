@@ -1,0 +1,50 @@
+"""A snapshot of the asset graph: a change to the data flow shows up as a diff here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from dagster import AssetKey
+
+from snuk_assets.definitions import build_definitions
+from snuk_assets.settings import SnukSettings
+
+EXPECTED_GRAPH = {
+    # asset: (group, partitioned daily?, upstream assets)
+    "sensors": ("building", False, []),
+    "raw_observations": ("ingest", True, ["sensors"]),
+    "quarantined_observations": ("ingest", True, ["sensors"]),
+}
+
+
+def asset_graph_snapshot() -> dict[str, tuple[str, bool, list[str]]]:
+    defs = build_definitions(SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h"))
+    graph = defs.resolve_asset_graph()
+    snapshot = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        snapshot[key.to_user_string()] = (
+            node.group_name,
+            node.partitions_def is not None,
+            sorted(k.to_user_string() for k in node.parent_keys),
+        )
+    return snapshot
+
+
+def test_asset_graph_snapshot():
+    assert asset_graph_snapshot() == EXPECTED_GRAPH
+
+
+def test_definitions_load_and_validate():
+    defs = build_definitions(SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h"))
+    assert defs.resolve_job_def("daily_pipeline") is not None
+    assert defs.resolve_assets_def(AssetKey("raw_observations")).partitions_def is not None
+
+
+def test_importing_the_package_starts_no_jvm():
+    code = (
+        "import sys, snuk_assets.definitions, snuk_assets.cli;"
+        "sys.exit(1 if any(m.startswith('pyspark') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
