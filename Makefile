@@ -29,15 +29,15 @@ demo: install
 	$(BIN)/snuk demo
 
 test: install
-	$(BIN)/ruff check snuk_assets tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 dev: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: install
-	$(BIN)/ruff check --fix snuk_assets tests benchmarks
-	$(BIN)/ruff format snuk_assets tests benchmarks
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf data .dagster
