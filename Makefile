@@ -39,5 +39,9 @@ lint: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The resampling benchmark at full scale (about a minute, most of it generating the building).
+bench: install
+	$(BIN)/python benchmarks/resample_benchmark.py --sensors 215 --days 90 --source simulator --baseline-sensors 0
+
 clean:
 	rm -rf data .dagster
