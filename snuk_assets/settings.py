@@ -24,11 +24,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
+from snuk_assets.partitions import MAX_LATENESS_DAYS
 from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
 
 
@@ -61,6 +63,12 @@ class SnukSettings(ConfigurableResource):
         "are quarantined (SNUK_MAX_LATENESS_DAYS).",
     )
     bin_freq: str = Field(default="5min", description="Resampling bin width (SNUK_BIN_FREQ).")
+    max_gap: dict[str, str] = Field(
+        default={},
+        description="Per sensor type, the longest silence before a sensor counts as offline, "
+        'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
+        "(24 h for motion, 30 min for the others).",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SnukSettings:
@@ -70,13 +78,17 @@ class SnukSettings(ConfigurableResource):
             landing_uri=_absolute(env.get("SNUK_LANDING_URI", "./data/landing")),
             lakehouse_uri=_absolute(env.get("SNUK_LAKEHOUSE_URI", "./data/lakehouse")),
             registry_path=env.get("SNUK_REGISTRY", ""),
-            max_lateness_days=int(env.get("SNUK_MAX_LATENESS_DAYS", "3")),
+            max_lateness_days=MAX_LATENESS_DAYS,
             bin_freq=env.get("SNUK_BIN_FREQ", "5min"),
         )
 
     @property
     def max_lateness(self) -> dt.timedelta:
         return dt.timedelta(days=self.max_lateness_days)
+
+    @property
+    def max_gap_by_type(self) -> dict[str, pd.Timedelta]:
+        return {sensor_type: pd.Timedelta(gap) for sensor_type, gap in self.max_gap.items()}
 
     def landing(self) -> LandingZone:
         return LandingZone.from_uri(self.landing_uri)

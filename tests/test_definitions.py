@@ -15,6 +15,7 @@ EXPECTED_GRAPH = {
     "sensors": ("building", False, []),
     "raw_observations": ("ingest", True, ["sensors"]),
     "quarantined_observations": ("ingest", True, ["sensors"]),
+    "resampled_series": ("resample", True, ["raw_observations"]),
 }
 
 

@@ -1,0 +1,128 @@
+"""The ``resampled_series`` asset: each sensor's observations as exact, gap-aware regular bins.
+
+Day D's bins need every observation measured on D, wherever it landed (arrival days D .. D+3),
+plus each sensor's last observation before midnight and first one after: the arrival days
+D-1 .. D+4, declared as a time-window partition mapping so a late file marks exactly the days
+it changes as stale.
+"""
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow as pa
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from snuk_assets.partitions import (
+    arrival_days_for,
+    daily_partitions,
+    measured_day_mapping,
+    partition_dates,
+)
+from snuk_assets.settings import SnukSettings
+from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
+from snuk_assets.transforms.resample import resample_observations
+
+RAW_COLUMNS = ["sensor_id", "ts", "value", "date", "source_file"]
+
+
+@asset(
+    deps=[AssetDep("raw_observations", partition_mapping=measured_day_mapping())],
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="resample",
+    kinds={"delta"},
+)
+def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> MaterializeResult:
+    """Per sensor, exact time-weighted bins of each measurement day, with coverage and status."""
+    days = partition_dates(context.partition_keys)
+    lakehouse = settings.lakehouse()
+    arrival_days = arrival_days_for(days)
+    raw = lakehouse.read("raw_observations", dates=arrival_days, columns=RAW_COLUMNS)
+    observations, arrivals = latest_arrival_wins(raw)
+    context.log.info(
+        f"{len(days)} days from {raw.num_rows} observations of arrival days "
+        f"{arrival_days[0]} .. {arrival_days[-1]}; {arrivals.redelivered} redelivered, "
+        f"{arrivals.conflicting} conflicting values resolved (latest arrival wins)"
+    )
+
+    start = pd.Timestamp(days[0], tz="UTC")
+    end = pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC")
+    series = resample_observations(
+        with_sensor_type(observations.select(["sensor_id", "ts", "value"])),
+        start=start,
+        end=end,
+        freq=settings.bin_freq,
+        max_gap=settings.max_gap_by_type,
+    )
+    registry = settings.registry()
+    series = series.merge(registry.sensors[["sensor_id", "room_id"]], on="sensor_id", how="left")
+    series["date"] = series["bin_start"].dt.date
+    table = pa.Table.from_pandas(series, schema=SCHEMA, preserve_index=False)
+    report = lakehouse.replace_partitions("resampled_series", table, dates=days)
+
+    offline = offline_summary(series)
+    silent = sorted(set(registry.sensors["sensor_id"]) - set(series["sensor_id"]))
+    if silent:
+        context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": table.num_rows,
+            "sensors": int(series["sensor_id"].nunique()),
+            "bin_freq": settings.bin_freq,
+            "offline_bin_share": float((series["status"] == "offline").mean())
+            if len(series)
+            else 0.0,
+            "status_counts": MetadataValue.json(
+                {k: int(v) for k, v in series["status"].value_counts().items()}
+            ),
+            "offline_sensors": MetadataValue.md(offline),
+            "silent_sensors": MetadataValue.json(silent),
+            "observations_redelivered": arrivals.redelivered,
+            "observations_conflicting": arrivals.conflicting,
+            "table_uri": MetadataValue.path(report.table_uri),
+            "delta_version": report.version,
+        }
+    )
+
+
+SCHEMA = pa.schema(
+    [
+        ("sensor_id", pa.string()),
+        ("sensor_type", pa.string()),
+        ("room_id", pa.string()),
+        ("bin_start", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float64()),
+        ("coverage", pa.float64()),
+        ("n_obs", pa.int64()),
+        ("status", pa.string()),
+        ("date", pa.date32()),
+    ]
+)
+
+
+def offline_summary(series: pd.DataFrame, *, limit: int = 25) -> str:
+    """A markdown table of the sensors with offline bins, the most offline first."""
+    per_sensor = (
+        series.assign(offline=series["status"] == "offline")
+        .groupby(["date", "sensor_id", "room_id"], dropna=False)["offline"]
+        .mean()
+        .loc[lambda share: share > 0]
+        .sort_values(ascending=False)
+    )
+    if per_sensor.empty:
+        return "No sensor was offline."
+    lines = ["| day | sensor | room | offline share |", "|---|---|---|---:|"]
+    lines += [
+        f"| {day} | {sensor} | {room} | {share:.0%} |"
+        for (day, sensor, room), share in per_sensor.head(limit).items()
+    ]
+    if len(per_sensor) > limit:
+        lines.append(f"| ... | {len(per_sensor) - limit} more | | |")
+    return "\n".join(lines)
