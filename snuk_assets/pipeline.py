@@ -56,7 +56,8 @@ def describe_tables(settings: SnukSettings | None = None) -> list[str]:
     settings = settings or SnukSettings.from_env()
     lakehouse = settings.lakehouse()
     lines = [f"Lakehouse tables under {lakehouse.uri}:"]
-    names = [key.to_user_string() for key in build_definitions(settings).resolve_all_asset_keys()]
+    graph = build_definitions(settings).resolve_asset_graph()
+    names = [key.to_user_string() for key in graph.toposorted_asset_keys]  # data-flow order
     for name in names:
         if not lakehouse.exists(name):
             lines.append(f"  {name:28s} (not materialized)")
