@@ -25,6 +25,7 @@ from snuk_assets.partitions import (
     measured_day_mapping,
     partition_dates,
 )
+from snuk_assets.pictures import motion_heatmap, png_markdown
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
 from snuk_assets.transforms.resample import resample_observations
@@ -83,6 +84,12 @@ def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> 
                 {k: int(v) for k, v in series["status"].value_counts().items()}
             ),
             "offline_sensors": MetadataValue.md(offline),
+            "motion_by_room": MetadataValue.md(
+                png_markdown(
+                    motion_heatmap(series, title=f"Motion share per room, {days[0]} .. {days[-1]}"),
+                    alt="motion share per room and bin",
+                )
+            ),
             "silent_sensors": MetadataValue.json(silent),
             "observations_redelivered": arrivals.redelivered,
             "observations_conflicting": arrivals.conflicting,
