@@ -116,7 +116,8 @@ def test_day_by_day_equals_a_range_and_late_data_counts(settings):
     meta = result.asset_materializations_for_node("resampled_series")[0].metadata
     assert meta["observations_redelivered"].value == 1
     assert meta["observations_conflicting"].value == 1
-    assert meta["motion_by_room"].value.startswith("![motion share per room and bin](data:image/png")
+    picture = meta["motion_by_room"].value
+    assert picture.startswith("![motion share per room and bin](data:image/png")
 
 
 def test_a_late_arrival_day_marks_exactly_its_measurement_days_stale():
