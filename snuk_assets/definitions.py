@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
+from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
 from snuk_assets.settings import SnukSettings
 
@@ -15,7 +16,7 @@ DAILY_JOB = "daily_pipeline"
 # and materialized on its own.
 daily_pipeline = define_asset_job(
     DAILY_JOB,
-    selection=AssetSelection.assets(raw_observations, resampled_series),
+    selection=AssetSelection.assets(raw_observations, resampled_series, room_series),
     description="Ingest, resample, featurize, train and forecast for a range of days.",
 )
 
@@ -23,7 +24,7 @@ daily_pipeline = define_asset_job(
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     return Definitions(
-        assets=[sensors, raw_observations, resampled_series],
+        assets=[sensors, raw_observations, resampled_series, room_series],
         jobs=[daily_pipeline],
         resources={"settings": settings or SnukSettings.from_env()},
     )

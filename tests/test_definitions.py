@@ -16,6 +16,7 @@ EXPECTED_GRAPH = {
     "raw_observations": ("ingest", True, ["sensors"]),
     "quarantined_observations": ("ingest", True, ["sensors"]),
     "resampled_series": ("resample", True, ["raw_observations"]),
+    "room_series": ("features", True, ["resampled_series"]),
 }
 
 

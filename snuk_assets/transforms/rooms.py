@@ -1,0 +1,95 @@
+"""Per-sensor bins to per-room bins: occupancy from motion sensors, climate as weighted means.
+
+A room's ``occupancy`` is the share of a bin in which ANY of its motion sensors saw motion. The
+per-sensor ON fractions cannot give that union exactly (two sensors ON for 40% each may overlap
+fully or not at all), so the estimator is the largest single-sensor fraction: a lower bound of
+the union, exact for one sensor and whenever the sensors' ON periods are nested. Its
+``occupancy_coverage`` is the largest motion coverage: the share of the bin some motion sensor
+was online. Climate signals are coverage-weighted means of the room's sensors of each type.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Room column prefix and wide-view prefix of each signal, keyed by sensor type.
+SIGNALS: dict[str, tuple[str, str]] = {
+    "motion": ("occupancy", "occ"),
+    "temperature": ("temperature", "tmp"),
+    "humidity": ("humidity", "hum"),
+    "luminosity": ("luminosity", "lum"),
+}
+SIGNAL_COLUMNS = [column for column, _ in SIGNALS.values()]
+ROOM_SERIES_COLUMNS = [
+    "room_id",
+    "bin_start",
+    *SIGNAL_COLUMNS,
+    *(f"{column}_coverage" for column in SIGNAL_COLUMNS),
+]
+
+
+def room_series(series: pd.DataFrame) -> pd.DataFrame:
+    """Combine each room's sensors, bin by bin.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Resampled bins as written by ``resampled_series``: ``room_id`` (str; rows without a
+        room are ignored), ``sensor_type``, ``bin_start`` (UTC), ``value`` (the type's unit;
+        for motion the ON share 0..1 of the covered part of the bin), ``coverage`` (0..1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per room and bin present in ``series``, sorted by ``room_id``, ``bin_start``:
+        ``occupancy`` (0..1, max over motion sensors, a lower bound of the union; NaN where no
+        motion sensor has coverage), ``temperature`` (degrees Celsius), ``humidity`` (percent
+        RH), ``luminosity`` (lux), each a coverage-weighted mean (NaN without coverage), and
+        ``<signal>_coverage`` (0..1; max over motion sensors, mean over the room's sensors of
+        the type otherwise; NaN where the room has no sensor of the type).
+    """
+    series = series[series["room_id"].notna() & series["sensor_type"].isin(list(SIGNALS))]
+    keys = ["room_id", "bin_start"]
+    grid = series[keys].drop_duplicates().set_index(keys).sort_index()
+    covered = series.assign(
+        value=series["value"].where(series["coverage"] > 0),
+        weighted=(series["value"] * series["coverage"]).where(series["coverage"] > 0),
+    )
+    columns = {}
+    for sensor_type, (name, _) in SIGNALS.items():
+        rows = covered[covered["sensor_type"] == sensor_type].groupby(keys)
+        if sensor_type == "motion":
+            columns[name] = rows["value"].max()
+            columns[f"{name}_coverage"] = rows["coverage"].max()
+        else:
+            weight = rows["coverage"].sum()
+            columns[name] = rows["weighted"].sum(min_count=1) / weight.where(weight > 0)
+            columns[f"{name}_coverage"] = rows["coverage"].mean()
+    out = grid.join(pd.DataFrame(columns), how="left").reset_index()
+    for column in ROOM_SERIES_COLUMNS[2:]:
+        if column not in out:
+            out[column] = np.nan
+    return out[ROOM_SERIES_COLUMNS].astype({c: "float64" for c in ROOM_SERIES_COLUMNS[2:]})
+
+
+def wide_room_view(rooms: pd.DataFrame) -> pd.DataFrame:
+    """One row per bin, one column per room and signal: ``occ-<room>``, ``tmp-<room>``, ...
+
+    Parameters
+    ----------
+    rooms : pandas.DataFrame
+        As returned by :func:`room_series` (e.g. one day of the ``room_series`` table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bin_start`` then, for each room in sorted order, ``occ-<room>``, ``tmp-<room>``,
+        ``hum-<room>``, ``lum-<room>`` (units as in :func:`room_series`).
+    """
+    wide = rooms.pivot(index="bin_start", columns="room_id", values=SIGNAL_COLUMNS).sort_index()
+    names = {column: prefix for column, prefix in SIGNALS.values()}
+    ordered = [(column, room) for room in sorted(rooms["room_id"].unique()) for column in names]
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(ordered))
+    wide.columns = [f"{names[column]}-{room}" for column, room in wide.columns]
+    return wide.reset_index()

@@ -1,0 +1,55 @@
+"""room_series transform: motion union lower bound, coverage-weighted climate, wide view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from snuk_assets.transforms.rooms import room_series, wide_room_view
+
+T0 = pd.Timestamp("2016-06-01 08:00", tz="UTC")
+
+
+def rows(room, sensor_type, values, coverages, sensor="s"):
+    return pd.DataFrame(
+        {
+            "sensor_id": sensor,
+            "room_id": room,
+            "sensor_type": sensor_type,
+            "bin_start": [T0 + pd.Timedelta(minutes=5 * i) for i in range(len(values))],
+            "value": values,
+            "coverage": coverages,
+        }
+    )
+
+
+def test_occupancy_is_the_largest_motion_share_and_null_without_coverage():
+    series = pd.concat(
+        [
+            rows("A", "motion", [0.2, np.nan, 0.0], [1.0, 0.0, 1.0], "m1"),
+            rows("A", "motion", [0.5, np.nan, np.nan], [0.5, 0.0, 0.0], "m2"),
+            rows("A", "temperature", [20.0, 22.0, np.nan], [1.0, 0.5, 0.0], "t1"),
+            rows("A", "temperature", [22.0, 24.0, np.nan], [0.0, 0.5, 0.0], "t2"),
+        ]
+    )
+    out = room_series(series)
+    assert out["occupancy"].tolist()[0] == 0.5
+    assert np.isnan(out["occupancy"].tolist()[1])
+    assert out["occupancy"].tolist()[2] == 0.0
+    assert out["occupancy_coverage"].tolist() == [1.0, 0.0, 1.0]
+    # Only covered sensors count: bin 0 is t1 alone, bin 1 the mean of 22 and 24.
+    assert out["temperature"].tolist()[:2] == [20.0, 23.0]
+    assert np.isnan(out["temperature"].iloc[2])
+    assert out["humidity"].isna().all() and out["humidity_coverage"].isna().all()
+
+
+def test_wide_view_has_one_column_per_room_and_signal():
+    series = pd.concat(
+        [rows("B", "motion", [1.0, 0.0], [1, 1]), rows("A", "luminosity", [5.0, 6.0], [1, 1])]
+    )
+    wide = wide_room_view(room_series(series))
+    assert list(wide.columns) == [
+        "bin_start",
+        *("occ-A", "tmp-A", "hum-A", "lum-A", "occ-B", "tmp-B", "hum-B", "lum-B"),
+    ]
+    assert wide["lum-A"].tolist() == [5.0, 6.0] and wide["occ-B"].tolist() == [1.0, 0.0]
