@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
@@ -16,7 +17,9 @@ DAILY_JOB = "daily_pipeline"
 # and materialized on its own.
 daily_pipeline = define_asset_job(
     DAILY_JOB,
-    selection=AssetSelection.assets(raw_observations, resampled_series, room_series),
+    selection=AssetSelection.assets(
+        raw_observations, resampled_series, room_series, feature_windows
+    ),
     description="Ingest, resample, featurize, train and forecast for a range of days.",
 )
 
@@ -24,7 +27,7 @@ daily_pipeline = define_asset_job(
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     return Definitions(
-        assets=[sensors, raw_observations, resampled_series, room_series],
+        assets=[sensors, raw_observations, resampled_series, room_series, feature_windows],
         jobs=[daily_pipeline],
         resources={"settings": settings or SnukSettings.from_env()},
     )

@@ -17,6 +17,7 @@ EXPECTED_GRAPH = {
     "quarantined_observations": ("ingest", True, ["sensors"]),
     "resampled_series": ("resample", True, ["raw_observations"]),
     "room_series": ("features", True, ["resampled_series"]),
+    "feature_windows": ("features", True, ["room_series"]),
 }
 
 

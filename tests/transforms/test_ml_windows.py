@@ -1,0 +1,92 @@
+"""tseries_to_ml: the shifted table exactly, no look-ahead, missing bins never bridged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snuk_assets.transforms.windows import calendar_features, shifted_table, tseries_to_ml
+
+BINS = pd.date_range("2016-06-01", periods=5, freq="5min", tz="UTC", name="bin_start")
+
+
+def test_shifted_table_is_exactly_the_documented_one():
+    table = shifted_table(pd.Series([0.0, 1, 2, 3, 4], index=BINS), bsteps=3, fsteps=2)
+    expected = pd.DataFrame(
+        {
+            "t-2": [np.nan, np.nan, 0],
+            "t-1": [np.nan, 0, 1],
+            "t": [0.0, 1, 2],
+            "t+1": [1.0, 2, 3],
+            "t+2": [2.0, 3, 4],
+        },
+        index=BINS[:3],
+    )
+    pd.testing.assert_frame_equal(table.iloc[:3], expected)
+    assert table.iloc[3:][["t+2"]].isna().all().all()
+
+
+def test_only_the_complete_window_is_kept_and_the_rest_counted():
+    df = pd.DataFrame({"occupancy": [0.0, 1, 2, 3, 4]}, index=BINS)
+    windows = tseries_to_ml(df, bsteps=3, fsteps=2)
+    assert windows.features.to_dict("list") == {
+        "occupancy_t-2": [0.0],
+        "occupancy_t-1": [1.0],
+        "occupancy_t": [2.0],
+    }
+    assert windows.targets.to_dict("list") == {"occupancy_t+1": [3.0], "occupancy_t+2": [4.0]}
+    assert windows.features.index.tolist() == [BINS[2]] and windows.dropped == 4
+
+
+def test_a_missing_bin_is_never_bridged():
+    bins = pd.date_range("2016-06-01", periods=10, freq="5min", tz="UTC")
+    df = pd.DataFrame({"occupancy": np.arange(10.0)}, index=bins).drop(bins[5])
+    windows = tseries_to_ml(df, bsteps=2, fsteps=1, freq="5min")
+    # Anchors whose lags or target touch bin 5 (anchors 4, 5, 6) are gone, plus the edges.
+    assert [bins.get_loc(t) for t in windows.features.index] == [1, 2, 3, 7, 8]
+    assert windows.dropped == 5
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=8, max_size=30),
+    anchor=st.integers(0, 29),
+    changed=st.floats(0, 1),
+    offset=st.integers(1, 10),
+)
+def test_no_look_ahead(values, anchor, changed, offset):
+    anchor %= len(values)
+    bins = pd.date_range("2016-06-01", periods=len(values), freq="5min", tz="UTC")
+    series = pd.Series([np.nan if v is None else v for v in values], index=bins)
+    later = series.copy()
+    later.iloc[min(anchor + offset, len(values) - 1) :] = changed
+    if anchor + offset >= len(values):
+        return
+    kwargs = {"bsteps": 4, "fsteps": 3}
+    for before, after in [
+        (shifted_table(series, **kwargs), shifted_table(later, **kwargs)),
+        (
+            tseries_to_ml(series.to_frame("occupancy"), **kwargs).features,
+            tseries_to_ml(later.to_frame("occupancy"), **kwargs).features,
+        ),
+    ]:
+        feature_columns = [c for c in before.columns if "+" not in c]
+        if bins[anchor] in before.index and bins[anchor] in after.index:
+            pd.testing.assert_series_equal(
+                before.loc[bins[anchor], feature_columns], after.loc[bins[anchor], feature_columns]
+            )
+
+
+def test_calendar_features_use_the_buildings_local_time():
+    # 22:30 UTC on Friday 2016-06-03 is 00:30 on Saturday in Berlin (CEST).
+    cal = calendar_features(
+        pd.DatetimeIndex(["2016-06-03 22:30"], tz="UTC"), timezone="Europe/Berlin"
+    )
+    assert cal["day_of_week"].tolist() == [5.0] and cal["working_day"].tolist() == [0.0]
+    assert np.isclose(cal["time_of_day_sin"].iloc[0], np.sin(2 * np.pi * 0.5 / 24))
+    # Whit Monday 2016-05-16 is a holiday.
+    assert calendar_features(
+        pd.DatetimeIndex(["2016-05-16 10:00"], tz="UTC"), timezone="Europe/Berlin"
+    )["working_day"].tolist() == [0.0]
