@@ -5,10 +5,13 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from snuk_assets.assets.feature_windows import feature_windows
+from snuk_assets.assets.model_metrics import model_metrics
+from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
+from snuk_assets.engines import LocalEngine
 from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
@@ -18,7 +21,12 @@ DAILY_JOB = "daily_pipeline"
 daily_pipeline = define_asset_job(
     DAILY_JOB,
     selection=AssetSelection.assets(
-        raw_observations, resampled_series, room_series, feature_windows
+        raw_observations,
+        resampled_series,
+        room_series,
+        feature_windows,
+        occupancy_models,
+        model_metrics,
     ),
     description="Ingest, resample, featurize, train and forecast for a range of days.",
 )
@@ -27,9 +35,21 @@ daily_pipeline = define_asset_job(
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     return Definitions(
-        assets=[sensors, raw_observations, resampled_series, room_series, feature_windows],
+        assets=[
+            sensors,
+            raw_observations,
+            resampled_series,
+            room_series,
+            feature_windows,
+            occupancy_models,
+            model_metrics,
+        ],
         jobs=[daily_pipeline],
-        resources={"settings": settings or SnukSettings.from_env()},
+        resources={
+            "settings": settings or SnukSettings.from_env(),
+            # Rooms train in parallel; spawned workers, one per core of the 2-core default box.
+            "engine": LocalEngine(max_workers=2),
+        },
     )
 
 

@@ -18,6 +18,8 @@ EXPECTED_GRAPH = {
     "resampled_series": ("resample", True, ["raw_observations"]),
     "room_series": ("features", True, ["resampled_series"]),
     "feature_windows": ("features", True, ["room_series"]),
+    "occupancy_models": ("models", True, ["feature_windows"]),
+    "model_metrics": ("models", True, ["occupancy_models"]),
 }
 
 

@@ -1,0 +1,220 @@
+"""Per-room occupancy models: train, score against the baselines, store safely with skops.
+
+A room's windows are split by time (the last ``test_fraction`` of the span is held out, never
+shuffled); a multi-label random forest predicts every horizon at once. Models are stored with
+``skops.io`` (never pickle) and loaded only if every type in the blob is on ``ALLOWED_TYPES``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sklearn
+import skops
+import skops.io as sio
+from sklearn.ensemble import RandomForestClassifier
+
+from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
+from snuk_assets.transforms.metrics import horizon_scores
+
+LABEL_PREFIX = "occupied_t+"
+NOT_FEATURES = {"room_id", "bin_start", "date"}
+# Exactly the types a fitted RandomForestClassifier is made of; anything else is refused.
+ALLOWED_TYPES = frozenset(
+    {
+        "builtins.dict",
+        "builtins.list",
+        "builtins.str",
+        "builtins.tuple",
+        "builtins.int",
+        "builtins.float",
+        "builtins.bool",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.int64",
+        "numpy.float64",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._tree.Tree",
+    }
+)
+
+
+class ModelLoadError(ValueError):
+    """A stored model blob is corrupt or holds types that are not allowed."""
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """Forest size, split and the least data a room needs to be trained."""
+
+    n_estimators: int = 60
+    max_depth: int = 12
+    min_samples_leaf: int = 2
+    test_fraction: float = 0.2
+    min_days: int = 3
+    min_windows: int = 200
+    seed: int = 0
+    timezone: str = "Europe/Berlin"
+    freq: str = "5min"
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def dump_model(model: RandomForestClassifier) -> bytes:
+    """The model as skops bytes."""
+    return sio.dumps(model)
+
+
+def blob_types(blob: bytes) -> set[str]:
+    """Every ``module.Class`` named in a skops blob's schema."""
+    try:
+        schema = json.loads(zipfile.ZipFile(io.BytesIO(blob)).read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ModelLoadError(f"not a skops model blob (corrupt or truncated): {error}") from error
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__module__" in node and "__class__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def load_model(blob: bytes) -> RandomForestClassifier:
+    """A model from skops bytes, refusing any type outside ``ALLOWED_TYPES``.
+
+    Raises
+    ------
+    ModelLoadError
+        If the bytes are not a readable skops file, or name a type that is not allowed (a
+        tampered or foreign blob): the message lists the offending types.
+    """
+    refused = sorted(blob_types(blob) - ALLOWED_TYPES)
+    if refused:
+        raise ModelLoadError(
+            f"refusing to load a model blob with types outside the allow-list: {refused}; "
+            "retrain the model or extend ALLOWED_TYPES after reviewing them"
+        )
+    try:
+        return sio.loads(blob, trusted=sorted(ALLOWED_TYPES))
+    except Exception as error:  # skops raises many kinds on damaged content
+        raise ModelLoadError(f"the model blob could not be loaded: {error}") from error
+
+
+def positive_proba(model: RandomForestClassifier, features: pd.DataFrame) -> np.ndarray:
+    """Probability of 1 for each output of a multi-label forest: array (n, outputs)."""
+    probas = model.predict_proba(features)
+    probas = probas if isinstance(probas, list) else [probas]
+    columns = []
+    for classes, proba in zip(
+        np.atleast_2d(model.classes_) if model.n_outputs_ == 1 else model.classes_,
+        probas,
+        strict=True,
+    ):
+        hit = np.flatnonzero(np.asarray(classes) == 1)
+        columns.append(proba[:, hit[0]] if hit.size else np.zeros(len(features)))
+    return np.column_stack(columns)
+
+
+def time_split(windows: pd.DataFrame, test_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Windows before and from the point ``1 - test_fraction`` of the way through the span."""
+    start, end = windows["bin_start"].min(), windows["bin_start"].max()
+    cut = start + (end - start) * (1 - test_fraction)
+    return windows[windows["bin_start"] < cut], windows[windows["bin_start"] >= cut]
+
+
+def feature_columns(windows: pd.DataFrame) -> list[str]:
+    """The lag and calendar columns the room has data for (all-null signals left out)."""
+    return [
+        c
+        for c in windows.columns
+        if c not in NOT_FEATURES and not c.startswith(LABEL_PREFIX) and windows[c].notna().any()
+    ]
+
+
+def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
+    """Train and score one room's model; one row for the ``occupancy_models`` table.
+
+    ``windows`` are rows of ``feature_windows`` for one room. The row holds ``room_id``,
+    ``status`` (``trained`` or ``skipped``), ``reason``, ``model`` (skops bytes), training and
+    test spans and sizes, ``feature_names``, ``horizons``, ``library_versions`` (JSON) and
+    ``metrics`` (JSON records: model, horizon, test_size, accuracy, f1, roc_auc, brier).
+    """
+    windows = windows.sort_values("bin_start")
+    room_id = str(windows["room_id"].iloc[0])
+    labels = sorted(
+        (c for c in windows.columns if c.startswith(LABEL_PREFIX)),
+        key=lambda c: int(c.removeprefix(LABEL_PREFIX)),
+    )
+    row = {
+        "room_id": room_id,
+        "horizons": [int(c.removeprefix(LABEL_PREFIX)) for c in labels],
+        "library_versions": json.dumps(library_versions()),
+    }
+    days = windows["bin_start"].dt.date.nunique()
+    if days < params.min_days or len(windows) < params.min_windows:
+        reason = (
+            f"too sparse: {len(windows)} complete windows on {days} days "
+            f"(need {params.min_windows} on {params.min_days})"
+        )
+        return pd.DataFrame([{**row, "status": "skipped", "reason": reason}])
+    features = feature_columns(windows)
+    train, test = time_split(windows, params.test_fraction)
+    model = _forest(params).fit(train[features], train[labels].to_numpy())
+    scores = score_models(model, train, test, features=features, labels=labels, params=params)
+    row |= {
+        "status": "trained",
+        "reason": None,
+        "model": dump_model(model),
+        "feature_names": features,
+        "n_train": len(train),
+        "n_test": len(test),
+        "train_start": train["bin_start"].min(),
+        "train_end": train["bin_start"].max(),
+        "test_start": test["bin_start"].min(),
+        "test_end": test["bin_start"].max(),
+        "metrics": json.dumps(scores),
+    }
+    return pd.DataFrame([row])
+
+
+def _forest(params: TrainingParams) -> RandomForestClassifier:
+    return RandomForestClassifier(
+        n_estimators=params.n_estimators,
+        max_depth=params.max_depth,
+        min_samples_leaf=params.min_samples_leaf,
+        random_state=params.seed,
+        n_jobs=1,
+    )
+
+
+def score_models(model, train, test, *, features, labels, params: TrainingParams) -> list[dict]:
+    """Per-horizon scores of the forest and both baselines on the held-out windows."""
+    truth = test[labels].to_numpy()
+    anchors = pd.DatetimeIndex(test["bin_start"])
+    profile = TimeOfWeekProfile(timezone=params.timezone, freq=params.freq).fit(
+        pd.DatetimeIndex(train["bin_start"]), train[labels].to_numpy()
+    )
+    return [
+        *horizon_scores("random_forest", truth, positive_proba(model, test[features])),
+        *horizon_scores("persistence", truth, persistence_proba(test["occupancy_t"], len(labels))),
+        *horizon_scores("time_of_week", truth, profile.predict_proba(anchors, len(labels))),
+    ]

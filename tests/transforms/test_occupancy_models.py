@@ -1,0 +1,90 @@
+"""Per-room training: time-ordered split, sparse rooms skipped, skops blobs loaded safely."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.linear_model import LogisticRegression
+
+from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
+from snuk_assets.transforms.metrics import binary_scores
+from snuk_assets.transforms.models import (
+    ModelLoadError,
+    TrainingParams,
+    load_model,
+    positive_proba,
+    time_split,
+    train_room,
+)
+
+PARAMS = TrainingParams(n_estimators=10, max_depth=6, min_windows=50)
+
+
+def synthetic_windows(days: int = 4, room_id: str = "R1") -> pd.DataFrame:
+    """Occupied 08:00-16:00 UTC on every day, with the lags and labels that implies."""
+    bins = pd.date_range("2016-06-06", periods=days * 288, freq="5min", tz="UTC")
+    occupied = ((bins.hour >= 8) & (bins.hour < 16)).astype(float)
+    frame = {"room_id": room_id, "bin_start": bins}
+    series = pd.Series(occupied, index=bins)
+    for lag in range(-2, 1):
+        frame[f"occupancy_t{lag:+d}" if lag else "occupancy_t"] = series.shift(-lag).to_numpy()
+    frame["time_of_day_sin"] = np.sin(2 * np.pi * (bins.hour * 60 + bins.minute) / 1440)
+    for step in range(1, 4):
+        frame[f"occupied_t+{step}"] = series.shift(-step).to_numpy()
+    return pd.DataFrame(frame).dropna().astype({f"occupied_t+{s}": int for s in range(1, 4)})
+
+
+def test_a_room_trains_and_its_model_round_trips_through_skops():
+    row = train_room(synthetic_windows(), PARAMS).iloc[0]
+    assert row["status"] == "trained" and row["horizons"] == [1, 2, 3]
+    assert row["train_end"] < row["test_start"]  # time-ordered, never shuffled
+    model = load_model(row["model"])
+    windows = synthetic_windows()
+    proba = positive_proba(model, windows[row["feature_names"]])
+    assert proba.shape == (len(windows), 3)
+    scores = pd.DataFrame(json.loads(row["metrics"]))
+    assert set(scores["model"]) == {"random_forest", "persistence", "time_of_week"}
+    assert (scores[scores["model"] == "random_forest"]["f1"] > 0.9).all()
+
+
+def test_a_sparse_room_is_recorded_with_the_reason():
+    row = train_room(synthetic_windows(days=2), PARAMS).iloc[0]
+    assert row["status"] == "skipped" and "too sparse" in row["reason"]
+
+
+def test_a_blob_with_a_type_outside_the_allow_list_is_refused():
+    foreign = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with pytest.raises(ModelLoadError, match="LogisticRegression"):
+        load_model(sio.dumps(foreign))
+
+
+def test_corrupted_bytes_are_refused():
+    blob = train_room(synthetic_windows(), PARAMS).iloc[0]["model"]
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        load_model(blob[: len(blob) // 2])
+    with pytest.raises(ModelLoadError):
+        load_model(b"not a model")
+
+
+def test_time_split_holds_out_the_last_part():
+    windows = synthetic_windows()
+    train, test = time_split(windows, 0.25)
+    assert train["bin_start"].max() < test["bin_start"].min()
+    assert abs(len(test) / len(windows) - 0.25) < 0.01
+
+
+def test_baselines():
+    assert persistence_proba(np.array([0.0, 0.3]), 2).tolist() == [[0, 0], [1, 1]]
+    anchors = pd.date_range("2016-06-06", periods=4, freq="7D", tz="UTC")  # same time of week
+    profile = TimeOfWeekProfile(timezone="Europe/Berlin", freq="5min")
+    profile.fit(anchors[:3], np.array([[1], [0], [1]]))
+    assert profile.predict_proba(anchors[3:], 1).tolist() == [[pytest.approx(2 / 3)]]
+
+
+def test_roc_auc_is_null_when_undefined():
+    scores = binary_scores(np.array([0, 0]), np.array([0.2, 0.7]))
+    assert scores["roc_auc"] is None and scores["accuracy"] == 0.5 and scores["f1"] == 0.0
