@@ -1,0 +1,299 @@
+"""Delta tables as Spark DataFrames, without delta-spark: files by Arrow, commits by delta-rs.
+
+delta-spark's jars are not available everywhere SNUK runs (nor is hadoop-aws for ``s3://``), so
+Spark never touches the Delta log or a Hadoop filesystem here. Reading lists the snapshot's
+Parquet files with delta-rs on the driver and the executors read them with pyarrow; writing has
+the executors write Parquet files with pyarrow, one per day and task, and the driver commits
+them with delta-rs in one transaction that replaces exactly the named ``date`` partitions (the
+guarantees of ``Lakehouse.replace_partitions``, including retries on a commit conflict).
+
+deltalake is imported on the driver only, inside the functions that need it: delta-rs panics
+in forked processes, and Spark's Python workers are forked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from snuk_assets.lakehouse import Lakehouse, WriteReport
+
+DATE_COLUMN = "date"  # the same as snuk_assets.lakehouse.DATE_COLUMN, without importing delta-rs
+_FILE_LIST_DDL = "uri string, day string"
+_WRITTEN_SCHEMA = pa.schema(
+    [("path", pa.string()), ("size", pa.int64()), ("day", pa.string()), ("rows", pa.int64())]
+)
+
+
+# -- reading ---------------------------------------------------------------------------------
+def read_partitions(
+    spark: SparkSession,
+    lakehouse: Lakehouse,
+    name: str,
+    *,
+    dates: Iterable[dt.date] | None = None,
+    columns: list[str] | None = None,
+) -> DataFrame:
+    """Rows of Delta table ``name`` as a Spark DataFrame, only the partitions ``dates`` if given.
+
+    The same rows and columns as ``Lakehouse.read(name, dates=dates, columns=columns)``; the
+    snapshot is the table's version when this is called.
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    table = lakehouse.table(name)
+    schema = _plain_schema(pa.schema(table.schema()))
+    if columns:
+        missing = sorted(set(columns) - set(schema.names))
+        if missing:
+            raise ValueError(f"{name!r} has no columns {missing}; it has {schema.names}")
+        schema = pa.schema([schema.field(c) for c in columns])
+    if dates is None:
+        uris = table.file_uris()
+    else:
+        wanted = [day.isoformat() for day in sorted(set(dates))]
+        uris = (
+            table.file_uris(file_pruning_predicate=[(DATE_COLUMN, "in", wanted)]) if wanted else []
+        )
+    spark_schema = from_arrow_schema(schema)
+    if not uris:
+        return spark.createDataFrame([], spark_schema)
+    files = [(uri, _partition_day(uri, name)) for uri in uris]
+    slices = min(len(files), 4 * spark.sparkContext.defaultParallelism)
+    listing = spark.sparkContext.parallelize(files, numSlices=slices).toDF(_FILE_LIST_DDL)
+    return listing.mapInArrow(
+        partial(_read_files, schema=schema, s3_options=lakehouse.storage_options), spark_schema
+    )
+
+
+def _partition_day(uri: str, name: str) -> str:
+    """The ``date`` partition value of a data file, from its Hive-style folder."""
+    for segment in reversed(uri.split("/")[:-1]):
+        if segment.startswith(f"{DATE_COLUMN}="):
+            return segment.partition("=")[2]
+    raise ValueError(
+        f"data file {uri} of table {name!r} is not below a '{DATE_COLUMN}=YYYY-MM-DD' folder; "
+        "only tables written by SNUK (partitioned by date, Hive-style paths) can be read here"
+    )
+
+
+def _read_files(
+    batches: Iterator[pa.RecordBatch], *, schema: pa.Schema, s3_options: dict[str, str] | None
+) -> Iterator[pa.RecordBatch]:
+    """Executor side: each listed file's rows, with ``date`` from its partition value."""
+    data_columns = [c for c in schema.names if c != DATE_COLUMN]
+    for batch in batches:
+        for uri, day in zip(batch["uri"].to_pylist(), batch["day"].to_pylist(), strict=True):
+            filesystem, path = _filesystem(uri, s3_options)
+            table = pq.read_table(path, filesystem=filesystem, columns=data_columns)
+            if DATE_COLUMN in schema.names:
+                value = pa.scalar(dt.date.fromisoformat(day), pa.date32())
+                table = table.append_column(DATE_COLUMN, pa.repeat(value, table.num_rows))
+            yield from table.select(schema.names).cast(schema).to_batches()
+
+
+# -- writing ---------------------------------------------------------------------------------
+def replace_partitions(
+    data: DataFrame,
+    lakehouse: Lakehouse,
+    name: str,
+    *,
+    dates: Sequence[dt.date],
+    schema: pa.Schema,
+) -> WriteReport:
+    """Replace the partitions ``dates`` of table ``name`` with the rows of ``data``, atomically.
+
+    Parameters
+    ----------
+    data : pyspark.sql.DataFrame
+        The new rows; it may be empty (the partitions become empty), but every row's ``date``
+        must be one of ``dates`` (the executors check, and the write fails before any commit).
+    lakehouse : Lakehouse
+        Where table ``name`` lives (local folder or ``s3://``); created, partitioned by
+        ``date``, on its first write.
+    dates : sequence of datetime.date
+        The partitions replaced; partitions not named are left untouched.
+    schema : pyarrow.Schema
+        The table's columns and types, ``date`` (date32) among them; the files are cast to it.
+
+    Returns
+    -------
+    WriteReport
+        As ``Lakehouse.replace_partitions`` returns it.
+    """
+    from snuk_assets.lakehouse import WriteReport
+
+    dates = tuple(sorted(set(dates)))
+    if not dates:
+        raise ValueError(f"replacing partitions of {name!r} needs at least one date")
+    if DATE_COLUMN not in schema.names or schema.field(DATE_COLUMN).type != pa.date32():
+        raise ValueError(f"the schema of {name!r} needs a {DATE_COLUMN!r} column of type date32")
+    table_uri = lakehouse.table_uri(name)
+    write = partial(
+        _write_files,
+        table_uri=table_uri,
+        schema=schema,
+        allowed_days=frozenset(day.isoformat() for day in dates),
+        name=name,
+        s3_options=lakehouse.storage_options,
+    )
+    written = (
+        data.select(*schema.names)
+        # One task per day, so one file per day rather than one per day and upstream task.
+        .repartition(DATE_COLUMN)
+        .mapInArrow(write, "path string, size long, day string, rows long")
+        .collect()
+    )
+    actions = _add_actions(written)
+    attempts = lakehouse._commit_with_retries(
+        partial(_commit, lakehouse, name, actions=actions, schema=schema, dates=dates), table_uri
+    )
+    rows = sum(row["rows"] for row in written)
+    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
+
+
+def _write_files(
+    batches: Iterator[pa.RecordBatch],
+    *,
+    table_uri: str,
+    schema: pa.Schema,
+    allowed_days: frozenset[str],
+    name: str,
+    s3_options: dict[str, str] | None,
+) -> Iterator[pa.RecordBatch]:
+    """Executor side: write this task's rows as one Parquet file per day; yield what it wrote.
+
+    Files follow the Delta convention: ``<table>/date=YYYY-MM-DD/part-....parquet``, without
+    the partition column.
+    """
+    filesystem, root = _filesystem(table_uri, s3_options)
+    file_schema = schema.remove(schema.get_field_index(DATE_COLUMN))
+    writers: dict[str, tuple[str, pq.ParquetWriter]] = {}
+    rows: dict[str, int] = {}
+    try:
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            days = pc.strftime(table[DATE_COLUMN], format="%Y-%m-%d")
+            for day in pc.unique(days).to_pylist():
+                _check_day(day, allowed_days, name)
+                part = table.filter(pc.equal(days, day)).drop_columns([DATE_COLUMN])
+                if day not in writers:
+                    path = f"{DATE_COLUMN}={day}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+                    filesystem.create_dir(f"{root}/{DATE_COLUMN}={day}", recursive=True)
+                    writer = pq.ParquetWriter(
+                        f"{root}/{path}", file_schema, filesystem=filesystem, compression="snappy"
+                    )
+                    writers[day], rows[day] = (path, writer), 0
+                writers[day][1].write_table(part.select(file_schema.names).cast(file_schema))
+                rows[day] += part.num_rows
+    finally:
+        for _, writer in writers.values():
+            writer.close()
+    paths = [writers[day][0] for day in writers]
+    sizes = [filesystem.get_file_info(f"{root}/{path}").size for path in paths]
+    yield pa.RecordBatch.from_arrays(
+        [
+            pa.array(paths),
+            pa.array(sizes, pa.int64()),
+            pa.array(list(writers)),
+            pa.array(list(rows.values()), pa.int64()),
+        ],
+        schema=_WRITTEN_SCHEMA,
+    )
+
+
+def _check_day(day: str | None, allowed_days: frozenset[str], name: str) -> None:
+    if day is None:
+        raise ValueError(f"rows for {name!r} have a null {DATE_COLUMN!r}")
+    if day not in allowed_days:
+        raise ValueError(
+            f"rows for {name!r} have the date {day}, outside the partitions being replaced "
+            f"({min(allowed_days)} .. {max(allowed_days)})"
+        )
+
+
+def _add_actions(written: list) -> list:
+    from deltalake.transaction import AddAction
+
+    now_ms = int(time.time() * 1000)
+    return [
+        AddAction(
+            path=row["path"],
+            size=row["size"],
+            partition_values={DATE_COLUMN: row["day"]},
+            modification_time=now_ms,
+            data_change=True,
+            stats=json.dumps({"numRecords": row["rows"]}),
+        )
+        for row in written
+    ]
+
+
+def _commit(
+    lakehouse: Lakehouse, name: str, *, actions: list, schema: pa.Schema, dates: tuple[dt.date, ...]
+) -> None:
+    """One Delta commit: remove every file of ``dates``, add ``actions``' files."""
+    from deltalake import DeltaTable
+
+    if not lakehouse.exists(name):
+        # A concurrent first writer may win this race: "ignore" keeps its table.
+        DeltaTable.create(
+            lakehouse.table_uri(name),
+            schema,
+            mode="ignore",
+            partition_by=[DATE_COLUMN],
+            storage_options=lakehouse.storage_options,
+        )
+    lakehouse.table(name).create_write_transaction(
+        actions,
+        mode="overwrite",
+        schema=schema,
+        partition_by=[DATE_COLUMN],
+        partition_filters=[(DATE_COLUMN, "in", [day.isoformat() for day in dates])],
+    )
+
+
+# -- both sides ------------------------------------------------------------------------------
+def _filesystem(uri: str, s3_options: dict[str, str] | None) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and the path on it of a local path or ``s3://`` URI.
+
+    ``s3_options`` are the driver's delta-rs storage options (``s3_storage_options``): they
+    travel with the task because executors may have started before the driver's environment
+    was set (a test's moto server) and must reach the same endpoint. Without keys in them,
+    executors use their own AWS credential chain (an EMR instance profile).
+    """
+    if not uri.startswith("s3://"):
+        return pafs.LocalFileSystem(), uri.removeprefix("file://")
+    s3_options = s3_options or {}
+    options: dict[str, str] = {"region": s3_options.get("AWS_REGION", "us-east-1")}
+    for key, name in [
+        ("AWS_ACCESS_KEY_ID", "access_key"),
+        ("AWS_SECRET_ACCESS_KEY", "secret_key"),
+        ("AWS_SESSION_TOKEN", "session_token"),
+    ]:
+        if s3_options.get(key):
+            options[name] = s3_options[key]
+    endpoint = s3_options.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
+        options.update(scheme=scheme, endpoint_override=host.rstrip("/"))
+    return pafs.S3FileSystem(**options), uri.removeprefix("s3://")
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """Delta's Arrow schema with view and large types as Spark's Arrow conversion expects."""
+    plain = {pa.string_view(): pa.string(), pa.large_string(): pa.string()}
+    return pa.schema([f.with_type(plain.get(f.type, f.type)) for f in schema])
