@@ -33,30 +33,32 @@ def spark_session(
     app_name : str
         Shown in the cluster's application list.
     master : str, optional
-        Spark master URL; default ``SNUK_SPARK_MASTER`` or ``local[2]``. On a cluster launched
-        by ``spark-submit`` (EMR) pass ``"yarn"`` or leave ``SNUK_SPARK_MASTER`` unset and
-        let spark-submit's ``--master`` win (an explicit master always wins).
+        Spark master URL; default ``SNUK_SPARK_MASTER``, else ``local[2]``. Under
+        ``spark-submit`` (EMR), with neither set, spark-submit's ``--master`` is kept.
     conf : mapping of str to str, optional
         Extra Spark settings, applied last.
     """
     from pyspark.sql import SparkSession
 
-    master = master or os.environ.get("SNUK_SPARK_MASTER", DEFAULT_MASTER)
-    if master.startswith("local"):
+    master = master or os.environ.get("SNUK_SPARK_MASTER")
+    # spark-submit starts this interpreter with a gateway to its JVM, configured already.
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = DEFAULT_MASTER
+    if master and master.startswith("local"):
         # Local workers must run this interpreter (the venv with snuk_assets), not the
-        # system python3 Spark would start otherwise. On a cluster the bootstrap action
-        # installs SNUK into the nodes' interpreter, which spark-env names.
+        # system python3 Spark would start otherwise. On EMR, spark-submit names the venv
+        # the bootstrap action built (resources/emr/README.md).
         os.environ["PYSPARK_PYTHON"] = sys.executable
-        os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     builder = (
         SparkSession.builder.appName(app_name)
-        .master(master)
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(DEFAULT_SHUFFLE_PARTITIONS))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
     )
+    if master:
+        builder = builder.master(master)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

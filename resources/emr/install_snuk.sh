@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# EMR bootstrap action: install SNUK and its dependencies into /opt/snuk/venv on every node.
+#
+# Usage (as a bootstrap action; it runs as the hadoop user before YARN starts):
+#   install_snuk.sh s3://BUCKET/PATH/snuk_assets-0.1.0-py3-none-any.whl [s3://BUCKET/PATH/constraints.txt]
+#
+# Build the wheel with `.venv/bin/python -m pip wheel --no-deps -w dist .` and upload it and,
+# for a reproducible install, `.venv/bin/python -m pip freeze --exclude-editable > constraints.txt`.
+# spark-submit then runs the entry points with:
+#   --conf spark.pyspark.python=/opt/snuk/venv/bin/python
+#   --conf spark.pyspark.driver.python=/opt/snuk/venv/bin/python
+set -euo pipefail
+
+WHEEL_URI="${1:?usage: install_snuk.sh s3://.../snuk_assets-*.whl [s3://.../constraints.txt]}"
+CONSTRAINTS_URI="${2:-}"
+VENV=/opt/snuk/venv
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+# SNUK needs Python 3.11 (pyproject: requires-python); Amazon Linux 2023 (EMR 7) packages it.
+if ! command -v python3.11 >/dev/null; then
+  sudo dnf install -y python3.11 python3.11-pip
+fi
+
+sudo mkdir -p /opt/snuk
+sudo chown "$(id -u):$(id -g)" /opt/snuk
+python3.11 -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+
+aws s3 cp "$WHEEL_URI" "$WORK/"
+PIP_ARGS=()
+if [[ -n "$CONSTRAINTS_URI" ]]; then
+  aws s3 cp "$CONSTRAINTS_URI" "$WORK/constraints.txt"
+  PIP_ARGS+=(--constraint "$WORK/constraints.txt")
+fi
+# The cluster's own pyspark (on spark-submit's PYTHONPATH) comes first on sys.path; the one
+# dagster-pyspark pulls into the venv is only used by `pyspark` started by hand.
+"$VENV/bin/python" -m pip install --quiet "${PIP_ARGS[@]}" "$WORK"/snuk_assets-*.whl
+
+# Fail the bootstrap (and so the cluster) now, not in the first task, if the install is broken.
+"$VENV/bin/python" -c "import snuk_assets.spark.resample, deltalake, pyarrow, pandas"
+echo "SNUK installed in $VENV"
