@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -96,3 +98,44 @@ def test_rows_outside_the_partitions_fail_before_any_commit(spark, tmp_path):
         )
     assert lakehouse.table("t").version() == version
     assert as_sorted(lakehouse.read("t")) == as_sorted(rows(D1, ["a"], 1.0))
+
+
+class RacedLakehouse(Lakehouse):
+    """Hands out one stale snapshot: another writer commits the same day right after it loads."""
+
+    def __init__(self, root_uri: str, *, rival: pa.Table):
+        super().__init__(root_uri)
+        self.rival = rival
+
+    def table(self, name: str):
+        snapshot = super().table(name)
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            Lakehouse(self.uri).replace_partitions(name, rival, dates=[D2])
+        return snapshot
+
+
+def test_a_commit_conflict_is_retried_and_the_last_writer_wins(spark, tmp_path):
+    root = str(tmp_path / "lh")
+    Lakehouse(root).replace_partitions("t", rows(D2, ["a"], 1.0), dates=[D2])
+    lakehouse = RacedLakehouse(root, rival=rows(D2, ["rival"], 2.0))
+    ours = rows(D2, ["ours"], 3.0)
+
+    report = replace_partitions(spark_frame(spark, ours), lakehouse, "t", dates=[D2], schema=SCHEMA)
+
+    assert report.attempts == 2
+    assert as_sorted(Lakehouse(root).read("t")) == as_sorted(ours)
+
+
+def test_importing_the_spark_modules_imports_neither_pyspark_nor_deltalake():
+    # pyspark: importing SNUK must not need Spark. deltalake: these modules are unpickled in
+    # Spark's forked Python workers, where delta-rs panics.
+    code = (
+        "import sys, snuk_assets.spark.session, snuk_assets.spark.delta_io, "
+        "snuk_assets.spark.resample; "
+        "print(sorted(m for m in ('pyspark', 'deltalake') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
