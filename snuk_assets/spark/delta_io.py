@@ -152,7 +152,7 @@ def replace_partitions(
     )
     written = (
         data.select(*schema.names)
-        # One task per day, so one file per day rather than one per day and upstream task.
+        # Every row of a day in one task: one file per day, not one per day and upstream task.
         .repartition(DATE_COLUMN)
         .mapInArrow(write, "path string, size long, day string, rows long")
         .collect()
