@@ -136,7 +136,7 @@ class Lakehouse:
                     storage_options=self.storage_options,
                 )
 
-        attempts = self._commit_with_retries(write, uri)
+        attempts = self.commit_with_retries(write, uri)
         version = self.table(name).version()
         return WriteReport(uri, version, data.num_rows, dates, attempts)
 
@@ -153,10 +153,15 @@ class Lakehouse:
                 storage_options=self.storage_options,
             )
 
-        attempts = self._commit_with_retries(write, uri)
+        attempts = self.commit_with_retries(write, uri)
         return WriteReport(uri, self.table(name).version(), data.num_rows, (), attempts)
 
-    def _commit_with_retries(self, write: Callable[[], None], uri: str) -> int:
+    def commit_with_retries(self, write: Callable[[], None], uri: str) -> int:
+        """Run ``write`` (one Delta commit) until it lands; a conflict is retried with backoff.
+
+        Returns the number of attempts. Non-conflict errors, and the last conflict, raise
+        ``LakehouseError`` naming ``uri``.
+        """
         for attempt in range(1, self.max_commit_attempts + 1):
             try:
                 write()

@@ -139,11 +139,11 @@ def test_a_commit_conflict_is_retried(tmp_path):
         if len(calls) < 3:
             raise CommitFailedError("Transaction failed: concurrent transaction conflict")
 
-    assert lakehouse._commit_with_retries(conflicting_then_fine, "t") == 3
+    assert lakehouse.commit_with_retries(conflicting_then_fine, "t") == 3
 
     def broken():
         raise CommitFailedError("still conflicting")
 
     lakehouse.max_commit_attempts = 2
     with pytest.raises(LakehouseError, match="writing t failed"):
-        lakehouse._commit_with_retries(broken, "t")
+        lakehouse.commit_with_retries(broken, "t")

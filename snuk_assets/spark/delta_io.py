@@ -158,7 +158,7 @@ def replace_partitions(
         .collect()
     )
     actions = _add_actions(written)
-    attempts = lakehouse._commit_with_retries(
+    attempts = lakehouse.commit_with_retries(
         partial(_commit, lakehouse, name, actions=actions, schema=schema, dates=dates), table_uri
     )
     rows = sum(row["rows"] for row in written)
