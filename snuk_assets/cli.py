@@ -4,6 +4,7 @@ snuk simulate --landing ./data/landing --start 2016-06-01 --days 14 --seed 42
 snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
+snuk evaluate uci-occupancy --data DIR   # detection and forecasts on a public dataset
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     from snuk_assets.simulate.cli import add_simulate_parser
 
     add_simulate_parser(commands)
+
+    from snuk_assets.evaluate import add_evaluate_parser
+
+    add_evaluate_parser(commands)
 
     run = commands.add_parser("materialize", help="run the whole pipeline for a range of days")
     run.add_argument("--start", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")

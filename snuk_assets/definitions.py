@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
+from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
 from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
@@ -27,6 +28,7 @@ daily_pipeline = define_asset_job(
         feature_windows,
         occupancy_models,
         model_metrics,
+        occupancy_forecasts,
     ),
     description="Ingest, resample, featurize, train and forecast for a range of days.",
 )
@@ -43,6 +45,7 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
             feature_windows,
             occupancy_models,
             model_metrics,
+            occupancy_forecasts,
         ],
         jobs=[daily_pipeline],
         resources={

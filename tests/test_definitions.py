@@ -20,6 +20,7 @@ EXPECTED_GRAPH = {
     "feature_windows": ("features", True, ["room_series"]),
     "occupancy_models": ("models", True, ["feature_windows"]),
     "model_metrics": ("models", True, ["occupancy_models"]),
+    "occupancy_forecasts": ("forecasts", True, ["occupancy_models", "room_series"]),
 }
 
 

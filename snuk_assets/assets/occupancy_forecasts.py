@@ -1,0 +1,150 @@
+"""The ``occupancy_forecasts`` asset: per room, the next bins' occupancy probabilities.
+
+The forecast starts after the latest bin of the partition day that has a complete feature
+window, and uses each room's latest trained model up to that day.
+"""
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow as pa
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TimeWindowPartitionMapping,
+    asset,
+)
+
+from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.settings import SnukSettings
+from snuk_assets.transforms.models import load_model, positive_proba
+from snuk_assets.transforms.rooms import SIGNALS
+from snuk_assets.transforms.windows import room_windows
+
+# How far back a room's latest model may have been trained.
+MODEL_MAX_AGE_DAYS = 7
+MODEL_COLUMNS = ["room_id", "date", "status", "model", "feature_names", "horizons"]
+
+
+@asset(
+    deps=[
+        "occupancy_models",
+        AssetDep("room_series", partition_mapping=TimeWindowPartitionMapping(start_offset=-1)),
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="forecasts",
+    kinds={"delta"},
+)
+def occupancy_forecasts(
+    context: AssetExecutionContext, settings: SnukSettings
+) -> MaterializeResult:
+    """Per room, the probability of occupancy for each of the next bins after the day's end."""
+    days = partition_dates(context.partition_keys)
+    lakehouse = settings.lakehouse()
+    registry = settings.registry()
+    frames, skipped = [], {}
+    for day in days:
+        models = latest_models(lakehouse, day)
+        rooms = lakehouse.read("room_series", dates=[day - dt.timedelta(days=1), day])
+        rooms = rooms.to_pandas()
+        for model_row in models.itertuples():
+            room = rooms[rooms["room_id"] == model_row.room_id]
+            forecast = forecast_room(
+                room, model_row, day=day, settings=settings, timezone=registry.timezone
+            )
+            if isinstance(forecast, str):
+                skipped[f"{day} {model_row.room_id}"] = forecast
+            else:
+                frames.append(forecast)
+    table = (
+        pa.Table.from_pandas(
+            pd.concat(frames, ignore_index=True), schema=SCHEMA, preserve_index=False
+        )
+        if frames
+        else SCHEMA.empty_table()
+    )
+    report = lakehouse.replace_partitions("occupancy_forecasts", table, dates=days)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": table.num_rows,
+            "rooms_forecast": len(frames),
+            "rooms_skipped": MetadataValue.json(skipped),
+            "table_uri": MetadataValue.path(report.table_uri),
+            "delta_version": report.version,
+        }
+    )
+
+
+def latest_models(lakehouse, day: dt.date) -> pd.DataFrame:
+    """Each room's most recently trained model of the days up to ``day``."""
+    span = [day - dt.timedelta(days=n) for n in range(MODEL_MAX_AGE_DAYS)]
+    models = lakehouse.read("occupancy_models", dates=span, columns=MODEL_COLUMNS, missing_ok=True)
+    if models is None:
+        return pd.DataFrame(columns=MODEL_COLUMNS)
+    models = models.to_pandas()
+    models = models[models["status"] == "trained"].sort_values("date")
+    return models.drop_duplicates("room_id", keep="last")
+
+
+def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame | str:
+    """The room's forecast rows, or why there is none."""
+    signals = [c for c, _ in SIGNALS.values() if room[c].notna().any()] if len(room) else []
+    if "occupancy" not in signals:
+        return "no occupancy data on the day"
+    anchors = pd.date_range(
+        pd.Timestamp(day, tz="UTC"),
+        periods=int(pd.Timedelta(days=1) / pd.Timedelta(settings.bin_freq)),
+        freq=settings.bin_freq,
+    )
+    windows = room_windows(
+        room,
+        signals=signals,
+        bsteps=_bsteps(model_row.feature_names),
+        fsteps=0,
+        freq=settings.bin_freq,
+        timezone=timezone,
+        anchors=anchors,
+    )
+    features = windows.features
+    missing = [f for f in model_row.feature_names if f not in features.columns]
+    if missing:
+        return f"the day lacks the model's features {missing[:3]}"
+    if features.empty:
+        return "no complete feature window on the day"
+    latest = features.iloc[[-1]][list(model_row.feature_names)]
+    proba = positive_proba(load_model(model_row.model), latest)[0]
+    anchor = latest.index[0]
+    step = pd.Timedelta(settings.bin_freq)
+    horizons = list(model_row.horizons)
+    return pd.DataFrame(
+        {
+            "room_id": model_row.room_id,
+            "anchor_bin_start": anchor,
+            "horizon": horizons,
+            "bin_start": [anchor + h * step for h in horizons],
+            "occupied_probability": proba,
+            "model_date": model_row.date,
+            "date": day,
+        }
+    )
+
+
+def _bsteps(feature_names) -> int:
+    return sum(1 for name in feature_names if name.startswith("occupancy_t"))
+
+
+SCHEMA = pa.schema(
+    [
+        ("room_id", pa.string()),
+        ("anchor_bin_start", pa.timestamp("us", tz="UTC")),
+        ("horizon", pa.int64()),
+        ("bin_start", pa.timestamp("us", tz="UTC")),
+        ("occupied_probability", pa.float64()),
+        ("model_date", pa.date32()),
+        ("date", pa.date32()),
+    ]
+)
