@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.models import load_model, positive_proba
@@ -82,10 +83,9 @@ def occupancy_forecasts(
 def latest_models(lakehouse, day: dt.date) -> pd.DataFrame:
     """Each room's most recently trained model of the days up to ``day``."""
     span = [day - dt.timedelta(days=n) for n in range(MODEL_MAX_AGE_DAYS)]
-    models = lakehouse.read("occupancy_models", dates=span, columns=MODEL_COLUMNS, missing_ok=True)
+    models = read_models(lakehouse, span, columns=MODEL_COLUMNS)
     if models is None:
         return pd.DataFrame(columns=MODEL_COLUMNS)
-    models = models.to_pandas()
     models = models[models["status"] == "trained"].sort_values("date")
     return models.drop_duplicates("room_id", keep="last")
 

@@ -8,6 +8,7 @@ Rooms train in parallel through the ``engine`` resource.
 import datetime as dt
 import functools
 
+import pandas as pd
 import pyarrow as pa
 from dagster import (
     AssetDep,
@@ -112,6 +113,20 @@ def occupancy_models(
             "delta_version": report.version,
         }
     )
+
+
+def read_models(lakehouse, dates, *, columns=None) -> pd.DataFrame | None:
+    """Rows of ``occupancy_models`` for ``dates`` as pandas (None if the table is missing)."""
+    models = lakehouse.read("occupancy_models", dates=dates, columns=columns, missing_ok=True)
+    if models is None:
+        return None
+    # DataFusion reads list<string> as list<string_view>, which pandas cannot convert.
+    if "feature_names" in models.column_names:
+        index = models.schema.get_field_index("feature_names")
+        models = models.set_column(
+            index, "feature_names", models["feature_names"].cast(pa.list_(pa.string()))
+        )
+    return models.to_pandas()
 
 
 MODEL_SCHEMA = pa.schema(

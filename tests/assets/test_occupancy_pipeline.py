@@ -1,0 +1,110 @@
+"""room_series to forecasts, end to end, on a small simulated building (4 rooms, 12 days)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+import yaml
+from dagster import materialize
+
+from snuk_assets.assets.feature_windows import feature_windows
+from snuk_assets.assets.model_metrics import mean_f1, model_metrics
+from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
+from snuk_assets.assets.occupancy_models import occupancy_models, read_models
+from snuk_assets.assets.raw_observations import raw_observations
+from snuk_assets.assets.resampled_series import resampled_series
+from snuk_assets.assets.room_series import room_series
+from snuk_assets.engines import LocalEngine
+from snuk_assets.registry import default_registry_path, load_registry
+from snuk_assets.settings import SnukSettings
+from snuk_assets.simulate import simulate_building
+from snuk_assets.transforms.models import load_model
+
+ROOMS = ["7101", "7103", "7104", "7112"]
+START = dt.date(2016, 6, 6)
+DAYS = 12
+
+
+def small_registry(path) -> str:
+    document = yaml.safe_load(default_registry_path().read_text())
+    document["rooms"] = [r for r in document["rooms"] if r["room_id"] in ROOMS]
+    document["sensors"] = [s for s in document["sensors"] if s["room_id"] in ROOMS]
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+def run(assets, settings, first: dt.date, last: dt.date) -> None:
+    result = materialize(
+        assets,
+        resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+    )
+    assert result.success
+
+
+@pytest.fixture(scope="module")
+def lakehouse_with_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("building")
+    settings = SnukSettings(
+        landing_uri=str(root / "landing"),
+        lakehouse_uri=str(root / "lakehouse"),
+        registry_path=small_registry(root / "building.yaml"),
+    )
+    simulate_building(
+        registry=load_registry(settings.registry_path),
+        landing_uri=settings.landing_uri,
+        truth_dir=root / "truth",
+        start=START,
+        days=DAYS,
+        seed=7,
+    )
+    last = START + dt.timedelta(days=DAYS - 1)
+    run([raw_observations], settings, START, last + dt.timedelta(days=4))
+    run([resampled_series, room_series, feature_windows], settings, START, last)
+    run([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
+    return settings.lakehouse(), last
+
+
+def test_room_series_has_one_row_per_room_and_bin(lakehouse_with_models):
+    lakehouse, _ = lakehouse_with_models
+    rooms = lakehouse.read("room_series", dates=[START]).to_pandas()
+    assert sorted(rooms["room_id"].unique()) == ROOMS
+    assert len(rooms) == len(ROOMS) * 288
+    assert rooms["occupancy"].dropna().between(0, 1).all()
+
+
+def test_windows_look_back_into_the_previous_day(lakehouse_with_models):
+    lakehouse, _ = lakehouse_with_models
+    second_day = START + dt.timedelta(days=1)
+    windows = lakehouse.read("feature_windows", dates=[second_day]).to_pandas()
+    # The first anchors of the day exist: their lags come from the day before.
+    midnight = pd.Timestamp(second_day, tz="UTC")
+    assert (windows["bin_start"] < midnight + pd.Timedelta(hours=1)).any() or windows.empty
+
+
+def test_models_load_and_the_forest_beats_the_baselines_on_average(lakehouse_with_models):
+    lakehouse, last = lakehouse_with_models
+    models = read_models(lakehouse, [last])
+    trained = models[models["status"] == "trained"]
+    assert len(trained) >= 3
+    assert load_model(trained["model"].iloc[0]).n_outputs_ == 12
+    metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
+    f1 = mean_f1(metrics).mean(axis=1)
+    print(mean_f1(metrics).round(3).to_string())
+    assert f1["random_forest"] > f1["time_of_week"]
+    assert f1["random_forest"] > f1["persistence"]
+
+
+def test_forecasts_give_twelve_probabilities_per_room(lakehouse_with_models):
+    lakehouse, last = lakehouse_with_models
+    forecasts = lakehouse.read("occupancy_forecasts", dates=[last]).to_pandas()
+    assert not forecasts.empty
+    per_room = forecasts.groupby("room_id")["horizon"].apply(list)
+    assert all(horizons == list(range(1, 13)) for horizons in per_room)
+    assert forecasts["occupied_probability"].between(0, 1).all()
+    assert (forecasts["model_date"] == last).all()
