@@ -120,4 +120,7 @@ DETECTION_SETS = {
     "temperature+humidity": ["temperature_t", "humidity_t"],
     "temperature+luminosity": ["temperature_t", "luminosity_t"],
     "luminosity": ["luminosity_t"],
+    "temperature+humidity changes over the window": [
+        f"{signal}_change_{k}" for signal in ("temperature", "humidity") for k in range(1, 12)
+    ],
 }

@@ -76,6 +76,7 @@ def evaluate(
     detection_sets: dict[str, list[str]],
 ) -> pd.DataFrame:
     """Scores per model and horizon (0 = detection): accuracy, F1, ROC AUC, Brier, test size."""
+    train, test = with_trends(train, params.bsteps), with_trends(test, params.bsteps)
     records = []
     occupied_now_train = (train["occupancy_t"] > 0).astype(int)
     occupied_now_test = (test["occupancy_t"] > 0).astype(int).to_numpy()
@@ -107,6 +108,20 @@ def evaluate(
         profile.predict_proba(pd.DatetimeIndex(test["bin_start"]), params.fsteps),
     )
     return pd.DataFrame(records)
+
+
+def with_trends(windows: pd.DataFrame, bsteps: int) -> pd.DataFrame:
+    """Add ``<signal>_change_<k>``: the change over the last k bins, for the climate signals.
+
+    Occupants warm and humidify a room; the change is robust to the level drifting between
+    training and test weeks, which the level itself is not.
+    """
+    changes = {
+        f"{signal}_change_{k}": windows[f"{signal}_t"] - windows[f"{signal}_t-{k}"]
+        for signal in ("temperature", "humidity", "luminosity")
+        for k in range(1, bsteps)
+    }
+    return windows.assign(**changes)
 
 
 def print_scores(title: str, scores: pd.DataFrame, *, train_size: int, dropped: str = "") -> None:
