@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job, map_asset_specs
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
@@ -12,7 +12,9 @@ from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
+from snuk_assets.automation import automation_sensor, with_automation
 from snuk_assets.engines import LocalEngine
+from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
@@ -38,16 +40,24 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     return Definitions(
         assets=[
+            # Started by hand (the registry) and by the landing sensor (ingest).
             sensors,
             raw_observations,
-            resampled_series,
-            room_series,
-            feature_windows,
-            occupancy_models,
-            model_metrics,
-            occupancy_forecasts,
+            # Every later stage follows its inputs (snuk_assets/automation.py).
+            *map_asset_specs(
+                with_automation,
+                [
+                    resampled_series,
+                    room_series,
+                    feature_windows,
+                    occupancy_models,
+                    model_metrics,
+                    occupancy_forecasts,
+                ],
+            ),
         ],
-        jobs=[daily_pipeline],
+        jobs=[daily_pipeline, ingest_job],
+        sensors=[landing_files_sensor, automation_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),
             # Rooms train in parallel; spawned workers, one per core of the 2-core default box.

@@ -72,8 +72,15 @@ def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> 
     silent = sorted(set(registry.sensors["sensor_id"]) - set(series["sensor_id"]))
     if silent:
         context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
+    pictures = {}
+    if (series["sensor_type"] == "motion").any():
+        title = f"Motion share per room, {days[0]} .. {days[-1]}"
+        pictures["motion_by_room"] = MetadataValue.md(
+            png_markdown(motion_heatmap(series, title=title), alt="motion share per room and bin")
+        )
     return MaterializeResult(
         metadata={
+            **pictures,
             "dagster/row_count": table.num_rows,
             "sensors": int(series["sensor_id"].nunique()),
             "bin_freq": settings.bin_freq,
@@ -84,12 +91,6 @@ def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> 
                 {k: int(v) for k, v in series["status"].value_counts().items()}
             ),
             "offline_sensors": MetadataValue.md(offline),
-            "motion_by_room": MetadataValue.md(
-                png_markdown(
-                    motion_heatmap(series, title=f"Motion share per room, {days[0]} .. {days[-1]}"),
-                    alt="motion share per room and bin",
-                )
-            ),
             "silent_sensors": MetadataValue.json(silent),
             "observations_redelivered": arrivals.redelivered,
             "observations_conflicting": arrivals.conflicting,

@@ -1,0 +1,77 @@
+"""Declarative automation follows late data into older partitions, not only the latest one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions, materialize
+
+from snuk_assets.assets.raw_observations import raw_observations
+from snuk_assets.assets.resampled_series import resampled_series
+from snuk_assets.definitions import build_definitions
+from snuk_assets.settings import SnukSettings
+
+SENSOR = "7513-133-195-250-t"
+DAY = dt.datetime(2016, 8, 14, tzinfo=dt.UTC)
+NOW = dt.datetime(2016, 8, 20, 1, 0, tzinfo=dt.UTC)  # the daemon's clock in this story
+
+
+def lines(first_minute: int, last_minute: int) -> bytes:
+    return "".join(
+        f"sensor_id='{SENSOR}', timestamp={int((DAY + dt.timedelta(minutes=m)).timestamp() * 1e3)}"
+        f", value={20 + m % 7},\n"
+        for m in range(first_minute, last_minute, 10)
+    ).encode()
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+
+
+def requested(result, asset: str) -> set[str]:
+    return {
+        key
+        for r in result.results
+        if r.key == AssetKey(asset)
+        for key in r.true_subset.expensively_compute_partition_keys()
+    }
+
+
+def test_a_late_file_rematerializes_its_measurement_day(tmp_path):
+    (tmp_path / "landing").mkdir()
+    settings = SnukSettings(
+        landing_uri=str(tmp_path / "landing"), lakehouse_uri=str(tmp_path / "lakehouse")
+    )
+    landing = settings.landing()
+    landing.write_bytes("raw_data/2016/08/14/gw.txt", lines(0, 20 * 60))
+    instance = DagsterInstance.ephemeral()
+    resources = {"settings": settings}
+    assert materialize(
+        [raw_observations], resources=resources, instance=instance,
+        tags=range_tags("2016-08-13", "2016-08-19"),
+    ).success
+    assert materialize(
+        [resampled_series], resources=resources, instance=instance,
+        tags=range_tags("2016-08-13", "2016-08-19"),
+    ).success
+
+    defs = build_definitions(settings)
+    first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW)
+    assert "2016-08-14" not in requested(first, "resampled_series")
+
+    # The evening of the 14th arrives two days late; the landing sensor ingests its day.
+    landing.write_bytes("raw_data/2016/08/16/gw-late.txt", lines(20 * 60, 24 * 60))
+    assert materialize(
+        [raw_observations], resources=resources, instance=instance, partition_key="2016-08-16"
+    ).success
+
+    second = evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=NOW, cursor=first.cursor
+    )
+    redo = requested(second, "resampled_series")
+    assert "2016-08-14" in redo  # eager() alone would only look at the latest day
+    # Arrival day 2016-08-16 changes measurement days 12 .. 17 at most.
+    assert redo <= {f"2016-08-{d}" for d in range(12, 18)}

@@ -1,0 +1,90 @@
+"""The landing sensor against real storage: a moto S3 server over HTTP, and a local folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import pytest
+from dagster import DagsterInstance, SensorResult, build_sensor_context
+
+from snuk_assets.landing import LandingFile
+from snuk_assets.landing_sensor import LandingCursor, landing_files_sensor, plan_ingest_runs
+from snuk_assets.settings import SnukSettings
+
+LINE = b"sensor_id='8514-294-220-250-m', timestamp=1471020341000, value=1.0,\n"
+
+
+@pytest.fixture
+def settings(storage_root, tmp_path) -> SnukSettings:
+    if not storage_root.startswith("s3://"):
+        os.makedirs(f"{storage_root}/landing", exist_ok=True)
+    return SnukSettings(
+        landing_uri=f"{storage_root}/landing", lakehouse_uri=str(tmp_path / "lakehouse")
+    )
+
+
+class Ticks:
+    """Evaluates the sensor tick after tick, carrying its cursor like the daemon does."""
+
+    def __init__(self, settings: SnukSettings):
+        self.settings = settings
+        self.cursor: str | None = None
+        self.instance = DagsterInstance.ephemeral()
+
+    def __call__(self) -> list[tuple[str, str]]:
+        context = build_sensor_context(
+            cursor=self.cursor, resources={"settings": self.settings}, instance=self.instance
+        )
+        result = landing_files_sensor(context)
+        assert isinstance(result, SensorResult)
+        self.cursor = result.cursor
+        return [(r.partition_key, r.run_key) for r in result.run_requests or []]
+
+
+def upload(settings: SnukSettings, path: str) -> None:
+    settings.landing().write_bytes(path, LINE)
+
+
+def test_new_files_once_late_files_by_their_date(settings):
+    tick = Ticks(settings)
+    assert tick() == []
+
+    upload(settings, "raw_data/2016/08/14/gw01-a.txt")
+    [(day, run_key)] = tick()
+    assert day == "2016-08-14" and run_key.startswith("raw:2016-08-14:")
+    assert tick() == []  # the same files again: nothing
+
+    # A late upload for an older day requests that day, and only that day.
+    time.sleep(1.1)
+    upload(settings, "raw_data/2016/08/12/gw02-late.txt")
+    assert [day for day, _ in tick()] == ["2016-08-12"]
+    assert tick() == []
+
+
+def test_two_files_in_the_same_second_are_both_seen(settings):
+    tick = Ticks(settings)
+    upload(settings, "raw_data/2016/08/14/gw01-a.txt")
+    first = tick()
+    upload(settings, "raw_data/2016/08/14/gw01-b.txt")  # very likely the same second
+    second = tick()
+    assert [d for d, _ in first] == ["2016-08-14"] and [d for d, _ in second] == ["2016-08-14"]
+    assert first[0][1] != second[0][1]  # a new run key: b is a new file
+
+
+def test_the_plan_dedupes_within_the_overlap_window():
+    t0 = dt.datetime(2026, 11, 28, 12, 0, 0, tzinfo=dt.UTC)
+    a = LandingFile("raw_data/2016/08/14/a.txt", 10, t0)
+    b = LandingFile("raw_data/2016/08/14/b.txt", 10, t0)  # same second as a
+    old = LandingFile("raw_data/2016/08/13/old.txt", 10, t0 - dt.timedelta(hours=2))
+    stray = LandingFile("notes/readme.txt", 10, t0)
+
+    requests, cursor, outside = plan_ingest_runs([a, old, stray], LandingCursor())
+    assert [r.day for r in requests] == [dt.date(2016, 8, 13), dt.date(2016, 8, 14)]
+    assert outside == ["notes/readme.txt"]
+    assert LandingCursor.parse(cursor.dump()) == cursor
+
+    requests, cursor, _ = plan_ingest_runs([a, b, old], cursor)
+    assert [(r.day, r.files) for r in requests] == [(dt.date(2016, 8, 14), (b.path,))]
+    assert plan_ingest_runs([a, b, old], cursor)[0] == []
