@@ -12,7 +12,12 @@ from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
-from snuk_assets.automation import automation_sensor, with_automation
+from snuk_assets.automation import (
+    automation_sensor,
+    freshness_sensor,
+    ingest_freshness_checks,
+    with_automation,
+)
 from snuk_assets.engines import LocalEngine
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
@@ -57,7 +62,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
             ),
         ],
         jobs=[daily_pipeline, ingest_job],
-        sensors=[landing_files_sensor, automation_sensor],
+        asset_checks=ingest_freshness_checks,
+        sensors=[landing_files_sensor, automation_sensor, freshness_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),
             # Rooms train in parallel; spawned workers, one per core of the 2-core default box.

@@ -63,6 +63,11 @@ class SnukSettings(ConfigurableResource):
         "are quarantined (SNUK_MAX_LATENESS_DAYS).",
     )
     bin_freq: str = Field(default="5min", description="Resampling bin width (SNUK_BIN_FREQ).")
+    max_offline_share: float = Field(
+        default=0.5,
+        description="The resampled_series coverage check warns when a sensor is offline for "
+        "more than this share of a day.",
+    )
     max_gap: dict[str, str] = Field(
         default={},
         description="Per sensor type, the longest silence before a sensor counts as offline, "

@@ -11,6 +11,9 @@ import datetime as dt
 import pandas as pd
 import pyarrow as pa
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
@@ -26,6 +29,7 @@ from snuk_assets.partitions import (
     partition_dates,
 )
 from snuk_assets.pictures import motion_heatmap, png_markdown
+from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
 from snuk_assets.transforms.resample import resample_observations
@@ -35,12 +39,24 @@ RAW_COLUMNS = ["sensor_id", "ts", "value", "date", "source_file"]
 
 @asset(
     deps=[AssetDep("raw_observations", partition_mapping=measured_day_mapping())],
+    check_specs=[
+        AssetCheckSpec(
+            "sensors_mostly_online",
+            asset="resampled_series",
+            description="No sensor is offline for more than max_offline_share of a day.",
+        ),
+        AssetCheckSpec(
+            "values_in_range",
+            asset="resampled_series",
+            description="Every bin value lies in its sensor type's plausible range.",
+        ),
+    ],
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="resample",
     kinds={"delta"},
 )
-def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> MaterializeResult:
+def resampled_series(context: AssetExecutionContext, settings: SnukSettings):
     """Per sensor, exact time-weighted bins of each measurement day, with coverage and status."""
     days = partition_dates(context.partition_keys)
     lakehouse = settings.lakehouse()
@@ -78,7 +94,7 @@ def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> 
         pictures["motion_by_room"] = MetadataValue.md(
             png_markdown(motion_heatmap(series, title=title), alt="motion share per room and bin")
         )
-    return MaterializeResult(
+    yield MaterializeResult(
         metadata={
             **pictures,
             "dagster/row_count": table.num_rows,
@@ -97,6 +113,46 @@ def resampled_series(context: AssetExecutionContext, settings: SnukSettings) -> 
             "table_uri": MetadataValue.path(report.table_uri),
             "delta_version": report.version,
         }
+    )
+    yield offline_check(series, max_share=settings.max_offline_share)
+    yield range_check(series)
+
+
+def offline_check(series: pd.DataFrame, *, max_share: float) -> AssetCheckResult:
+    """Warn about sensors offline for more than ``max_share`` of a day."""
+    share = (series["status"] == "offline").groupby([series["date"], series["sensor_id"]]).mean()
+    worst = share[share > max_share].sort_values(ascending=False)
+    return AssetCheckResult(
+        check_name="sensors_mostly_online",
+        passed=worst.empty,
+        severity=AssetCheckSeverity.WARN,
+        description=f"{len(worst)} sensor-days offline for more than {max_share:.0%} of the day"
+        if len(worst)
+        else f"no sensor offline for more than {max_share:.0%} of a day",
+        metadata={
+            "sensor_days_over_limit": len(worst),
+            "worst": MetadataValue.json(
+                {
+                    f"{day} {sensor}": round(float(v), 3)
+                    for (day, sensor), v in worst.head(20).items()
+                }
+            ),
+        },
+    )
+
+
+def range_check(series: pd.DataFrame) -> AssetCheckResult:
+    """Every non-null bin value within its type's plausible range (sensor_types.py)."""
+    bounds = series["sensor_type"].map(
+        {name: (t.min_value, t.max_value) for name, t in SENSOR_TYPES.items()}
+    )
+    low = bounds.str[0].astype(float)
+    high = bounds.str[1].astype(float)
+    outside = series["value"].notna() & ((series["value"] < low) | (series["value"] > high))
+    return AssetCheckResult(
+        check_name="values_in_range",
+        passed=not outside.any(),
+        metadata={"bins_out_of_range": int(outside.sum())},
     )
 
 

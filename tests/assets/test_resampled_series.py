@@ -9,7 +9,7 @@ import pytest
 from dagster import AssetKey, materialize
 
 from snuk_assets.assets.raw_observations import raw_observations
-from snuk_assets.assets.resampled_series import resampled_series
+from snuk_assets.assets.resampled_series import offline_check, resampled_series
 from snuk_assets.definitions import build_definitions
 from snuk_assets.settings import SnukSettings
 
@@ -116,6 +116,13 @@ def test_day_by_day_equals_a_range_and_late_data_counts(settings):
     meta = result.asset_materializations_for_node("resampled_series")[0].metadata
     assert meta["observations_redelivered"].value == 1
     assert meta["observations_conflicting"].value == 1
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["values_in_range"].passed
+    # The motion sensor is undefined before its first event at 09:00: offline 37.5 % of day 1.
+    assert checks["sensors_mostly_online"].passed
+    strict = offline_check(as_range, max_share=0.3)
+    assert not strict.passed and strict.severity.value == "WARN"
+    assert f"2016-08-14 {SENSOR_M}" in strict.metadata["worst"].value
     picture = meta["motion_by_room"].value
     assert picture.startswith("![motion share per room and bin](data:image/png")
 
