@@ -36,7 +36,7 @@ class TrainingConfig(Config):
     min_days: int = 3
     test_fraction: float = 0.2
     n_estimators: int = 60
-    max_depth: int = 12
+    max_depth: int = 8
     seed: int = 0
 
 
