@@ -48,7 +48,12 @@ class ComputeEngine(ConfigurableResource, ABC):
 
 def conform(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
     """``frame`` with exactly ``schema``'s columns and types (missing columns as nulls)."""
-    table = pa.Table.from_pandas(
-        frame.reindex(columns=schema.names), schema=schema, preserve_index=False
-    )
-    return table.to_pandas()
+    # A missing column becomes typed nulls: reindexing would make it float NaN, which cannot
+    # become e.g. list<string> (every room skipped as too sparse has no feature_names).
+    columns = [
+        pa.Array.from_pandas(frame[field.name], type=field.type)
+        if field.name in frame.columns
+        else pa.nulls(len(frame), type=field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema).to_pandas()

@@ -49,3 +49,18 @@ def test_empty_input_gives_the_output_schema(engine):
         data, key="room_id", fn=functools.partial(summarize, scale=1.0), output_schema=SCHEMA
     )
     assert list(out.columns) == SCHEMA.names and out.empty
+
+
+def test_conform_fills_missing_columns_with_typed_nulls():
+    """Every room skipped: no feature_names column at all, still the declared list type."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from snuk_assets.engines.base import conform
+
+    schema = pa.schema([("room_id", pa.string()), ("feature_names", pa.list_(pa.string()))])
+    frame = conform(pd.DataFrame({"room_id": ["7101", "7102"]}), schema)
+    assert list(frame.columns) == ["room_id", "feature_names"]
+    assert frame["feature_names"].isna().all()
+    mixed = conform(pd.DataFrame({"room_id": ["a", "b"], "feature_names": [["x"], None]}), schema)
+    assert mixed["feature_names"].iloc[0].tolist() == ["x"]
