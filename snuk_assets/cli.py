@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("materialize", help="run the whole pipeline for a range of days")
     run.add_argument("--start", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
     run.add_argument("--end", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    run.add_argument(
+        "--model-day",
+        type=dt.date.fromisoformat,
+        help="train, score and forecast for this day only (default: every day of the range)",
+    )
     run.set_defaults(func=_materialize_command)
 
     demo = commands.add_parser(
@@ -57,7 +62,8 @@ def _materialize_command(args: argparse.Namespace) -> int:
     if args.end < args.start:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
-    return 0 if materialize_days(args.start, args.end, log=print) else 1
+    ok = materialize_days(args.start, args.end, model_day=args.model_day, log=print)
+    return 0 if ok else 1
 
 
 def _demo_command(args: argparse.Namespace) -> int:
@@ -82,7 +88,8 @@ def _demo_command(args: argparse.Namespace) -> int:
     # Late files of the last days land up to a few days after them: ingest those folders too.
     last_arrival = end + dt.timedelta(days=settings.max_lateness_days + 1)
     started = time.monotonic()
-    ok = materialize_days(args.start, last_arrival, log=print)
+    # Models train on the trailing days: one model day, the last simulated one, is enough.
+    ok = materialize_days(args.start, last_arrival, model_day=end, log=print)
     print(f"\nPipeline {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s.")
     _tables_command(args)
     print(

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 
 import pyarrow as pa
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from snuk_assets.definitions import DAILY_JOB, build_definitions
 from snuk_assets.settings import SnukSettings
@@ -26,24 +26,48 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
+# Stages that train on a trailing window: one run for one day is what a day needs.
+MODEL_STAGES = ("occupancy_models", "model_metrics", "occupancy_forecasts")
+
+
 def materialize_days(
     start: dt.date,
     end: dt.date,
     *,
+    model_day: dt.date | None = None,
     settings: SnukSettings | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> bool:
-    """Materialize the registry, then every daily stage for ``start..end`` in one run."""
+    """Materialize the registry, then every daily stage for ``start..end`` in one run.
+
+    With ``model_day``, the model stages (which train on the trailing days) run for that day
+    only, after the data stages have run for the whole range.
+    """
     defs = build_definitions(settings)
     instance = _instance()
     registry_job = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection={_key("sensors")}
+        asset_selection={AssetKey("sensors")}
     )
     log("Materializing the building registry (sensors)")
     if not registry_job.execute_in_process(instance=instance, run_config=CONSOLE_INFO).success:
         return False
-    log(f"Materializing the daily pipeline for {start} .. {end} in one run")
-    result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
+    daily = defs.resolve_job_def(DAILY_JOB)
+    if model_day is None:
+        log(f"Materializing the daily pipeline for {start} .. {end} in one run")
+        return _run_days(daily, instance, start, end)
+    data_stages = {k for k in daily.asset_layer.executable_asset_keys} - {
+        AssetKey(name) for name in MODEL_STAGES
+    }
+    log(f"Materializing the data stages for {start} .. {end} in one run")
+    if not _run_days(daily.get_subset(asset_selection=data_stages), instance, start, end):
+        return False
+    log(f"Training, scoring and forecasting for {model_day}")
+    models = daily.get_subset(asset_selection={AssetKey(name) for name in MODEL_STAGES})
+    return _run_days(models, instance, model_day, model_day)
+
+
+def _run_days(job, instance: DagsterInstance, start: dt.date, end: dt.date) -> bool:
+    result = job.execute_in_process(
         instance=instance,
         run_config=CONSOLE_INFO,
         tags={PARTITION_RANGE_START: start.isoformat(), PARTITION_RANGE_END: end.isoformat()},
@@ -68,9 +92,3 @@ def describe_tables(settings: SnukSettings | None = None) -> list[str]:
             f"  {name:28s} {rows:>12,d} rows  v{table.version():<4d} {lakehouse.table_uri(name)}"
         )
     return lines
-
-
-def _key(name: str):
-    from dagster import AssetKey
-
-    return AssetKey(name)
