@@ -18,6 +18,7 @@ from snuk_assets.automation import (
     ingest_freshness_checks,
     with_automation,
 )
+from snuk_assets.checks import models_beat_baselines
 from snuk_assets.engines import LocalEngine
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
@@ -62,7 +63,7 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
             ),
         ],
         jobs=[daily_pipeline, ingest_job],
-        asset_checks=ingest_freshness_checks,
+        asset_checks=[*ingest_freshness_checks, models_beat_baselines],
         sensors=[landing_files_sensor, automation_sensor, freshness_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),
