@@ -50,11 +50,15 @@ def test_a_late_file_rematerializes_its_measurement_day(tmp_path):
     instance = DagsterInstance.ephemeral()
     resources = {"settings": settings}
     assert materialize(
-        [raw_observations], resources=resources, instance=instance,
+        [raw_observations],
+        resources=resources,
+        instance=instance,
         tags=range_tags("2016-08-13", "2016-08-19"),
     ).success
     assert materialize(
-        [resampled_series], resources=resources, instance=instance,
+        [resampled_series],
+        resources=resources,
+        instance=instance,
         tags=range_tags("2016-08-13", "2016-08-19"),
     ).success
 
