@@ -22,19 +22,19 @@ def png_markdown(figure, *, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
 
 
-def motion_heatmap(series: pd.DataFrame, *, title: str):
-    """Rooms x time heatmap of the motion share per bin (mean over each room's motion sensors).
+def room_heatmap(frame: pd.DataFrame, *, value: str, title: str, label: str):
+    """Rooms x time heatmap of ``frame[value]`` (0..1); missing bins stay blank.
 
-    ``series`` has the columns of ``resampled_series``; bins with no coverage stay blank.
+    ``frame`` has ``room_id``, ``bin_start`` and ``value``; several rows of one room and bin are
+    averaged.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    motion = series[series["sensor_type"] == "motion"]
-    grid = motion.pivot_table(
-        index="room_id", columns="bin_start", values="value", aggfunc="mean", dropna=False
+    grid = frame.pivot_table(
+        index="room_id", columns="bin_start", values=value, aggfunc="mean", dropna=False
     )
     figure, axes = plt.subplots(figsize=(10, max(2.0, 0.18 * len(grid))))
     image = axes.imshow(
@@ -46,17 +46,17 @@ def motion_heatmap(series: pd.DataFrame, *, title: str):
         vmax=1,
     )
     axes.set_yticks(range(len(grid)), grid.index, fontsize=6)
-    hours = pd.DatetimeIndex(grid.columns)
-    days = max(1, round((hours[-1] - hours[0]) / pd.Timedelta(days=1))) if len(hours) else 1
+    bins = pd.DatetimeIndex(grid.columns)
+    days = max(1, round((bins[-1] - bins[0]) / pd.Timedelta(days=1))) if len(bins) else 1
     every_hours = 6 if days <= 2 else 24 * -(-days // 10)  # at most about ten labels
     ticks = [
         i
-        for i, t in enumerate(hours)
-        if t.minute == 0 and (t.hour + 24 * (t - hours[0]).days) % every_hours == 0
+        for i, t in enumerate(bins)
+        if t.minute == 0 and (t.hour + 24 * (t - bins[0]).days) % every_hours == 0
     ]
-    axes.set_xticks(ticks, [hours[i].strftime("%m-%d %H:%M") for i in ticks], fontsize=7)
+    axes.set_xticks(ticks, [bins[i].strftime("%m-%d %H:%M") for i in ticks], fontsize=7)
     axes.set_xlabel("bin start (UTC)")
     axes.set_ylabel("room")
     axes.set_title(title, fontsize=9)
-    figure.colorbar(image, ax=axes, label="share of bin with motion")
+    figure.colorbar(image, ax=axes, label=label)
     return figure

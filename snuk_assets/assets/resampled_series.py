@@ -28,7 +28,7 @@ from snuk_assets.partitions import (
     measured_day_mapping,
     partition_dates,
 )
-from snuk_assets.pictures import motion_heatmap, png_markdown
+from snuk_assets.pictures import png_markdown, room_heatmap
 from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
@@ -92,7 +92,15 @@ def resampled_series(context: AssetExecutionContext, settings: SnukSettings):
     if (series["sensor_type"] == "motion").any():
         title = f"Motion share per room, {days[0]} .. {days[-1]}"
         pictures["motion_by_room"] = MetadataValue.md(
-            png_markdown(motion_heatmap(series, title=title), alt="motion share per room and bin")
+            png_markdown(
+                room_heatmap(
+                    series[series["sensor_type"] == "motion"],
+                    value="value",
+                    title=title,
+                    label="share of bin with motion",
+                ),
+                alt="motion share per room and bin",
+            )
         )
     yield MaterializeResult(
         metadata={

@@ -4,6 +4,7 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
 from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.pictures import png_markdown, room_heatmap
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.rooms import room_series as combine_rooms
 
@@ -27,8 +28,20 @@ def room_series(context: AssetExecutionContext, settings: SnukSettings) -> Mater
     table = pa.Table.from_pandas(rooms, schema=SCHEMA, preserve_index=False)
     report = lakehouse.replace_partitions("room_series", table, dates=days)
     no_motion = rooms.groupby("room_id")["occupancy"].apply(lambda s: s.isna().mean())
+    pictures = {}
+    if len(rooms):
+        heatmap = room_heatmap(
+            rooms,
+            value="occupancy",
+            title=f"Occupancy per room, {days[0]} .. {days[-1]}",
+            label="occupied share of bin (blank: no motion coverage)",
+        )
+        pictures["occupancy_by_room"] = MetadataValue.md(
+            png_markdown(heatmap, alt="occupancy per room and bin")
+        )
     return MaterializeResult(
         metadata={
+            **pictures,
             "dagster/row_count": table.num_rows,
             "rooms": int(rooms["room_id"].nunique()),
             "occupied_bin_share": float((rooms["occupancy"] > 0).mean()) if len(rooms) else 0.0,

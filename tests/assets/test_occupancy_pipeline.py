@@ -35,7 +35,7 @@ def small_registry(path) -> str:
     return str(path)
 
 
-def run(assets, settings, first: dt.date, last: dt.date) -> None:
+def run(assets, settings, first: dt.date, last: dt.date):
     result = materialize(
         assets,
         resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
@@ -45,6 +45,7 @@ def run(assets, settings, first: dt.date, last: dt.date) -> None:
         },
     )
     assert result.success
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +66,10 @@ def lakehouse_with_models(tmp_path_factory):
     )
     last = START + dt.timedelta(days=DAYS - 1)
     run([raw_observations], settings, START, last + dt.timedelta(days=4))
-    run([resampled_series, room_series, feature_windows], settings, START, last)
+    features = run([resampled_series, room_series, feature_windows], settings, START, last)
     run([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
+    rooms_meta = features.asset_materializations_for_node("room_series")[0].metadata
+    assert rooms_meta["occupancy_by_room"].value.startswith("![occupancy per room and bin](data:")
     return settings.lakehouse(), last
 
 
