@@ -161,6 +161,24 @@ class DagsterServer:
             return ""
 
 
+LAUNCH_RUN = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message stack }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { stepKey invalidOutputName }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on UnauthorizedError { message }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConflict { message }
+  }
+}
+"""
+
+
 def _get(url: str, timeout: float = 5) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
@@ -287,3 +305,26 @@ def dagster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster
     finally:
         left = stop_process_session(process)
         assert not left, f"dagster dev processes still running after teardown: {sorted(left)}"
+
+
+@pytest.fixture(scope="session")
+def sensors_materialized(dagster_server):
+    """The registry table, materialized through GraphQL ``launchRun`` (it is unpartitioned)."""
+    result = dagster_server.graphql(
+        LAUNCH_RUN,
+        {
+            "params": {
+                "selector": {
+                    **dagster_server.repository_selector(),
+                    "jobName": "__ASSET_JOB",
+                    "assetSelection": [{"path": ["sensors"]}],
+                },
+                "mode": "default",
+            }
+        },
+    )["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    run_id = result["run"]["runId"]
+    status = dagster_server.wait_for_run(run_id, timeout_s=120)
+    assert status == "SUCCESS", f"sensors run {run_id}: {status}\n{dagster_server.log_tail()}"
+    return run_id

@@ -25,23 +25,6 @@ DATES = ["2016-06-01", "2016-06-02", "2016-06-03"]
 BACKFILL_ASSETS = ["raw_observations", "resampled_series"]
 BACKFILL_TIMEOUT_S = 300
 
-LAUNCH_RUN = """
-mutation($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on PythonError { message stack }
-    ... on InvalidStepError { invalidStepKey }
-    ... on InvalidOutputError { stepKey invalidOutputName }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on UnauthorizedError { message }
-    ... on PipelineNotFoundError { message }
-    ... on InvalidSubsetError { message }
-    ... on RunConflict { message }
-  }
-}
-"""
-
 LAUNCH_BACKFILL = """
 mutation($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
@@ -77,29 +60,6 @@ FAILED = {"FAILED", "COMPLETED_FAILED", "CANCELED", "CANCELING", "FAILING"}
 def _dates_in(lakehouse: Lakehouse, table: str) -> set[str]:
     rows = lakehouse.read(table, columns=["date"])
     return {str(value) for value in rows.column("date").to_pylist()}
-
-
-@pytest.fixture(scope="module")
-def sensors_materialized(dagster_server):
-    """The registry table, materialized through GraphQL ``launchRun`` (it is unpartitioned)."""
-    result = dagster_server.graphql(
-        LAUNCH_RUN,
-        {
-            "params": {
-                "selector": {
-                    **dagster_server.repository_selector(),
-                    "jobName": "__ASSET_JOB",
-                    "assetSelection": [{"path": ["sensors"]}],
-                },
-                "mode": "default",
-            }
-        },
-    )["launchRun"]
-    assert result["__typename"] == "LaunchRunSuccess", result
-    run_id = result["run"]["runId"]
-    status = dagster_server.wait_for_run(run_id, timeout_s=120)
-    assert status == "SUCCESS", f"sensors run {run_id}: {status}\n{dagster_server.log_tail()}"
-    return run_id
 
 
 def test_sensors_materialize_over_graphql(dagster_server, sensors_materialized):
