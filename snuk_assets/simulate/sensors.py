@@ -46,8 +46,12 @@ def headcount_grid(
     day_start_s: int,
 ) -> np.ndarray:
     """Headcount per room (rows) and second of the day (86,400 columns), as int16."""
-    starts = np.clip(truth_starts_s - day_start_s, 0, DAY_S)
-    ends = np.clip(truth_ends_s - day_start_s, 0, DAY_S)
+    # int64 throughout: an empty day (a weekend with nobody in) has empty arrays that would
+    # otherwise come in as float and cannot index.
+    starts = np.clip(np.asarray(truth_starts_s, dtype=np.int64) - day_start_s, 0, DAY_S)
+    ends = np.clip(np.asarray(truth_ends_s, dtype=np.int64) - day_start_s, 0, DAY_S)
+    room_index = np.asarray(room_index, dtype=np.int64)
+    people = np.asarray(people, dtype=np.int64)
     keep = ends > starts
     steps = np.zeros((n_rooms, DAY_S + 1), dtype=np.int32)
     np.add.at(steps, (room_index[keep], starts[keep]), people[keep])

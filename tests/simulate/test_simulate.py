@@ -253,3 +253,14 @@ def test_truth_fraction_adds_up_to_truth_durations(run):
     expected_s = (truth["end"] - truth["start"]).dt.total_seconds().groupby(truth["room_id"]).sum()
     assert np.allclose(occupied_s.loc[expected_s.index], expected_s)
     assert fraction["occupied_fraction"].between(0, 1).all()
+
+
+def test_an_empty_day_has_no_headcount():
+    """Nobody in (a weekend): empty truth arrays, as floats or ints, give an all-zero grid."""
+    import numpy as np
+
+    from snuk_assets.simulate.sensors import headcount_grid
+
+    empty = np.array([])
+    grid = headcount_grid(empty, empty, empty, empty, n_rooms=3, day_start_s=0)
+    assert grid.shape == (3, 86_400) and not grid.any()
