@@ -24,13 +24,14 @@ LOOKBACK = dt.timedelta(days=7)
 
 
 def follow_inputs(lookback: dt.timedelta = LOOKBACK) -> AutomationCondition:
-    """Eager, over the last ``lookback`` of partitions instead of only the latest one."""
+    """Eager over the last ``lookback`` of partitions, and not blocked by missing inputs."""
     return (
         AutomationCondition.in_latest_time_window(lookback_delta=lookback)
         & (
             AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated()
         ).since_last_handled()
-        & ~AutomationCondition.any_deps_missing()
+        # Unlike eager(), missing inputs do not block: an arrival day without files is never
+        # ingested, and today's resampling must not wait for it. Late data re-triggers the day.
         & ~AutomationCondition.any_deps_in_progress()
         & ~AutomationCondition.in_progress()
     ).with_label(f"eager, {lookback.days}-day lookback")

@@ -79,3 +79,25 @@ def test_a_late_file_rematerializes_its_measurement_day(tmp_path):
     assert "2016-08-14" in redo  # eager() alone would only look at the latest day
     # Arrival day 2016-08-16 changes measurement days 12 .. 17 at most.
     assert redo <= {f"2016-08-{d}" for d in range(12, 18)}
+
+
+def test_a_day_with_some_arrival_days_missing_still_follows(tmp_path):
+    """Live data: only today's folder has files; the neighbouring arrival days never will."""
+    (tmp_path / "landing").mkdir()
+    settings = SnukSettings(
+        landing_uri=str(tmp_path / "landing"), lakehouse_uri=str(tmp_path / "lakehouse")
+    )
+    settings.landing().write_bytes("raw_data/2016/08/14/gw.txt", lines(0, 20 * 60))
+    instance = DagsterInstance.ephemeral()
+    defs = build_definitions(settings)
+    first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW)
+    assert materialize(
+        [raw_observations],
+        resources={"settings": settings},
+        instance=instance,
+        partition_key="2016-08-14",
+    ).success
+    second = evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=NOW, cursor=first.cursor
+    )
+    assert "2016-08-14" in requested(second, "resampled_series")
