@@ -25,19 +25,21 @@ from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
 
-# Every date-partitioned stage, in data-flow order; the registry (`sensors`) is unpartitioned
-# and materialized on its own.
+# The date-partitioned stages after ingest, in data-flow order: each follows its inputs
+# (snuk_assets/automation.py). The registry (`sensors`) is unpartitioned and materialized by
+# hand; ingest (`raw_observations`) is started by the landing sensor.
+FOLLOWING_STAGES = (
+    resampled_series,
+    room_series,
+    feature_windows,
+    occupancy_models,
+    model_metrics,
+    occupancy_forecasts,
+)
+
 daily_pipeline = define_asset_job(
     DAILY_JOB,
-    selection=AssetSelection.assets(
-        raw_observations,
-        resampled_series,
-        room_series,
-        feature_windows,
-        occupancy_models,
-        model_metrics,
-        occupancy_forecasts,
-    ),
+    selection=AssetSelection.assets(raw_observations, *FOLLOWING_STAGES),
     description="Ingest, resample, featurize, train and forecast for a range of days.",
 )
 
@@ -45,23 +47,7 @@ daily_pipeline = define_asset_job(
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     return Definitions(
-        assets=[
-            # Started by hand (the registry) and by the landing sensor (ingest).
-            sensors,
-            raw_observations,
-            # Every later stage follows its inputs (snuk_assets/automation.py).
-            *map_asset_specs(
-                with_automation,
-                [
-                    resampled_series,
-                    room_series,
-                    feature_windows,
-                    occupancy_models,
-                    model_metrics,
-                    occupancy_forecasts,
-                ],
-            ),
-        ],
+        assets=[sensors, raw_observations, *map_asset_specs(with_automation, FOLLOWING_STAGES)],
         jobs=[daily_pipeline, ingest_job],
         asset_checks=[*ingest_freshness_checks, models_beat_baselines],
         sensors=[landing_files_sensor, automation_sensor, freshness_sensor],

@@ -1,7 +1,5 @@
 """The ``model_metrics`` asset: held-out scores per room, model and horizon, with a picture."""
 
-import base64
-import io
 import json
 
 import pandas as pd
@@ -9,6 +7,7 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
 from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.pictures import png_markdown
 from snuk_assets.settings import SnukSettings
 
 MODELS = ["random_forest", "persistence", "time_of_week"]
@@ -100,12 +99,7 @@ def f1_picture_markdown(metrics: pd.DataFrame) -> str:
     axes.set(xlabel="horizon (bins ahead)", ylabel="mean F1 over rooms", title="Held-out F1")
     axes.grid(alpha=0.3)
     axes.legend()
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f"![F1 by horizon](data:image/png;base64,{encoded})"
+    return png_markdown(figure, alt="F1 by horizon")
 
 
 SCHEMA = pa.schema(
