@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, map_asset_specs
+from dagster import AssetSelection, Definitions, define_asset_job
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
@@ -14,9 +14,9 @@ from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
 from snuk_assets.automation import (
     automation_sensor,
+    follow_ingest,
     freshness_sensor,
     ingest_freshness_checks,
-    with_automation,
 )
 from snuk_assets.checks import models_beat_baselines
 from snuk_assets.engines import LocalEngine
@@ -46,8 +46,8 @@ daily_pipeline = define_asset_job(
 
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
-    return Definitions(
-        assets=[sensors, raw_observations, *map_asset_specs(with_automation, FOLLOWING_STAGES)],
+    definitions = Definitions(
+        assets=[sensors, raw_observations, *FOLLOWING_STAGES],
         jobs=[daily_pipeline, ingest_job],
         asset_checks=[*ingest_freshness_checks, models_beat_baselines],
         sensors=[landing_files_sensor, automation_sensor, freshness_sensor],
@@ -57,6 +57,7 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
             "engine": LocalEngine(max_workers=2),
         },
     )
+    return follow_ingest(definitions)
 
 
 defs = build_definitions()

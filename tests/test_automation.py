@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dagster import AssetKey, DagsterInstance, evaluate_automation_conditions, materialize
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DefaultSensorStatus,
+    evaluate_automation_conditions,
+    materialize,
+)
 
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
@@ -101,3 +107,48 @@ def test_a_day_with_some_arrival_days_missing_still_follows(tmp_path):
         defs=defs, instance=instance, evaluation_time=NOW, cursor=first.cursor
     )
     assert "2016-08-14" in requested(second, "resampled_series")
+
+
+def test_every_stage_after_ingest_follows_its_inputs():
+    """Applied by selection, not by list: a stage added downstream of ingest follows too."""
+    settings = SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h")
+    graph = build_definitions(settings).resolve_asset_graph()
+    following = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).automation_condition is not None
+    }
+    after_ingest = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if AssetKey("raw_observations") in graph.get_ancestor_asset_keys(key)
+    }
+    assert following == after_ingest
+    assert {"resampled_series", "room_series", "occupancy_forecasts"} <= following
+    label = graph.get(AssetKey("resampled_series")).automation_condition.get_label()
+    assert label == "eager, 7-day lookback"
+
+
+def test_the_sensors_run_by_default():
+    defs = build_definitions(SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h"))
+    statuses = {s.name: s.default_status for s in defs.sensors}
+    assert statuses["landing_files_sensor"] == DefaultSensorStatus.RUNNING
+    assert statuses["snuk_automation"] == DefaultSensorStatus.RUNNING
+
+
+def test_a_new_day_without_data_starts_nothing(tmp_path):
+    """At midnight every stage's new partition is missing; that alone is no reason to run."""
+    (tmp_path / "landing").mkdir()
+    settings = SnukSettings(
+        landing_uri=str(tmp_path / "landing"), lakehouse_uri=str(tmp_path / "lakehouse")
+    )
+    defs = build_definitions(settings)
+    instance = DagsterInstance.ephemeral()
+    first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW)
+    next_day = evaluate_automation_conditions(
+        defs=defs,
+        instance=instance,
+        evaluation_time=NOW + dt.timedelta(days=1),
+        cursor=first.cursor,
+    )
+    assert first.total_requested == 0 and next_day.total_requested == 0
