@@ -20,8 +20,6 @@ from dagster import (
     DefaultSensorStatus,
     Definitions,
     PreviewWarning,
-    build_last_update_freshness_checks,
-    build_sensor_for_freshness_checks,
 )
 
 LOOKBACK = dt.timedelta(days=7)
@@ -66,13 +64,4 @@ automation_sensor = AutomationConditionSensorDefinition(
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Materializes stages whose inputs changed, including days changed by late data.",
-)
-
-
-# Raw data should arrive every day: warn when the newest ingest is older than two days.
-ingest_freshness_checks = build_last_update_freshness_checks(
-    assets=["raw_observations"], lower_bound_delta=dt.timedelta(days=2)
-)
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=ingest_freshness_checks, default_status=DefaultSensorStatus.RUNNING
 )

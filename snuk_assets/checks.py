@@ -2,13 +2,68 @@
 
 from __future__ import annotations
 
-import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+import datetime as dt
 
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AutomationCondition,
+    MetadataValue,
+    asset_check,
+)
+
+from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
 
 FOREST = "random_forest"
 BASELINES = ("persistence", "time_of_week")
+
+# Gateways upload every day; two days without any new arrival day means ingest has stopped.
+MAX_RAW_AGE = dt.timedelta(days=2)
+# The check also runs on its own (snuk_automation), since a stopped feed starts no runs.
+FRESHNESS_CRON = "0 */6 * * *"
+
+
+def newest_arrival_day(lakehouse: Lakehouse) -> dt.date | None:
+    """The newest arrival day with rows in ``raw_observations`` (from the Delta log, no scan)."""
+    if not lakehouse.exists("raw_observations"):
+        return None
+    days = [
+        dt.date.fromisoformat(p["date"]) for p in lakehouse.table("raw_observations").partitions()
+    ]
+    return max(days, default=None)
+
+
+def raw_freshness_result(
+    newest: dt.date | None, *, today: dt.date, max_age: dt.timedelta = MAX_RAW_AGE
+) -> AssetCheckResult:
+    """Passes when the newest arrival day with data is at most ``max_age`` before ``today``."""
+    if newest is None:
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description="raw_observations has no rows yet: nothing has been ingested",
+        )
+    age = today - newest
+    return AssetCheckResult(
+        passed=age <= max_age,
+        severity=AssetCheckSeverity.WARN,
+        description=f"newest arrival day with data: {newest} ({age.days} days before {today}; "
+        f"at most {max_age.days} expected)",
+        metadata={"newest_arrival_day": str(newest), "age_days": age.days},
+    )
+
+
+@asset_check(
+    asset="raw_observations",
+    description=f"The newest arrival day with data is at most {MAX_RAW_AGE.days} days old "
+    "(UTC): raw files still arrive.",
+    automation_condition=AutomationCondition.cron_tick_passed(FRESHNESS_CRON, "UTC"),
+)
+def raw_data_is_recent(settings: SnukSettings) -> AssetCheckResult:
+    today = dt.datetime.now(dt.UTC).date()
+    return raw_freshness_result(newest_arrival_day(settings.lakehouse()), today=today)
 
 
 def rooms_beating_baselines(metrics: pd.DataFrame) -> pd.DataFrame:

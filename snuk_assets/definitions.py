@@ -12,13 +12,8 @@ from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
-from snuk_assets.automation import (
-    automation_sensor,
-    follow_ingest,
-    freshness_sensor,
-    ingest_freshness_checks,
-)
-from snuk_assets.checks import models_beat_baselines
+from snuk_assets.automation import automation_sensor, follow_ingest
+from snuk_assets.checks import models_beat_baselines, raw_data_is_recent
 from snuk_assets.engines import LocalEngine
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
@@ -49,8 +44,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     definitions = Definitions(
         assets=[sensors, raw_observations, *FOLLOWING_STAGES],
         jobs=[daily_pipeline, ingest_job],
-        asset_checks=[*ingest_freshness_checks, models_beat_baselines],
-        sensors=[landing_files_sensor, automation_sensor, freshness_sensor],
+        asset_checks=[raw_data_is_recent, models_beat_baselines],
+        sensors=[landing_files_sensor, automation_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),
             # Rooms train in parallel; spawned workers, one per core of the 2-core default box.

@@ -1,10 +1,28 @@
-"""The model check's arithmetic: a room counts when the forest beats both baselines."""
+"""Checks over whole tables: models beat their baselines, raw data still arrives."""
 
 from __future__ import annotations
 
-import pandas as pd
+import datetime as dt
 
-from snuk_assets.checks import rooms_beating_baselines
+import pandas as pd
+import pyarrow as pa
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    DagsterInstance,
+    evaluate_automation_conditions,
+)
+
+from snuk_assets.checks import (
+    newest_arrival_day,
+    raw_data_is_recent,
+    raw_freshness_result,
+    rooms_beating_baselines,
+)
+from snuk_assets.definitions import build_definitions
+from snuk_assets.lakehouse import Lakehouse
+from snuk_assets.settings import SnukSettings
 
 
 def metrics(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
@@ -28,3 +46,61 @@ def test_the_forest_must_beat_both_baselines_on_mean_f1():
         )
     )
     assert table["forest_wins"].to_dict() == {"a": True, "b": False}
+
+
+def arrival_days(days: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "sensor_id": ["8514-294-220-250-m"] * len(days),
+            "value": [1.0] * len(days),
+            "date": [dt.date.fromisoformat(day) for day in days],
+        }
+    )
+
+
+def test_freshness_reads_the_newest_arrival_day_with_rows(storage_root):
+    lakehouse = Lakehouse(f"{storage_root}/lakehouse")
+    assert newest_arrival_day(lakehouse) is None
+    days = [dt.date(2016, 8, d) for d in (12, 13, 14)]
+    lakehouse.replace_partitions(
+        "raw_observations", arrival_days(["2016-08-12", "2016-08-13"]), dates=days
+    )
+    # The 14th was ingested but had no files: it holds no rows and does not count.
+    assert newest_arrival_day(lakehouse) == dt.date(2016, 8, 13)
+
+
+def test_freshness_passes_within_two_days_and_warns_after():
+    newest = dt.date(2016, 8, 13)
+    assert raw_freshness_result(newest, today=dt.date(2016, 8, 15)).passed
+    stale = raw_freshness_result(newest, today=dt.date(2016, 8, 16))
+    assert not stale.passed and stale.severity == AssetCheckSeverity.WARN
+    assert "2016-08-13" in stale.description
+    assert not raw_freshness_result(None, today=dt.date(2016, 8, 16)).passed
+
+
+def test_the_freshness_check_runs_on_its_own_every_six_hours(tmp_path):
+    """A stopped feed starts no runs, so the automation sensor starts the check."""
+    settings = SnukSettings(landing_uri=str(tmp_path), lakehouse_uri=str(tmp_path / "lakehouse"))
+    defs = build_definitions(settings)
+    instance = DagsterInstance.ephemeral()
+    start = dt.datetime(2016, 8, 20, 5, 0, tzinfo=dt.UTC)
+    first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=start)
+    later = evaluate_automation_conditions(
+        defs=defs,
+        instance=instance,
+        evaluation_time=start + dt.timedelta(hours=1, minutes=5),  # past 06:00
+        cursor=first.cursor,
+    )
+    check = AssetCheckKey(AssetKey("raw_observations"), "raw_data_is_recent")
+    assert check in {r.key for r in later.results if r.true_subset.size}
+    assert later.total_requested == 1
+
+
+def test_the_freshness_check_reads_the_lakehouse_of_the_settings(tmp_path):
+    settings = SnukSettings(landing_uri=str(tmp_path), lakehouse_uri=str(tmp_path / "lakehouse"))
+    settings.lakehouse().replace_partitions(
+        "raw_observations", arrival_days(["2016-08-13"]), dates=[dt.date(2016, 8, 13)]
+    )
+    result = raw_data_is_recent(settings=settings)
+    assert not result.passed  # 2016 is long ago
+    assert result.metadata["newest_arrival_day"].value == "2016-08-13"
