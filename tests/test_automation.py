@@ -1,9 +1,13 @@
-"""Declarative automation follows late data into older partitions, not only the latest one."""
+"""Declarative automation follows late data into older days; the instance files that run it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from pathlib import Path
 
+import pytest
+import yaml
 from dagster import (
     AssetKey,
     DagsterInstance,
@@ -11,12 +15,15 @@ from dagster import (
     evaluate_automation_conditions,
     materialize,
 )
+from dagster._config import validate_config
+from dagster._core.instance.config import dagster_instance_config_schema
 
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.definitions import build_definitions
 from snuk_assets.settings import SnukSettings
 
+REPO = Path(__file__).resolve().parents[1]
 SENSOR = "7513-133-195-250-t"
 DAY = dt.datetime(2016, 8, 14, tzinfo=dt.UTC)
 NOW = dt.datetime(2016, 8, 20, 1, 0, tzinfo=dt.UTC)  # the daemon's clock in this story
@@ -156,3 +163,16 @@ def test_a_new_day_without_data_starts_nothing(tmp_path):
     assert not [
         r.key for r in next_day.results if isinstance(r.key, AssetKey) and r.true_subset.size
     ]
+
+
+@pytest.mark.parametrize("path", ["dagster.yaml", "deploy/dagster.prod.yaml"])
+def test_the_instance_configs_enable_automation_and_validate(path):
+    """Both instance files pass Dagster's schema; their classes import (dagster-postgres aside)."""
+    config = yaml.safe_load((REPO / path).read_text())
+    result = validate_config(dagster_instance_config_schema(), config)
+    assert result.success, [error.message for error in result.errors]
+    assert config["auto_materialize"] == {"enabled": True, "use_sensors": True}
+    for section in config.values():
+        if isinstance(section, dict) and "module" in section:
+            module = importlib.import_module(section["module"])
+            assert hasattr(module, section["class"]), section
