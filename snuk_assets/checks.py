@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetsDefinition,
     AutomationCondition,
     MetadataValue,
     asset_check,
@@ -97,3 +100,13 @@ def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
             "mean_f1": MetadataValue.md(per_room.round(3).to_markdown()),
         },
     )
+
+
+def table_checks(assets: Iterable[AssetsDefinition]) -> list[AssetChecksDefinition]:
+    """This module's checks whose asset is among ``assets`` (stages land one at a time)."""
+    keys = {key for asset in assets for key in asset.keys}
+    return [
+        check
+        for check in (raw_data_is_recent, models_beat_baselines)
+        if all(check_key.asset_key in keys for check_key in check.check_keys)
+    ]

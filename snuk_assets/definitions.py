@@ -13,7 +13,7 @@ from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
 from snuk_assets.automation import automation_sensor, follow_ingest
-from snuk_assets.checks import models_beat_baselines, raw_data_is_recent
+from snuk_assets.checks import table_checks
 from snuk_assets.engines import LocalEngine
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
@@ -41,10 +41,11 @@ daily_pipeline = define_asset_job(
 
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
+    assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     definitions = Definitions(
-        assets=[sensors, raw_observations, *FOLLOWING_STAGES],
+        assets=assets,
         jobs=[daily_pipeline, ingest_job],
-        asset_checks=[raw_data_is_recent, models_beat_baselines],
+        asset_checks=table_checks(assets),
         sensors=[landing_files_sensor, automation_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),

@@ -15,10 +15,12 @@ from dagster import (
 )
 
 from snuk_assets.checks import (
+    models_beat_baselines,
     newest_arrival_day,
     raw_data_is_recent,
     raw_freshness_result,
     rooms_beating_baselines,
+    table_checks,
 )
 from snuk_assets.definitions import build_definitions
 from snuk_assets.lakehouse import Lakehouse
@@ -104,3 +106,14 @@ def test_the_freshness_check_reads_the_lakehouse_of_the_settings(tmp_path):
     result = raw_data_is_recent(settings=settings)
     assert not result.passed  # 2016 is long ago
     assert result.metadata["newest_arrival_day"].value == "2016-08-13"
+
+
+def test_a_check_joins_the_graph_only_with_its_asset():
+    from snuk_assets.assets.model_metrics import model_metrics
+    from snuk_assets.assets.raw_observations import raw_observations
+
+    assert table_checks([raw_observations]) == [raw_data_is_recent]
+    assert table_checks([raw_observations, model_metrics]) == [
+        raw_data_is_recent,
+        models_beat_baselines,
+    ]

@@ -1,8 +1,9 @@
 """The Dagster UI in a real browser: Debian's chromium driven by Playwright (no download).
 
-The catalog lists every asset of the code location, and a partition of ``raw_observations``
-materializes from the asset page as an operator would do it (Materialize → pick the day →
-launch). Selectors are role/text based: the UI's CSS classes change between Dagster versions.
+The catalog and the lineage graph list every asset of the code location, and a partition of
+``raw_observations`` materializes from the asset page as an operator would do it (Materialize →
+pick the day → launch). Selectors are role/text based: the UI's CSS classes change between
+Dagster versions.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CHROMIUM_ARGS = [
 ]
 PARTITION = "2016-06-02"
 SCREENSHOT_COPY = Path("/tmp/snuk-ui.png")
+LINEAGE_SCREENSHOT_COPY = Path("/tmp/snuk-lineage.png")
 UI_TIMEOUT_MS = 30_000
 
 RUNS_FOR_PARTITION = """
@@ -98,7 +100,23 @@ def _definitions():
     return keys, groups
 
 
-def test_catalog_and_lineage_show_every_asset(dagster_server, page):
+def _in_graph(name: str, labels: list[str]) -> bool:
+    """Whether a node shows ``name``; zoomed out, long names are cut in the middle (a…b)."""
+    for label in labels:
+        if label == name:
+            return True
+        head, cut, tail = label.partition("…")
+        if (
+            cut
+            and len(head) + len(tail) < len(name)
+            and name.startswith(head)
+            and name.endswith(tail)
+        ):
+            return True
+    return False
+
+
+def test_catalog_and_lineage_show_every_asset(dagster_server, page, tmp_path):
     keys, groups = _definitions()
     assert keys
 
@@ -110,11 +128,21 @@ def test_catalog_and_lineage_show_every_asset(dagster_server, page):
     missing = [key.to_user_string() for key in keys if key.to_user_string() not in shown]
     assert not missing, f"not in the asset catalog: {missing}"
 
-    # The global lineage graph: one (collapsed) node per asset group.
+    # The global lineage graph: one (collapsed) node per asset group; expanded, every asset.
     _open(page, f"{dagster_server.url}/asset-groups")
     page.get_by_text("Global asset lineage").first.wait_for(state="visible")
     for group in groups:
         page.get_by_text(group, exact=True).first.wait_for(state="visible")
+    page.get_by_role("button", name="settings", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"Expand all groups")).click()
+    graph_nodes = page.locator("svg foreignObject")
+    graph_nodes.filter(has_text="raw_observations").first.wait_for(state="visible")
+    labels = [label.strip() for label in graph_nodes.all_inner_texts()]
+    missing = [k.to_user_string() for k in keys if not _in_graph(k.to_user_string(), labels)]
+    assert not missing, f"not in the lineage graph: {missing}; its labels: {labels}"
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(tmp_path / "snuk-lineage.png"))
+    shutil.copy(tmp_path / "snuk-lineage.png", LINEAGE_SCREENSHOT_COPY)
 
 
 def test_materialize_partition_from_ui(dagster_server, sensors_materialized, page, tmp_path):
