@@ -137,10 +137,11 @@ def test_catalog_and_lineage_show_every_asset(dagster_server, page, tmp_path):
     page.get_by_role("menuitem", name=re.compile(r"Expand all groups")).click()
     graph_nodes = page.locator("svg foreignObject")
     graph_nodes.filter(has_text="raw_observations").first.wait_for(state="visible")
-    labels = [label.strip() for label in graph_nodes.all_inner_texts()]
+    labels = [label.strip() for label in graph_nodes.all_text_contents()]
     missing = [k.to_user_string() for k in keys if not _in_graph(k.to_user_string(), labels)]
     assert not missing, f"not in the lineage graph: {missing}; its labels: {labels}"
-    page.keyboard.press("Escape")
+    page.get_by_role("button", name="settings", exact=True).click()  # closes the menu
+    page.get_by_role("menuitem").first.wait_for(state="hidden")
     page.screenshot(path=str(tmp_path / "snuk-lineage.png"))
     shutil.copy(tmp_path / "snuk-lineage.png", LINEAGE_SCREENSHOT_COPY)
 
