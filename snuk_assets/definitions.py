@@ -14,7 +14,7 @@ from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
 from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
-from snuk_assets.engines import LocalEngine
+from snuk_assets.engines import engine_from_env
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
 
@@ -49,8 +49,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
         sensors=[landing_files_sensor, automation_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),
-            # Rooms train in parallel; spawned workers, one per core of the 2-core default box.
-            "engine": LocalEngine(max_workers=2),
+            # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).
+            "engine": engine_from_env(),
         },
     )
     return follow_ingest(definitions)

@@ -21,6 +21,7 @@ from dagster._core.instance.config import dagster_instance_config_schema
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.definitions import build_definitions
+from snuk_assets.engines import LocalEngine
 from snuk_assets.settings import SnukSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def test_a_late_file_rematerializes_its_measurement_day(tmp_path):
     landing = settings.landing()
     landing.write_bytes("raw_data/2016/08/14/gw.txt", lines(0, 20 * 60))
     instance = DagsterInstance.ephemeral()
-    resources = {"settings": settings}
+    resources = {"settings": settings, "engine": LocalEngine()}
     assert materialize(
         [raw_observations],
         resources=resources,

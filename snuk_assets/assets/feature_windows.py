@@ -2,10 +2,13 @@
 
 A window anchored at the day's first bin looks back into the previous day and one anchored at
 its last bin forward into the next day's first hour, hence the dependency on room_series
-D-1 .. D+1 (the next day may not exist yet: those last windows are then left out).
+D-1 .. D+1 (the next day may not exist yet: those last windows are then left out). Rooms are
+windowed one per group through the ``engine`` resource.
 """
 
 import datetime as dt
+from collections.abc import Mapping
+from functools import partial
 
 import pandas as pd
 import pyarrow as pa
@@ -20,6 +23,7 @@ from dagster import (
     asset,
 )
 
+from snuk_assets.engines import ComputeEngine, StageResult
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.rooms import SIGNAL_COLUMNS, SIGNALS
@@ -48,56 +52,106 @@ class WindowConfig(Config):
     kinds={"delta"},
 )
 def feature_windows(
-    context: AssetExecutionContext, config: WindowConfig, settings: SnukSettings
+    context: AssetExecutionContext,
+    config: WindowConfig,
+    settings: SnukSettings,
+    engine: ComputeEngine,
 ) -> MaterializeResult:
     """Per room, lagged signals and calendar of each anchor bin, with occupied labels ahead."""
     days = partition_dates(context.partition_keys)
-    lakehouse = settings.lakehouse()
-    span = [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)]
-    rooms = lakehouse.read("room_series", dates=span, missing_ok=True)
-    rooms = rooms.to_pandas() if rooms is not None else pd.DataFrame(columns=["room_id"])
-    registry = settings.registry()
-    signals_of = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
-    anchors = pd.date_range(
-        pd.Timestamp(days[0], tz="UTC"),
-        pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
-        freq=settings.bin_freq,
-        inclusive="left",
-    )
-    frames, dropped = [], {}
-    for room_id, room in rooms.groupby("room_id"):
-        types = signals_of.get(room_id, set())
-        if "motion" not in types:
-            continue
-        signals = [column for sensor_type, (column, _) in SIGNALS.items() if sensor_type in types]
-        windows = room_windows(
-            room,
-            signals=signals,
-            bsteps=config.bsteps,
-            fsteps=config.fsteps,
-            freq=settings.bin_freq,
-            timezone=registry.timezone,
-            anchors=anchors,
-        )
-        dropped[room_id] = windows.dropped
-        frame = pd.concat([windows.features, windows.targets], axis=1)
-        frames.append(frame.rename_axis("bin_start").reset_index().assign(room_id=room_id))
-    schema = window_schema(config.bsteps, config.fsteps)
-    table = _to_table(frames, schema)
-    report = lakehouse.replace_partitions("feature_windows", table, dates=days)
+    result = window_days(engine, settings, days, bsteps=config.bsteps, fsteps=config.fsteps)
+    dropped = {
+        r.room_id: int(r.dropped) for r in result.summary.sort_values("room_id").itertuples()
+    }
     return MaterializeResult(
         metadata={
-            "dagster/row_count": table.num_rows,
-            "rooms": len(frames),
+            "dagster/row_count": result.write.rows,
+            "rooms": len(dropped),
             "bsteps": config.bsteps,
             "fsteps": config.fsteps,
             "windows_dropped": sum(dropped.values()),
             "windows_dropped_by_room": MetadataValue.json(dropped),
             "dropped_why": "a feature or target bin is offline or missing (never imputed)",
-            "table_uri": MetadataValue.path(report.table_uri),
-            "delta_version": report.version,
+            "table_uri": MetadataValue.path(result.write.table_uri),
+            "delta_version": result.write.version,
         }
     )
+
+
+def window_days(
+    engine: ComputeEngine, settings: SnukSettings, days: list[dt.date], *, bsteps: int, fsteps: int
+) -> StageResult:
+    """Replace ``feature_windows`` for anchor ``days``, one room per group.
+
+    Each room reads room_series of the day before through the day after (when it exists).
+    """
+    registry = settings.registry()
+    signals_of = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
+    per_room = partial(
+        room_day_windows,
+        signals={
+            room_id: [
+                column for sensor_type, (column, _) in SIGNALS.items() if sensor_type in types
+            ]
+            for room_id, types in signals_of.items()
+            if "motion" in types
+        },
+        bsteps=bsteps,
+        fsteps=fsteps,
+        freq=settings.bin_freq,
+        timezone=registry.timezone,
+        anchors=pd.date_range(
+            pd.Timestamp(days[0], tz="UTC"),
+            pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
+            freq=settings.bin_freq,
+            inclusive="left",
+        ),
+    )
+    return engine.transform_partitions(
+        settings.lakehouse(),
+        source="room_series",
+        source_dates=[days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)],
+        key="room_id",
+        fn=per_room,
+        output_schema=window_schema(bsteps, fsteps),
+        summary_schema=SUMMARY_SCHEMA,
+        target="feature_windows",
+        target_dates=days,
+        missing_ok=True,
+    )
+
+
+def room_day_windows(
+    room: pd.DataFrame,
+    *,
+    signals: Mapping[str, list[str]],
+    bsteps: int,
+    fsteps: int,
+    freq: str,
+    timezone: str,
+    anchors: pd.DatetimeIndex,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
+
+    ``signals`` maps each room with a motion sensor to the signal columns it has; other rooms
+    have no windows (no occupancy to learn). The summary row counts the anchors dropped.
+    """
+    room_id = room["room_id"].iloc[0]
+    if room_id not in signals:
+        return pd.DataFrame(), pd.DataFrame(columns=SUMMARY_SCHEMA.names)
+    windows = room_windows(
+        room,
+        signals=signals[room_id],
+        bsteps=bsteps,
+        fsteps=fsteps,
+        freq=freq,
+        timezone=timezone,
+        anchors=anchors,
+    )
+    frame = pd.concat([windows.features, windows.targets], axis=1)
+    frame = frame.rename_axis("bin_start").reset_index().assign(room_id=room_id)
+    frame["date"] = frame["bin_start"].dt.date
+    return frame, pd.DataFrame({"room_id": [room_id], "dropped": [windows.dropped]})
 
 
 def window_schema(bsteps: int, fsteps: int) -> pa.Schema:
@@ -114,10 +168,5 @@ def window_schema(bsteps: int, fsteps: int) -> pa.Schema:
     )
 
 
-def _to_table(frames: list[pd.DataFrame], schema: pa.Schema) -> pa.Table:
-    if not frames:
-        return schema.empty_table()
-    windows = pd.concat(frames, ignore_index=True)
-    windows["date"] = windows["bin_start"].dt.date
-    windows = windows.reindex(columns=schema.names)
-    return pa.Table.from_pandas(windows, schema=schema, preserve_index=False)
+# Per room with a motion sensor: the anchors left out (a bin offline or missing).
+SUMMARY_SCHEMA = pa.schema([("room_id", pa.string()), ("dropped", pa.int64())])

@@ -2,7 +2,7 @@
 
 Each room trains on the feature windows of the ``train_days`` days ending at the partition day
 (fewer at the start of the calendar), scored on the span's last part against two baselines.
-Rooms train in parallel through the ``engine`` resource.
+Rooms train in parallel (one per group) through the ``engine`` resource.
 """
 
 import datetime as dt
@@ -21,7 +21,7 @@ from dagster import (
     asset,
 )
 
-from snuk_assets.engines import ComputeEngine
+from snuk_assets.engines import TARGET_DATE, ComputeEngine, StageResult
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.models import TrainingParams, train_room
@@ -61,10 +61,41 @@ def occupancy_models(
     engine: ComputeEngine,
 ) -> MaterializeResult:
     """Per room, a multi-horizon random forest (skops bytes) and its held-out scores."""
+    days = partition_dates(context.partition_keys)
+    result = train_rooms(engine, settings, days, config)
+    summary = result.summary.sort_values(["date", "room_id"])
+    for day in days:
+        rooms = summary[summary["date"] == day]
+        if rooms.empty:
+            context.log.warning(f"{day}: no feature windows in the last {config.train_days} days")
+        else:
+            trained = int((rooms["status"] == "trained").sum())
+            context.log.info(f"{day}: {trained} of {len(rooms)} rooms trained")
+    skipped = {
+        f"{r.date} {r.room_id}": r.reason for r in summary.itertuples() if r.status != "trained"
+    }
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": result.write.rows,
+            "rooms_trained": result.write.rows - len(skipped),
+            "rooms_skipped": MetadataValue.json(skipped),
+            "serialization": "skops.io (loaded with an explicit allow-list of types)",
+            "table_uri": MetadataValue.path(result.write.table_uri),
+            "delta_version": result.write.version,
+        }
+    )
+
+
+def train_rooms(
+    engine: ComputeEngine, settings: SnukSettings, days: list[dt.date], config: TrainingConfig
+) -> StageResult:
+    """Replace ``occupancy_models`` for training ``days``, one room and day per group.
+
+    Each day's rooms train on the feature windows of the ``config.train_days`` days ending
+    that day (those that exist).
+    """
     if not 1 <= config.train_days <= MAX_TRAIN_DAYS:
         raise ValueError(f"train_days must be 1 .. {MAX_TRAIN_DAYS}, not {config.train_days}")
-    days = partition_dates(context.partition_keys)
-    lakehouse = settings.lakehouse()
     params = TrainingParams(
         n_estimators=config.n_estimators,
         max_depth=config.max_depth,
@@ -74,45 +105,34 @@ def occupancy_models(
         timezone=settings.registry().timezone,
         freq=settings.bin_freq,
     )
-    results = []
-    for day in days:
-        span = [day - dt.timedelta(days=n) for n in range(config.train_days)]
-        windows = lakehouse.read("feature_windows", dates=span, missing_ok=True)
-        if windows is None or windows.num_rows == 0:
-            context.log.warning(f"{day}: no feature windows in the last {config.train_days} days")
-            continue
-        models = engine.apply_per_group(
-            windows.to_pandas(),
-            key="room_id",
-            fn=functools.partial(train_room, params=params),
-            output_schema=MODEL_SCHEMA,
-        )
-        results.append(models.assign(date=day))
-        trained = int((models["status"] == "trained").sum())
-        context.log.info(f"{day}: {trained} of {len(models)} rooms trained")
-    table = (
-        pa.concat_tables(
-            [pa.Table.from_pandas(r, schema=SCHEMA, preserve_index=False) for r in results]
-        )
-        if results
-        else SCHEMA.empty_table()
+    return engine.transform_partitions(
+        settings.lakehouse(),
+        source="feature_windows",
+        source_dates={
+            day: [day - dt.timedelta(days=n) for n in range(config.train_days)] for day in days
+        },
+        key="room_id",
+        fn=functools.partial(train_room_of_day, params=params),
+        output_schema=SCHEMA,
+        summary_schema=SUMMARY_SCHEMA,
+        target="occupancy_models",
+        target_dates=days,
+        missing_ok=True,
+        parallel=True,  # a forest takes seconds per room
     )
-    report = lakehouse.replace_partitions("occupancy_models", table, dates=days)
-    skipped = {
-        f"{r.date} {r.room_id}": r.reason
-        for r in table.select(["date", "room_id", "status", "reason"]).to_pandas().itertuples()
-        if r.status != "trained"
-    }
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": table.num_rows,
-            "rooms_trained": table.num_rows - len(skipped),
-            "rooms_skipped": MetadataValue.json(skipped),
-            "serialization": "skops.io (loaded with an explicit allow-list of types)",
-            "table_uri": MetadataValue.path(report.table_uri),
-            "delta_version": report.version,
-        }
-    )
+
+
+def train_room_of_day(
+    windows: pd.DataFrame, *, params: TrainingParams
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One room's windows of one training day's span (``target_date``) to its model row.
+
+    Returns the ``SCHEMA`` row (``train_room``'s, dated by the training day) and a summary
+    row: ``date``, ``room_id``, ``status``, ``reason``.
+    """
+    day = windows[TARGET_DATE].iloc[0]
+    model = train_room(windows.drop(columns=[TARGET_DATE]), params).assign(date=day)
+    return model, model[SUMMARY_SCHEMA.names]
 
 
 def read_models(lakehouse, dates, *, columns=None) -> pd.DataFrame | None:
@@ -148,3 +168,11 @@ MODEL_SCHEMA = pa.schema(
     ]
 )
 SCHEMA = MODEL_SCHEMA.append(pa.field("date", pa.date32()))
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("room_id", pa.string()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+    ]
+)

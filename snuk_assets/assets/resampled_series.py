@@ -3,11 +3,14 @@
 Day D's bins need every observation measured on D, wherever it landed (arrival days D .. D+3),
 plus each sensor's last observation before midnight and first one after: the arrival days
 D-1 .. D+4, declared as a time-window partition mapping so a late file marks exactly the days
-it changes as stale.
+it changes as stale. Sensors are resampled one per group through the ``engine`` resource.
 """
 
 import datetime as dt
+from collections.abc import Mapping
+from functools import partial
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from dagster import (
@@ -22,6 +25,7 @@ from dagster import (
     asset,
 )
 
+from snuk_assets.engines import ComputeEngine, StageResult
 from snuk_assets.partitions import (
     arrival_days_for,
     daily_partitions,
@@ -31,8 +35,8 @@ from snuk_assets.partitions import (
 from snuk_assets.pictures import png_markdown, room_heatmap
 from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
-from snuk_assets.transforms.resample import resample_observations
+from snuk_assets.transforms.arrivals import ArrivalStats, latest_arrival_wins, with_sensor_type
+from snuk_assets.transforms.resample import STATUSES, resample_observations
 
 RAW_COLUMNS = ["sensor_id", "ts", "value", "date", "source_file"]
 
@@ -56,79 +60,183 @@ RAW_COLUMNS = ["sensor_id", "ts", "value", "date", "source_file"]
     group_name="resample",
     kinds={"delta"},
 )
-def resampled_series(context: AssetExecutionContext, settings: SnukSettings):
+def resampled_series(context: AssetExecutionContext, settings: SnukSettings, engine: ComputeEngine):
     """Per sensor, exact time-weighted bins of each measurement day, with coverage and status."""
     days = partition_dates(context.partition_keys)
-    lakehouse = settings.lakehouse()
-    arrival_days = arrival_days_for(days)
-    raw = lakehouse.read("raw_observations", dates=arrival_days, columns=RAW_COLUMNS)
-    observations, arrivals = latest_arrival_wins(raw)
+    result = resample_days(engine, settings, days)
+    summary = result.summary
     context.log.info(
-        f"{len(days)} days from {raw.num_rows} observations of arrival days "
-        f"{arrival_days[0]} .. {arrival_days[-1]}; {arrivals.redelivered} redelivered, "
-        f"{arrivals.conflicting} conflicting values resolved (latest arrival wins)"
+        f"{len(days)} days of {summary['sensor_id'].nunique()} sensors; "
+        f"{int(summary['redelivered'].sum())} redelivered, "
+        f"{int(summary['conflicting'].sum())} conflicting values resolved (latest arrival wins)"
+    )
+    registry = settings.registry()
+    silent = sorted(set(registry.sensors["sensor_id"]) - set(summary["sensor_id"]))
+    if silent:
+        context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
+    status_counts = {s: int(summary[s].sum()) for s in STATUSES if summary[s].sum()}
+    bins = int(summary["bins"].sum())
+    yield MaterializeResult(
+        metadata={
+            **motion_picture(summary, days),
+            "dagster/row_count": result.write.rows,
+            "sensors": int(summary["sensor_id"].nunique()),
+            "bin_freq": settings.bin_freq,
+            "offline_bin_share": status_counts.get("offline", 0) / bins if bins else 0.0,
+            "status_counts": MetadataValue.json(status_counts),
+            "offline_sensors": MetadataValue.md(offline_summary(summary)),
+            "silent_sensors": MetadataValue.json(silent),
+            "observations_redelivered": int(summary["redelivered"].sum()),
+            "observations_conflicting": int(summary["conflicting"].sum()),
+            "table_uri": MetadataValue.path(result.write.table_uri),
+            "delta_version": result.write.version,
+        }
+    )
+    yield offline_check(summary, max_share=settings.max_offline_share)
+    yield range_check(summary)
+
+
+def resample_days(
+    engine: ComputeEngine, settings: SnukSettings, days: list[dt.date]
+) -> StageResult:
+    """Replace ``resampled_series`` for measurement ``days``, one sensor per group.
+
+    The metadata comes from each sensor's summary rows (``SUMMARY_SCHEMA``), never from the
+    written bins: on Spark those stay on the executors.
+    """
+    days = sorted(set(days))
+    registry = settings.registry()
+    per_sensor = partial(
+        resample_sensor,
+        start=pd.Timestamp(days[0], tz="UTC"),
+        end=pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
+        freq=settings.bin_freq,
+        max_gap=settings.max_gap_by_type,
+        rooms=dict(zip(registry.sensors["sensor_id"], registry.sensors["room_id"], strict=True)),
+        picture_freq=picture_freq(days, settings.bin_freq),
+    )
+    return engine.transform_partitions(
+        settings.lakehouse(),
+        source="raw_observations",
+        source_dates=arrival_days_for(days),
+        columns=RAW_COLUMNS,
+        key="sensor_id",
+        fn=per_sensor,
+        output_schema=SCHEMA,
+        summary_schema=SUMMARY_SCHEMA,
+        target="resampled_series",
+        target_dates=days,
     )
 
-    start = pd.Timestamp(days[0], tz="UTC")
-    end = pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC")
+
+def resample_sensor(
+    raw: pd.DataFrame,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    freq: str,
+    max_gap: Mapping[str, pd.Timedelta],
+    rooms: Mapping[str, str],
+    picture_freq: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One sensor's raw rows (``RAW_COLUMNS``, every arrival day) to its bins and summary.
+
+    Returns the ``SCHEMA`` rows over ``[start, end)`` (``room_id`` from ``rooms``, null for
+    an unregistered sensor) and the ``SUMMARY_SCHEMA`` rows of the sensor.
+    """
+    table = pa.Table.from_pandas(raw[RAW_COLUMNS], preserve_index=False)
+    observations, arrivals = latest_arrival_wins(table)
     series = resample_observations(
         with_sensor_type(observations.select(["sensor_id", "ts", "value"])),
         start=start,
         end=end,
-        freq=settings.bin_freq,
-        max_gap=settings.max_gap_by_type,
+        freq=freq,
+        max_gap=max_gap,
     )
-    registry = settings.registry()
-    series = series.merge(registry.sensors[["sensor_id", "room_id"]], on="sensor_id", how="left")
+    series["room_id"] = series["sensor_id"].map(rooms)
     series["date"] = series["bin_start"].dt.date
-    table = pa.Table.from_pandas(series, schema=SCHEMA, preserve_index=False)
-    report = lakehouse.replace_partitions("resampled_series", table, dates=days)
+    return series, sensor_summary(series, arrivals, picture_freq=picture_freq)
 
-    offline = offline_summary(series)
-    silent = sorted(set(registry.sensors["sensor_id"]) - set(series["sensor_id"]))
-    if silent:
-        context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
-    pictures = {}
-    if (series["sensor_type"] == "motion").any():
-        title = f"Motion share per room, {days[0]} .. {days[-1]}"
-        pictures["motion_by_room"] = MetadataValue.md(
-            png_markdown(
-                room_heatmap(
-                    series[series["sensor_type"] == "motion"],
-                    value="value",
-                    title=title,
-                    label="share of bin with motion",
-                ),
-                alt="motion share per room and bin",
-            )
-        )
-    yield MaterializeResult(
-        metadata={
-            **pictures,
-            "dagster/row_count": table.num_rows,
-            "sensors": int(series["sensor_id"].nunique()),
-            "bin_freq": settings.bin_freq,
-            "offline_bin_share": float((series["status"] == "offline").mean())
-            if len(series)
-            else 0.0,
-            "status_counts": MetadataValue.json(
-                {k: int(v) for k, v in series["status"].value_counts().items()}
-            ),
-            "offline_sensors": MetadataValue.md(offline),
-            "silent_sensors": MetadataValue.json(silent),
-            "observations_redelivered": arrivals.redelivered,
-            "observations_conflicting": arrivals.conflicting,
-            "table_uri": MetadataValue.path(report.table_uri),
-            "delta_version": report.version,
+
+def sensor_summary(
+    series: pd.DataFrame, arrivals: ArrivalStats, *, picture_freq: str
+) -> pd.DataFrame:
+    """One sensor's bins counted per ``picture_freq`` interval (``SUMMARY_SCHEMA``).
+
+    ``motion`` is the interval's mean ON share (motion sensors only), for the picture; the
+    arrival counts are on the sensor's first row only, so they add up over rows.
+    """
+    if series.empty:
+        return pd.DataFrame(columns=SUMMARY_SCHEMA.names)
+    # numpy, not a pandas groupby: this runs once per sensor and must stay cheap.
+    width = pd.Timedelta(picture_freq).value
+    starts, interval = np.unique(
+        pd.DatetimeIndex(series["bin_start"]).asi8 // width * width, return_inverse=True
+    )
+
+    def count(flags) -> np.ndarray:
+        return np.bincount(interval, weights=flags, minlength=len(starts)).astype(np.int64)
+
+    sensor_type = series["sensor_type"].iloc[0]
+    limits = SENSOR_TYPES[sensor_type]
+    value = series["value"].to_numpy(dtype=float)
+    status = series["status"].to_numpy(dtype=object)
+    with np.errstate(invalid="ignore"):
+        out_of_range = (value < limits.min_value) | (value > limits.max_value)
+    motion = np.full(len(starts), np.nan)
+    if sensor_type == "motion":
+        covered = ~np.isnan(value)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            motion = np.bincount(
+                interval, weights=np.where(covered, value, 0.0), minlength=len(starts)
+            ) / count(covered)
+    picture_bin = pd.DatetimeIndex(starts.astype("datetime64[ns]"), tz="UTC")
+    return pd.DataFrame(
+        {
+            "sensor_id": series["sensor_id"].iloc[0],
+            "sensor_type": sensor_type,
+            "room_id": series["room_id"].iloc[0],
+            "date": picture_bin.date,
+            "picture_bin": picture_bin,
+            "bins": count(np.ones(len(value))),
+            **{name: count(status == name) for name in STATUSES},
+            "out_of_range": count(out_of_range),
+            "motion": motion,
+            "redelivered": np.where(np.arange(len(starts)) == 0, arrivals.redelivered, 0),
+            "conflicting": np.where(np.arange(len(starts)) == 0, arrivals.conflicting, 0),
         }
     )
-    yield offline_check(series, max_share=settings.max_offline_share)
-    yield range_check(series)
 
 
-def offline_check(series: pd.DataFrame, *, max_share: float) -> AssetCheckResult:
-    """Warn about sensors offline for more than ``max_share`` of a day."""
-    share = (series["status"] == "offline").groupby([series["date"], series["sensor_id"]]).mean()
+def picture_freq(days: list[dt.date], bin_freq: str) -> str:
+    """The picture's time resolution: the bins for a day or two, hours for longer ranges."""
+    return bin_freq if len(days) <= 2 else "1h"
+
+
+def motion_picture(summary: pd.DataFrame, days: list[dt.date]) -> dict[str, MetadataValue]:
+    """The motion share heatmap per room, if any motion sensor reported."""
+    motion = summary[summary["sensor_type"] == "motion"]
+    if motion.empty:
+        return {}
+    heatmap = room_heatmap(
+        motion.rename(columns={"picture_bin": "bin_start"}),
+        value="motion",
+        title=f"Motion share per room, {days[0]} .. {days[-1]}",
+        label="share of bin with motion",
+    )
+    return {
+        "motion_by_room": MetadataValue.md(
+            png_markdown(heatmap, alt="motion share per room and bin")
+        )
+    }
+
+
+def offline_check(summary: pd.DataFrame, *, max_share: float) -> AssetCheckResult:
+    """Warn about sensors offline for more than ``max_share`` of a day.
+
+    ``summary`` is ``SUMMARY_SCHEMA`` rows, or the bins themselves (``SCHEMA``).
+    """
+    share = offline_shares(summary).droplevel("room_id")
     worst = share[share > max_share].sort_values(ascending=False)
     return AssetCheckResult(
         check_name="sensors_mostly_online",
@@ -149,18 +257,23 @@ def offline_check(series: pd.DataFrame, *, max_share: float) -> AssetCheckResult
     )
 
 
-def range_check(series: pd.DataFrame) -> AssetCheckResult:
+def offline_shares(summary: pd.DataFrame) -> pd.Series:
+    """The offline share of each day, sensor and room, from summary rows or from the bins."""
+    if "bins" not in summary.columns:
+        summary = summary.assign(bins=1, offline=summary["status"] == "offline")
+    per_day = summary.groupby(["date", "sensor_id", "room_id"], dropna=False)[
+        ["offline", "bins"]
+    ].sum()
+    return per_day["offline"] / per_day["bins"]
+
+
+def range_check(summary: pd.DataFrame) -> AssetCheckResult:
     """Every non-null bin value within its type's plausible range (sensor_types.py)."""
-    bounds = series["sensor_type"].map(
-        {name: (t.min_value, t.max_value) for name, t in SENSOR_TYPES.items()}
-    )
-    low = bounds.str[0].astype(float)
-    high = bounds.str[1].astype(float)
-    outside = series["value"].notna() & ((series["value"] < low) | (series["value"] > high))
+    outside = int(summary["out_of_range"].sum())
     return AssetCheckResult(
         check_name="values_in_range",
-        passed=not outside.any(),
-        metadata={"bins_out_of_range": int(outside.sum())},
+        passed=outside == 0,
+        metadata={"bins_out_of_range": outside},
     )
 
 
@@ -177,17 +290,28 @@ SCHEMA = pa.schema(
         ("date", pa.date32()),
     ]
 )
+# Per sensor and picture interval: bin counts by status, out-of-range bins, the mean motion
+# share (motion sensors), and the sensor's arrival counts on its first row.
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("sensor_id", pa.string()),
+        ("sensor_type", pa.string()),
+        ("room_id", pa.string()),
+        ("date", pa.date32()),
+        ("picture_bin", pa.timestamp("us", tz="UTC")),
+        ("bins", pa.int64()),
+        *((status, pa.int64()) for status in STATUSES),
+        ("out_of_range", pa.int64()),
+        ("motion", pa.float64()),
+        ("redelivered", pa.int64()),
+        ("conflicting", pa.int64()),
+    ]
+)
 
 
-def offline_summary(series: pd.DataFrame, *, limit: int = 25) -> str:
+def offline_summary(summary: pd.DataFrame, *, limit: int = 25) -> str:
     """A markdown table of the sensors with offline bins, the most offline first."""
-    per_sensor = (
-        series.assign(offline=series["status"] == "offline")
-        .groupby(["date", "sensor_id", "room_id"], dropna=False)["offline"]
-        .mean()
-        .loc[lambda share: share > 0]
-        .sort_values(ascending=False)
-    )
+    per_sensor = offline_shares(summary).loc[lambda share: share > 0].sort_values(ascending=False)
     if per_sensor.empty:
         return "No sensor was offline."
     lines = ["| day | sensor | room | offline share |", "|---|---|---|---:|"]

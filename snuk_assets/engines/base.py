@@ -1,15 +1,44 @@
-"""The engine interface: run a pandas function once per group, like Spark's applyInPandas."""
+"""The engine interface: one stage's per-group work, run in-process or on Spark.
+
+A stage reads partitions of one Delta table, runs a pandas function once per group of rows
+(per sensor, per room), and replaces partitions of another table with the results. Asset code
+describes that and calls ``engine.transform_partitions``; the engine decides where the rows
+live. On Spark they never pass through the driver: only the per-group summaries do, which the
+stage function makes small on purpose (they feed the asset's metadata).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource
 
+from snuk_assets.lakehouse import Lakehouse, WriteReport
+
 GroupFunction = Callable[[pd.DataFrame], pd.DataFrame]
+# With a summary, a group function returns (rows, summary rows).
+SummarizingGroupFunction = Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]
+# Source dates given per target day: each group then holds one target day's rows, and this
+# column says which day (see ``ComputeEngine.transform_partitions``).
+TARGET_DATE = "target_date"
+SourceDates = Sequence[dt.date] | Mapping[dt.date, Sequence[dt.date]]
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one ``transform_partitions`` call wrote, and the groups' summaries.
+
+    ``summary`` concatenates every group's summary rows in no particular order (empty, with
+    the summary schema's columns, when there were no groups or no summary was asked for).
+    """
+
+    write: WriteReport
+    summary: pd.DataFrame
 
 
 class ComputeEngine(ConfigurableResource, ABC):
@@ -25,6 +54,8 @@ class ComputeEngine(ConfigurableResource, ABC):
         output_schema: pa.Schema,
     ) -> pd.DataFrame:
         """``fn`` applied to the rows of each value of column ``key``, results concatenated.
+
+        For small data already in memory (the Spark engine sends it through the driver).
 
         Parameters
         ----------
@@ -45,9 +76,111 @@ class ComputeEngine(ConfigurableResource, ABC):
             columns.
         """
 
+    def transform_partitions(
+        self,
+        lakehouse: Lakehouse,
+        *,
+        source: str,
+        source_dates: SourceDates,
+        columns: list[str] | None = None,
+        key: str,
+        fn: GroupFunction | SummarizingGroupFunction,
+        output_schema: pa.Schema,
+        summary_schema: pa.Schema | None = None,
+        target: str,
+        target_dates: Sequence[dt.date],
+        missing_ok: bool = False,
+        parallel: bool = False,
+    ) -> StageResult:
+        """Read ``source``, run ``fn`` per group of ``key``, replace ``target``'s partitions.
 
-def conform(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
-    """``frame`` with exactly ``schema``'s columns and types (missing columns as nulls)."""
+        Parameters
+        ----------
+        lakehouse : Lakehouse
+            Where both tables live.
+        source : str
+            The table read.
+        source_dates : sequence of datetime.date, or mapping of date to dates
+            The partitions of ``source`` read. A mapping gives each target day its own source
+            days (e.g. a trailing training window): groups are then per target day and key,
+            and each group's rows carry their target day in a ``target_date`` column.
+        columns : list of str, optional
+            The columns of ``source`` read (default all).
+        key : str
+            The grouping column; a null key is a group of its own.
+        fn : callable
+            ``fn(group: pandas.DataFrame)`` returns the group's rows of ``target`` (columns
+            of ``output_schema``, ``date`` among them), or with ``summary_schema`` the pair
+            ``(rows, summary)``. A top-level function or a ``functools.partial`` of one: it
+            runs in other processes. ``group`` is the ``to_pandas()`` of the Arrow rows, in
+            no particular order.
+        output_schema : pyarrow.Schema
+            ``target``'s columns and types; results are conformed to it.
+        summary_schema : pyarrow.Schema, optional
+            The columns of each group's summary rows: a few rows per group for the asset's
+            metadata (counts, shares), collected on the driver.
+        target : str
+            The table written.
+        target_dates : sequence of datetime.date
+            The partitions of ``target`` replaced in one Delta commit (guarantees of
+            ``Lakehouse.replace_partitions``); every result row's ``date`` must be one of them.
+        missing_ok : bool, default False
+            A ``source`` table that does not exist yet reads as no rows (the partitions become
+            empty) instead of failing.
+        parallel : bool, default False
+            Each group takes long enough (seconds: training) to be worth a process of its
+            own; the local engine then uses its worker pool. Spark always spreads groups.
+
+        Returns
+        -------
+        StageResult
+        """
+        if missing_ok and not lakehouse.exists(source):
+            write = lakehouse.replace_partitions(
+                target, output_schema.empty_table(), dates=target_dates
+            )
+            return StageResult(write, empty_frame(summary_schema))
+        slices = (
+            {day: sorted(set(days)) for day, days in sorted(source_dates.items())}
+            if isinstance(source_dates, Mapping)
+            else {None: sorted(set(source_dates))}
+        )
+        return self._transform_partitions(
+            lakehouse,
+            source=source,
+            slices=slices,
+            columns=columns,
+            key=key,
+            fn=fn,
+            output_schema=output_schema,
+            summary_schema=summary_schema,
+            target=target,
+            target_dates=tuple(sorted(set(target_dates))),
+            parallel=parallel,
+        )
+
+    @abstractmethod
+    def _transform_partitions(
+        self,
+        lakehouse: Lakehouse,
+        *,
+        source: str,
+        slices: dict[dt.date | None, list[dt.date]],
+        columns: list[str] | None,
+        key: str,
+        fn: GroupFunction | SummarizingGroupFunction,
+        output_schema: pa.Schema,
+        summary_schema: pa.Schema | None,
+        target: str,
+        target_dates: tuple[dt.date, ...],
+        parallel: bool,
+    ) -> StageResult:
+        """``transform_partitions`` once the source exists; ``slices`` maps each target day
+        (``None``: all of them at once) to the source days its groups read."""
+
+
+def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``frame`` as a table with exactly ``schema``'s columns and types (missing as nulls)."""
     # A missing column becomes typed nulls: reindexing would make it float NaN, which cannot
     # become e.g. list<string> (every room skipped as too sparse has no feature_names).
     columns = [
@@ -56,4 +189,24 @@ def conform(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
         else pa.nulls(len(frame), type=field.type)
         for field in schema
     ]
-    return pa.Table.from_arrays(columns, schema=schema).to_pandas()
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def conform(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
+    """``frame`` with exactly ``schema``'s columns and types (missing columns as nulls)."""
+    return to_arrow(frame, schema).to_pandas()
+
+
+def empty_frame(schema: pa.Schema | None) -> pd.DataFrame:
+    """No rows, with ``schema``'s columns (no columns without a schema)."""
+    return pd.DataFrame() if schema is None else schema.empty_table().to_pandas()
+
+
+def split_result(
+    result: pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame], summary_schema: pa.Schema | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A group function's result as ``(rows, summary)``; ``summary`` is None without a schema."""
+    if summary_schema is None:
+        return result, None
+    rows, summary = result
+    return rows, summary

@@ -11,6 +11,7 @@ from dagster import AssetKey, materialize
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import offline_check, resampled_series
 from snuk_assets.definitions import build_definitions
+from snuk_assets.engines import LocalEngine
 from snuk_assets.settings import SnukSettings
 
 SENSOR_T = "7513-133-195-250-t"
@@ -72,7 +73,7 @@ def ingest(settings: SnukSettings) -> None:
 def resample(settings: SnukSettings, first: str, last: str):
     return materialize(
         [resampled_series],
-        resources={"settings": settings},
+        resources={"settings": settings, "engine": LocalEngine()},
         tags={
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,

@@ -132,7 +132,7 @@ def test_importing_the_spark_modules_imports_neither_pyspark_nor_deltalake():
     # Spark's forked Python workers, where delta-rs panics.
     code = (
         "import sys, snuk_assets.spark.session, snuk_assets.spark.delta_io, "
-        "snuk_assets.spark.resample; "
+        "snuk_assets.spark.resample, snuk_assets.spark.stages; "
         "print(sorted(m for m in ('pyspark', 'deltalake') if m in sys.modules))"
     )
     result = subprocess.run(

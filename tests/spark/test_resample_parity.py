@@ -11,13 +11,14 @@ from dagster import materialize
 
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
+from snuk_assets.engines import LocalEngine
 from snuk_assets.registry import default_registry_path, load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate.simulation import simulate_building
 
 pytest.importorskip("pyspark")
 
-from snuk_assets.spark.resample import resample_on_spark  # noqa: E402
+from snuk_assets.spark.stages import resample_on_spark  # noqa: E402
 
 DAYS = [dt.date(2016, 6, 2), dt.date(2016, 6, 3)]
 KEY = ["sensor_id", "bin_start"]
@@ -26,7 +27,7 @@ KEY = ["sensor_id", "bin_start"]
 def run(asset, settings: SnukSettings, first: str, last: str) -> None:
     result = materialize(
         [asset],
-        resources={"settings": settings},
+        resources={"settings": settings, "engine": LocalEngine()},
         tags={
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,

@@ -1,0 +1,221 @@
+"""The Spark engine: the same group functions, run by executors with ``applyInArrow``.
+
+A stage's rows go from the source table's Parquet files (listed by delta-rs) to the executors,
+through ``groupBy(key).applyInArrow`` and back to Parquet files the executors write; the driver
+only lists files, commits them with delta-rs and collects each group's small summary. pyspark is
+imported when the engine is first used, so importing this module starts no JVM.
+
+Each group reaches ``fn`` as ``pyarrow.Table.to_pandas()`` of its rows, exactly as in the local
+engine (``applyInPandas`` would hand over Spark's own pandas conversion, with naive timestamps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import Field, PrivateAttr
+
+from snuk_assets.engines.base import (
+    TARGET_DATE,
+    ComputeEngine,
+    GroupFunction,
+    StageResult,
+    SummarizingGroupFunction,
+    empty_frame,
+    split_result,
+    to_arrow,
+)
+from snuk_assets.lakehouse import DATE_COLUMN, Lakehouse
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# The Arrow IPC bytes of a group's summary, on one extra row per group whose table columns
+# are null: one pass over the groups gives both the rows and the summaries.
+SUMMARY_COLUMN = "__snuk_summary"
+
+
+class SparkEngine(ComputeEngine):
+    """Runs each group on Spark executors; the session starts on first use.
+
+    Dagster's ``PySparkResource`` is not used: it imports pyspark when its module is imported
+    and starts the session for every run, while this engine must cost nothing until a stage
+    runs (and the code location loads without a JVM).
+    """
+
+    master: str = Field(
+        default="",
+        description="Spark master URL; empty: SNUK_SPARK_MASTER, else local[2] (or "
+        "spark-submit's --master).",
+    )
+    _session: SparkSession | None = PrivateAttr(default=None)
+
+    @classmethod
+    def on(cls, spark: SparkSession) -> SparkEngine:
+        """An engine that runs on an existing session (a spark-submit entry point's)."""
+        engine = cls()
+        engine._session = spark
+        return engine
+
+    def session(self) -> SparkSession:
+        """The session this engine runs on, started (with its JVM) on the first call."""
+        if self._session is None:
+            from snuk_assets.spark.session import spark_session
+
+            self._session = spark_session("snuk", master=self.master or None)
+        return self._session
+
+    def apply_per_group(
+        self,
+        data: pd.DataFrame | pa.Table,
+        *,
+        key: str,
+        fn: GroupFunction,
+        output_schema: pa.Schema,
+    ) -> pd.DataFrame:
+        table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data)
+        rows = (
+            self.session()
+            .createDataFrame(table)
+            .groupBy(key)
+            .applyInArrow(_group_runner(fn, output_schema, None), _spark_schema(output_schema))
+        )
+        frame = rows.toArrow().cast(output_schema).to_pandas()
+        # Each group's rows come from one task, in order: a stable sort keeps them so.
+        return frame.sort_values(key, kind="stable", ignore_index=True)
+
+    def _transform_partitions(
+        self,
+        lakehouse: Lakehouse,
+        *,
+        source: str,
+        slices: dict[dt.date | None, list[dt.date]],
+        columns: list[str] | None,
+        key: str,
+        fn: GroupFunction | SummarizingGroupFunction,
+        output_schema: pa.Schema,
+        summary_schema: pa.Schema | None,
+        target: str,
+        target_dates: tuple[dt.date, ...],
+        parallel: bool,
+    ) -> StageResult:
+        from pyspark.sql import functions as F
+
+        from snuk_assets.spark.delta_io import replace_partitions
+
+        spark = self.session()
+        rows, keys = _read_slices(spark, lakehouse, source, slices, columns), [key]
+        if None not in slices:
+            keys = [TARGET_DATE, key]
+        packed = output_schema
+        if summary_schema is not None:
+            packed = output_schema.append(pa.field(SUMMARY_COLUMN, pa.binary()))
+        results = rows.groupBy(*keys).applyInArrow(
+            _group_runner(fn, output_schema, summary_schema), _spark_schema(packed)
+        )
+        if summary_schema is None:
+            write = replace_partitions(
+                results, lakehouse, target, dates=target_dates, schema=output_schema
+            )
+            return StageResult(write, empty_frame(None))
+        # Cached: the write and the summaries come from one run of the groups.
+        results = results.persist()
+        try:
+            write = replace_partitions(
+                results.where(F.col(SUMMARY_COLUMN).isNull()),
+                lakehouse,
+                target,
+                dates=target_dates,
+                schema=output_schema,
+            )
+            blobs = results.where(F.col(SUMMARY_COLUMN).isNotNull()).select(SUMMARY_COLUMN)
+            summaries = [_from_ipc(row[0]) for row in blobs.collect()]
+        finally:
+            results.unpersist()
+        summary = pa.concat_tables(summaries) if summaries else summary_schema.empty_table()
+        return StageResult(write, summary.to_pandas())
+
+
+def _read_slices(
+    spark: SparkSession,
+    lakehouse: Lakehouse,
+    source: str,
+    slices: dict[dt.date | None, list[dt.date]],
+    columns: list[str] | None,
+) -> DataFrame:
+    """The source rows every slice reads; per target day, tagged with it in ``target_date``.
+
+    A source day in several target days' windows is read once and joined to each of them.
+    """
+    from pyspark.sql import functions as F
+
+    from snuk_assets.spark.delta_io import read_partitions
+
+    days = sorted({day for source_days in slices.values() for day in source_days})
+    if None in slices:
+        return read_partitions(spark, lakehouse, source, dates=days, columns=columns)
+    wanted = None if columns is None else list(dict.fromkeys([*columns, DATE_COLUMN]))
+    rows = read_partitions(spark, lakehouse, source, dates=days, columns=wanted)
+    windows = spark.createDataFrame(
+        [(target_day, day) for target_day, days in slices.items() for day in days],
+        f"{TARGET_DATE} date, {DATE_COLUMN} date",
+    )
+    tagged = rows.join(F.broadcast(windows), on=DATE_COLUMN)
+    return tagged.select(*(columns or rows.columns), TARGET_DATE)
+
+
+def _group_runner(
+    fn: GroupFunction | SummarizingGroupFunction,
+    output_schema: pa.Schema,
+    summary_schema: pa.Schema | None,
+) -> Callable[[pa.Table], pa.Table]:
+    """``_run_group`` for ``applyInArrow``, which needs a plain function with type hints (it
+    picks the table or the batch-iterator form from them; a ``partial`` has none)."""
+
+    def run(group: pa.Table) -> pa.Table:
+        return _run_group(group, fn=fn, output_schema=output_schema, summary_schema=summary_schema)
+
+    return run
+
+
+def _run_group(
+    group: pa.Table,
+    *,
+    fn: GroupFunction | SummarizingGroupFunction,
+    output_schema: pa.Schema,
+    summary_schema: pa.Schema | None,
+) -> pa.Table:
+    """Executor side: ``fn`` on one group; with a summary, one more row carrying it."""
+    result = fn(group.to_pandas())
+    rows, summary = split_result(result, summary_schema)
+    table = to_arrow(rows, output_schema)
+    if summary is None:
+        return table
+    blob = _to_ipc(to_arrow(summary, summary_schema))
+    marker = pa.table(
+        [pa.nulls(1, field.type) for field in table.schema], schema=table.schema
+    ).append_column(SUMMARY_COLUMN, pa.array([blob], pa.binary()))
+    table = table.append_column(SUMMARY_COLUMN, pa.nulls(table.num_rows, pa.binary()))
+    return pa.concat_tables([table, marker])
+
+
+def _spark_schema(schema: pa.Schema):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
+
+
+def _to_ipc(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _from_ipc(blob: bytes) -> pa.Table:
+    return pa.ipc.open_stream(blob).read_all()
