@@ -1,0 +1,149 @@
+"""The engine contract, run against LocalEngine (in-process and pooled) and SparkEngine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from snuk_assets.engines import TARGET_DATE, LocalEngine, SparkEngine
+from snuk_assets.lakehouse import Lakehouse
+
+pytest.importorskip("pyspark")
+
+from pyspark import cloudpickle  # noqa: E402
+
+# Spark's Python workers cannot import this test module: ship its group functions by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+D1, D2, D3 = dt.date(2016, 6, 1), dt.date(2016, 6, 2), dt.date(2016, 6, 3)
+SOURCE = pa.schema([("room_id", pa.string()), ("value", pa.float64()), ("date", pa.date32())])
+TOTALS = pa.schema([("room_id", pa.string()), ("total", pa.float64()), ("date", pa.date32())])
+COUNTS = pa.schema([("room_id", pa.string()), ("rows", pa.int64())])
+
+
+@pytest.fixture(params=["in_process", "spawned_pool", "spark"])
+def engine(request):
+    if request.param == "spark":
+        return SparkEngine.on(request.getfixturevalue("spark"))
+    return LocalEngine(max_workers=1 if request.param == "in_process" else 2)
+
+
+@pytest.fixture
+def lakehouse(tmp_path) -> Lakehouse:
+    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
+    source = pa.table(
+        {
+            "room_id": ["a", "b", "a", None, "a", "b"],
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "date": [D1, D1, D2, D2, D3, D3],
+        },
+        schema=SOURCE,
+    )
+    lakehouse.replace_partitions("source", source, dates=[D1, D2, D3])
+    return lakehouse
+
+
+def total(group: pd.DataFrame, *, day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A room's total on ``day``, and how many rows it had."""
+    room = group["room_id"].iloc[0]
+    rows = pd.DataFrame({"room_id": [room], "total": [group["value"].sum()], "date": [day]})
+    return rows, pd.DataFrame({"room_id": [room], "rows": [len(group)]})
+
+
+def trailing_total(group: pd.DataFrame) -> pd.DataFrame:
+    """A room's total over its target day's window, dated by the target day."""
+    return pd.DataFrame(
+        {
+            "room_id": [group["room_id"].iloc[0]],
+            "total": [group["value"].sum()],
+            "date": [group[TARGET_DATE].iloc[0]],
+        }
+    )
+
+
+def read(lakehouse: Lakehouse) -> list[dict]:
+    rows = lakehouse.read("target").to_pylist()
+    return sorted(rows, key=lambda r: (r["date"], r["room_id"] or ""))
+
+
+def test_groups_of_all_source_days_write_one_commit_with_summaries(engine, lakehouse):
+    lakehouse.replace_partitions(
+        "target", pa.table({"room_id": ["old"], "total": [0.0], "date": [D1]}, TOTALS), dates=[D1]
+    )
+    result = engine.transform_partitions(
+        lakehouse,
+        source="source",
+        source_dates=[D1, D2],
+        key="room_id",
+        fn=functools.partial(total, day=D2),
+        output_schema=TOTALS,
+        summary_schema=COUNTS,
+        target="target",
+        target_dates=[D2],
+    )
+    # D1 untouched; a null key is a group of its own, as on Spark.
+    assert read(lakehouse) == [
+        {"room_id": "old", "total": 0.0, "date": D1},
+        {"room_id": None, "total": 4.0, "date": D2},
+        {"room_id": "a", "total": 4.0, "date": D2},
+        {"room_id": "b", "total": 2.0, "date": D2},
+    ]
+    assert result.write.rows == 3 and result.write.dates == (D2,)
+    summary = result.summary.sort_values("room_id", na_position="first")
+    assert [r if isinstance(r, str) else None for r in summary["room_id"]] == [None, "a", "b"]
+    assert summary["rows"].tolist() == [1, 2, 1]
+
+
+def test_source_days_per_target_day_group_by_day_and_key(engine, lakehouse):
+    result = engine.transform_partitions(
+        lakehouse,
+        source="source",
+        source_dates={D2: [D1, D2], D3: [D2, D3]},
+        columns=["room_id", "value"],
+        key="room_id",
+        fn=trailing_total,
+        output_schema=TOTALS,
+        target="target",
+        target_dates=[D2, D3],
+    )
+    assert [(r["date"], r["room_id"], r["total"]) for r in read(lakehouse)] == [
+        (D2, None, 4.0),
+        (D2, "a", 4.0),
+        (D2, "b", 2.0),
+        (D3, None, 4.0),
+        (D3, "a", 8.0),
+        (D3, "b", 6.0),
+    ]
+    assert result.summary.empty
+
+
+def test_a_missing_source_empties_the_partitions_when_allowed(engine, lakehouse):
+    result = engine.transform_partitions(
+        lakehouse,
+        source="not_yet",
+        source_dates=[D1],
+        key="room_id",
+        fn=functools.partial(total, day=D1),
+        output_schema=TOTALS,
+        summary_schema=COUNTS,
+        target="target",
+        target_dates=[D1],
+        missing_ok=True,
+    )
+    assert result.write.rows == 0 and read(lakehouse) == []
+    assert list(result.summary.columns) == COUNTS.names and result.summary.empty
+
+
+def count_rows(group: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"room_id": [group["room_id"].iloc[0]], "rows": [len(group)]})
+
+
+def test_apply_per_group_sorts_by_key(engine):
+    data = pd.DataFrame({"room_id": ["b", "a", "b", "c"], "value": [1.0, 2.0, 3.0, 4.0]})
+    out = engine.apply_per_group(data, key="room_id", fn=count_rows, output_schema=COUNTS)
+    assert out.to_dict("list") == {"room_id": ["a", "b", "c"], "rows": [1, 2, 1]}
