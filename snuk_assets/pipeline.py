@@ -43,7 +43,8 @@ def materialize_days(
     With ``model_day``, the model stages (which train on the trailing days) run for that day
     only, after the data stages have run for the whole range.
     """
-    defs = build_definitions(settings)
+    defs = build_definitions(settings)  # the engine too: SNUK_ENGINE, as for `dagster dev`
+    log(f"Engine: {defs.resources['engine']!r}")
     instance = _instance()
     registry_job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={AssetKey("sensors")}

@@ -41,6 +41,30 @@ class StageResult:
     summary: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class GroupedStage:
+    """What ``transform_partitions`` was asked for, with the source days per slice.
+
+    ``slices`` maps each target day (``None``: all target days at once) to the source days
+    its groups read; the other fields are ``transform_partitions``' arguments.
+    """
+
+    source: str
+    slices: dict[dt.date | None, list[dt.date]]
+    columns: list[str] | None
+    key: str
+    fn: GroupFunction | SummarizingGroupFunction
+    output_schema: pa.Schema
+    summary_schema: pa.Schema | None
+    target: str
+    target_dates: tuple[dt.date, ...]
+    parallel: bool
+
+    @property
+    def per_target_day(self) -> bool:
+        return None not in self.slices
+
+
 class ComputeEngine(ConfigurableResource, ABC):
     """Runs transforms over groups of rows; asset code names the resource, never the engine."""
 
@@ -145,8 +169,7 @@ class ComputeEngine(ConfigurableResource, ABC):
             if isinstance(source_dates, Mapping)
             else {None: sorted(set(source_dates))}
         )
-        return self._transform_partitions(
-            lakehouse,
+        stage = GroupedStage(
             source=source,
             slices=slices,
             columns=columns,
@@ -158,25 +181,11 @@ class ComputeEngine(ConfigurableResource, ABC):
             target_dates=tuple(sorted(set(target_dates))),
             parallel=parallel,
         )
+        return self._run_stage(lakehouse, stage)
 
     @abstractmethod
-    def _transform_partitions(
-        self,
-        lakehouse: Lakehouse,
-        *,
-        source: str,
-        slices: dict[dt.date | None, list[dt.date]],
-        columns: list[str] | None,
-        key: str,
-        fn: GroupFunction | SummarizingGroupFunction,
-        output_schema: pa.Schema,
-        summary_schema: pa.Schema | None,
-        target: str,
-        target_dates: tuple[dt.date, ...],
-        parallel: bool,
-    ) -> StageResult:
-        """``transform_partitions`` once the source exists; ``slices`` maps each target day
-        (``None``: all of them at once) to the source days its groups read."""
+    def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
+        """``transform_partitions`` once the source exists."""
 
 
 def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:

@@ -14,9 +14,9 @@ from pydantic import Field
 from snuk_assets.engines.base import (
     TARGET_DATE,
     ComputeEngine,
+    GroupedStage,
     GroupFunction,
     StageResult,
-    SummarizingGroupFunction,
     empty_frame,
     split_result,
     to_arrow,
@@ -47,37 +47,22 @@ class LocalEngine(ComputeEngine):
         results = self._map(fn, _groups(frame, [key]))
         return _concat([to_arrow(r, output_schema) for r in results], output_schema).to_pandas()
 
-    def _transform_partitions(
-        self,
-        lakehouse: Lakehouse,
-        *,
-        source: str,
-        slices: dict[dt.date | None, list[dt.date]],
-        columns: list[str] | None,
-        key: str,
-        fn: GroupFunction | SummarizingGroupFunction,
-        output_schema: pa.Schema,
-        summary_schema: pa.Schema | None,
-        target: str,
-        target_dates: tuple[dt.date, ...],
-        parallel: bool,
-    ) -> StageResult:
+    def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
         rows, summaries = [], []
         # One target day's slice at a time, so trailing windows are never all in memory.
-        for target_day, source_days in slices.items():
-            frame = _read_slice(lakehouse, source, source_days, columns, target_day)
-            keys = [key] if target_day is None else [TARGET_DATE, key]
-            for result in self._map(fn, _groups(frame, keys), parallel=parallel):
-                group_rows, summary = split_result(result, summary_schema)
-                rows.append(to_arrow(group_rows, output_schema))
+        for target_day, source_days in stage.slices.items():
+            frame = _read_slice(lakehouse, stage.source, source_days, stage.columns, target_day)
+            keys = [stage.key] if target_day is None else [TARGET_DATE, stage.key]
+            for result in self._map(stage.fn, _groups(frame, keys), parallel=stage.parallel):
+                group_rows, summary = split_result(result, stage.summary_schema)
+                rows.append(to_arrow(group_rows, stage.output_schema))
                 if summary is not None:
-                    summaries.append(to_arrow(summary, summary_schema))
-        table = _concat(rows, output_schema)
-        write = lakehouse.replace_partitions(target, table, dates=target_dates)
-        summary = (
-            _concat(summaries, summary_schema).to_pandas() if summary_schema else empty_frame(None)
-        )
-        return StageResult(write, summary)
+                    summaries.append(to_arrow(summary, stage.summary_schema))
+        table = _concat(rows, stage.output_schema)
+        write = lakehouse.replace_partitions(stage.target, table, dates=stage.target_dates)
+        if stage.summary_schema is None:
+            return StageResult(write, empty_frame(None))
+        return StageResult(write, _concat(summaries, stage.summary_schema).to_pandas())
 
     def _map(self, fn: Callable, groups: list[pd.DataFrame], *, parallel: bool = True) -> list:
         """``fn`` of each group, in order: in this process or in spawned workers."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -23,6 +24,7 @@ from pydantic import Field, PrivateAttr
 from snuk_assets.engines.base import (
     TARGET_DATE,
     ComputeEngine,
+    GroupedStage,
     GroupFunction,
     StageResult,
     SummarizingGroupFunction,
@@ -89,56 +91,40 @@ class SparkEngine(ComputeEngine):
         # Each group's rows come from one task, in order: a stable sort keeps them so.
         return frame.sort_values(key, kind="stable", ignore_index=True)
 
-    def _transform_partitions(
-        self,
-        lakehouse: Lakehouse,
-        *,
-        source: str,
-        slices: dict[dt.date | None, list[dt.date]],
-        columns: list[str] | None,
-        key: str,
-        fn: GroupFunction | SummarizingGroupFunction,
-        output_schema: pa.Schema,
-        summary_schema: pa.Schema | None,
-        target: str,
-        target_dates: tuple[dt.date, ...],
-        parallel: bool,
-    ) -> StageResult:
+    def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
         from pyspark.sql import functions as F
 
         from snuk_assets.spark.delta_io import replace_partitions
 
         spark = self.session()
-        rows, keys = _read_slices(spark, lakehouse, source, slices, columns), [key]
-        if None not in slices:
-            keys = [TARGET_DATE, key]
+        rows = _read_slices(spark, lakehouse, stage.source, stage.slices, stage.columns)
+        keys = [TARGET_DATE, stage.key] if stage.per_target_day else [stage.key]
+        output_schema, summary_schema = stage.output_schema, stage.summary_schema
         packed = output_schema
         if summary_schema is not None:
             packed = output_schema.append(pa.field(SUMMARY_COLUMN, pa.binary()))
         results = rows.groupBy(*keys).applyInArrow(
-            _group_runner(fn, output_schema, summary_schema), _spark_schema(packed)
+            _group_runner(stage.fn, output_schema, summary_schema), _spark_schema(packed)
+        )
+        write = partial(
+            replace_partitions,
+            lakehouse=lakehouse,
+            name=stage.target,
+            dates=stage.target_dates,
+            schema=output_schema,
         )
         if summary_schema is None:
-            write = replace_partitions(
-                results, lakehouse, target, dates=target_dates, schema=output_schema
-            )
-            return StageResult(write, empty_frame(None))
+            return StageResult(write(results), empty_frame(None))
         # Cached: the write and the summaries come from one run of the groups.
         results = results.persist()
         try:
-            write = replace_partitions(
-                results.where(F.col(SUMMARY_COLUMN).isNull()),
-                lakehouse,
-                target,
-                dates=target_dates,
-                schema=output_schema,
-            )
+            report = write(results.where(F.col(SUMMARY_COLUMN).isNull()))
             blobs = results.where(F.col(SUMMARY_COLUMN).isNotNull()).select(SUMMARY_COLUMN)
             summaries = [_from_ipc(row[0]) for row in blobs.collect()]
         finally:
             results.unpersist()
         summary = pa.concat_tables(summaries) if summaries else summary_schema.empty_table()
-        return StageResult(write, summary.to_pandas())
+        return StageResult(report, summary.to_pandas())
 
 
 def _read_slices(

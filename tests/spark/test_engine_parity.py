@@ -32,6 +32,8 @@ from snuk_assets.transforms.models import load_model
 
 pytest.importorskip("pyspark")
 
+from snuk_assets.spark.stages import train_on_spark  # noqa: E402
+
 ROOMS = ["7101", "7103", "7104", "7112"]
 START = dt.date(2016, 6, 6)
 DAYS = 8
@@ -167,3 +169,15 @@ def test_the_metadata_agrees(lakehouses):
             else:
                 assert actual[name] == expected[name], (asset, name)
     assert local["resampled_series"]["sensors"] > 10
+
+
+def test_train_on_spark_reruns_the_models_stage_with_the_same_result(lakehouses, spark):
+    """The spark-submit entry (resources/emr/train_occupancy.py) trains as the asset does."""
+    settings, _ = lakehouses["spark"]
+    before = read_models(settings.lakehouse(), [LAST]).sort_values("room_id", ignore_index=True)
+
+    report = train_on_spark(spark, settings, [LAST])
+
+    after = read_models(settings.lakehouse(), [LAST]).sort_values("room_id", ignore_index=True)
+    assert report.rows == len(ROOMS) and report.dates == (LAST,) and report.attempts == 1
+    pd.testing.assert_frame_equal(after.drop(columns="model"), before.drop(columns="model"))
