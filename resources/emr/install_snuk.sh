@@ -2,7 +2,11 @@
 # EMR bootstrap action: install SNUK and its dependencies into /opt/snuk/venv on every node.
 #
 # Usage (as a bootstrap action; it runs as the hadoop user before YARN starts):
-#   install_snuk.sh s3://BUCKET/PATH/snuk_assets-0.1.0-py3-none-any.whl [s3://BUCKET/PATH/constraints.txt]
+#   install_snuk.sh s3://BUCKET/PATH/snuk_assets-0.1.0-py3-none-any.whl \
+#     [s3://BUCKET/PATH/constraints.txt or ""] [s3://BUCKET/PATH/building.yaml]
+#
+# The building registry (resources/buildings/, not part of the wheel) is copied to
+# /opt/snuk/building.yaml; the entry points read it with --registry /opt/snuk/building.yaml.
 #
 # Build the wheel with `.venv/bin/python -m pip wheel --no-deps -w dist .` and upload it and,
 # for a reproducible install, `.venv/bin/python -m pip freeze --exclude-editable > constraints.txt`.
@@ -13,6 +17,7 @@ set -euo pipefail
 
 WHEEL_URI="${1:?usage: install_snuk.sh s3://.../snuk_assets-*.whl [s3://.../constraints.txt]}"
 CONSTRAINTS_URI="${2:-}"
+REGISTRY_URI="${3:-}"
 VENV=/opt/snuk/venv
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -37,6 +42,10 @@ fi
 # dagster-pyspark pulls into the venv is only used by `pyspark` started by hand.
 "$VENV/bin/python" -m pip install --quiet "${PIP_ARGS[@]}" "$WORK"/snuk_assets-*.whl
 
+if [[ -n "$REGISTRY_URI" ]]; then
+  aws s3 cp "$REGISTRY_URI" /opt/snuk/building.yaml
+fi
+
 # Fail the bootstrap (and so the cluster) now, not in the first task, if the install is broken.
-"$VENV/bin/python" -c "import snuk_assets.spark.resample, deltalake, pyarrow, pandas"
+"$VENV/bin/python" -c "import snuk_assets.spark.stages, snuk_assets.emr.report, deltalake, pyarrow, pandas"
 echo "SNUK installed in $VENV"

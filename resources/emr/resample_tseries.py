@@ -4,22 +4,26 @@
       --conf spark.pyspark.python=/opt/snuk/venv/bin/python \\
       --conf spark.pyspark.driver.python=/opt/snuk/venv/bin/python \\
       s3://BUCKET/emr/resample_tseries.py \\
-      --lakehouse s3://BUCKET/lakehouse --start 2016-06-01 --end 2016-06-14
+      --lakehouse s3://BUCKET/lakehouse --start 2016-06-01 --end 2016-06-14 \\
+      --registry /opt/snuk/building.yaml
 
 Reads ``raw_observations`` and writes ``resampled_series`` in the lakehouse with the same rows
-as the Dagster asset (``snuk_assets.spark.resample``); prints one JSON line with what it wrote.
+as the Dagster asset (``snuk_assets.spark.stages``). Launched by Dagster (``snuk_assets.emr``),
+it logs its progress and reports the materialization through Pipes; started by hand, it prints
+one JSON line with what it wrote.
 """
-
-from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 
+from snuk_assets.emr.report import step_reporter
 from snuk_assets.settings import SnukSettings
-from snuk_assets.spark.resample import resample_on_spark
 from snuk_assets.spark.session import spark_session
+from snuk_assets.spark.stages import resample_on_spark
+
+ASSET = "resampled_series"
+SOURCE = "raw_observations"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -44,23 +48,31 @@ def main(argv: list[str] | None = None) -> int:
         registry_path=args.registry,
         bin_freq=args.bin_freq,
     )
-    spark = spark_session("snuk-resample-tseries")
-    try:
-        report = resample_on_spark(spark, settings, days)
-    finally:
-        spark.stop()
-    print(
-        json.dumps(
+    with step_reporter(ASSET) as report:
+        lakehouse = settings.lakehouse()
+        if not lakehouse.exists(SOURCE):
+            raise FileNotFoundError(
+                f"no {SOURCE} table at {lakehouse.table_uri(SOURCE)}: materialize {SOURCE} "
+                f"for the arrival days around {args.start}..{args.end} first"
+            )
+        report.info(f"resampling {len(days)} days ({args.start}..{args.end}) from {SOURCE}")
+        spark = spark_session("snuk-resample-tseries")
+        try:
+            result = resample_on_spark(spark, settings, days)
+        finally:
+            spark.stop()
+        write = result.write
+        report.info(f"wrote {write.rows} rows of {result.sensors} sensors, version {write.version}")
+        report.materialized(
             {
-                "table_uri": report.write.table_uri,
-                "delta_version": report.write.version,
-                "rows": report.write.rows,
-                "sensors": report.sensors,
-                "days": [str(day) for day in report.write.dates],
-                "commit_attempts": report.write.attempts,
+                "table_uri": write.table_uri,
+                "delta_version": write.version,
+                "rows": write.rows,
+                "sensors": result.sensors,
+                "days": [str(day) for day in write.dates],
+                "commit_attempts": write.attempts,
             }
         )
-    )
     return 0
 
 

@@ -26,7 +26,7 @@ from snuk_assets.emr.launcher import SparkStepLauncher, StepLike, reported_resul
 from snuk_assets.emr.steps import SparkStep, spark_submit_args
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "emr"
-# Lines of spark-submit's stderr quoted in a step's failure.
+# Lines of spark-submit's output quoted in a step's failure.
 FAILURE_TAIL_LINES = 30
 
 
@@ -79,8 +79,12 @@ class LocalSparkSubmitLauncher(SparkStepLauncher):
         # PYSPARK_PYTHON: the workers run this venv's interpreter, not the system python3.
         env = {**os.environ, **pipes_env, "PYSPARK_PYTHON": python, **self.env}
         context.log.info(f"step {step.name!r}: {' '.join(command)}")
-        with tempfile.TemporaryFile("w+") as stderr:
-            process = subprocess.Popen(command, env=env, stderr=stderr, start_new_session=True)
+        # One file for both streams: spark-submit sends the Python driver's stderr (its
+        # traceback) to its own stdout.
+        with tempfile.TemporaryFile("w+") as log:
+            process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             try:
                 returncode = self._wait(process)
             except DagsterExecutionInterruptedError:
@@ -88,14 +92,14 @@ class LocalSparkSubmitLauncher(SparkStepLauncher):
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait()
                 raise
-            stderr.seek(0)
-            output = stderr.read()
-        sys.stderr.write(output)  # spark-submit's own log lines, into the compute logs
+            log.seek(0)
+            output = log.read()
+        sys.stderr.write(output)  # into the compute logs
         if returncode != 0:
             tail = "\n".join(output.splitlines()[-FAILURE_TAIL_LINES:])
             raise Failure(
                 description=f"step {step.name!r} failed: spark-submit exited with {returncode}; "
-                f"the end of its stderr:\n{tail}",
+                f"the end of its output:\n{tail}",
                 metadata={"command": MetadataValue.text(" ".join(command))},
             )
         context.log.info(f"step {step.name!r} completed")

@@ -1,0 +1,118 @@
+"""How a spark-submit entry point tells its launcher what it wrote: Dagster Pipes or one JSON line.
+
+Launched by a SNUK launcher (``DAGSTER_PIPES_CONTEXT`` in the driver's environment), the script
+reads its Pipes context from S3 and writes its messages, logs and materialization back to S3;
+started by hand, it logs to stderr and prints one JSON line on stdout, as before.
+"""
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from dagster_pipes import (
+    DAGSTER_PIPES_CONTEXT_ENV_VAR,
+    DAGSTER_PIPES_MESSAGES_ENV_VAR,
+    PipesContext,
+    PipesDefaultContextLoader,
+    PipesDefaultMessageWriter,
+    PipesS3ContextLoader,
+    PipesS3MessageWriter,
+    decode_param,
+    open_dagster_pipes,
+)
+
+# Seconds between uploads of buffered messages and logs to S3; the last chunk goes at exit.
+MESSAGE_UPLOAD_SECONDS = 5
+
+
+class StepReporter:
+    """Progress and the final materialization of one step, without Dagster: stderr and stdout."""
+
+    def __init__(self, asset: str):
+        self.asset = asset
+        self._log = logging.getLogger(f"snuk.emr.{asset}")
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+
+    def info(self, message: str) -> None:
+        self._log.info(message)
+
+    def materialized(self, summary: Mapping[str, Any]) -> None:
+        """Print what was written as one JSON line (the script's result when run by hand)."""
+        print(json.dumps(dict(summary)), flush=True)
+
+
+class PipesStepReporter(StepReporter):
+    """Progress as Pipes log messages; the materialization reported for the step's asset."""
+
+    def __init__(self, asset: str, pipes: PipesContext):
+        super().__init__(asset)
+        self.pipes = pipes
+
+    def info(self, message: str) -> None:
+        self.pipes.log.info(message)
+
+    def materialized(self, summary: Mapping[str, Any]) -> None:
+        metadata = {name: value for name, value in summary.items() if name != "table_uri"}
+        metadata["table_uri"] = {"raw_value": summary["table_uri"], "type": "path"}
+        metadata["dagster/row_count"] = summary["rows"]
+        self.pipes.report_asset_materialization(
+            metadata=metadata, asset_key=self._asset_key(), data_version=None
+        )
+        super().materialized(summary)
+
+    def _asset_key(self) -> str | None:
+        keys = list(self.pipes.asset_keys) if self.pipes.is_asset_step else []
+        if self.asset in keys:
+            return self.asset
+        if len(keys) == 1:
+            # An asset of another name that runs this script (e.g. a copy for comparison).
+            return None
+        raise RuntimeError(
+            f"this step writes {self.asset!r} but the Dagster step materializes {keys}: "
+            f"launch it from an asset named {self.asset!r} or from a single asset"
+        )
+
+
+@contextmanager
+def step_reporter(asset: str) -> Iterator[StepReporter]:
+    """A reporter for a step that writes ``asset``: through Pipes if Dagster launched it.
+
+    An exception inside the block reaches Dagster in the Pipes ``closed`` message (and is
+    raised again, so spark-submit and the EMR step fail too).
+    """
+    if DAGSTER_PIPES_CONTEXT_ENV_VAR not in os.environ:
+        yield StepReporter(asset)
+        return
+    with open_dagster_pipes(
+        context_loader=_context_loader(), message_writer=_message_writer()
+    ) as pipes:
+        yield PipesStepReporter(asset, pipes)
+
+
+def _on_s3(env_var: str) -> bool:
+    # The launcher's S3 injector and reader put a bucket in their params; any other Dagster
+    # launcher (a subprocess, a temp file) gets the default loader and writer.
+    return "bucket" in decode_param(os.environ[env_var])
+
+
+def _s3_client():
+    from snuk_assets.storage import s3_client
+
+    return s3_client()
+
+
+def _context_loader():
+    if _on_s3(DAGSTER_PIPES_CONTEXT_ENV_VAR):
+        return PipesS3ContextLoader(client=_s3_client())
+    return PipesDefaultContextLoader()
+
+
+def _message_writer():
+    if _on_s3(DAGSTER_PIPES_MESSAGES_ENV_VAR):
+        return PipesS3MessageWriter(client=_s3_client(), interval=MESSAGE_UPLOAD_SECONDS)
+    return PipesDefaultMessageWriter()
