@@ -14,10 +14,9 @@ one JSON line with what it wrote.
 """
 
 import argparse
-import datetime as dt
 import sys
 
-from snuk_assets.emr.report import step_reporter
+from snuk_assets.emr.entry import day_range_parser, parse_day_range, require_table, step_reporter
 from snuk_assets.settings import SnukSettings
 from snuk_assets.spark.session import spark_session
 from snuk_assets.spark.stages import resample_on_spark
@@ -26,22 +25,15 @@ ASSET = "resampled_series"
 SOURCE = "raw_observations"
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lakehouse", required=True, help="lakehouse root, s3://bucket/prefix")
-    parser.add_argument("--start", required=True, type=dt.date.fromisoformat, help="first day")
-    parser.add_argument("--end", required=True, type=dt.date.fromisoformat, help="last day")
+def parser() -> argparse.ArgumentParser:
+    parser = day_range_parser(__doc__.splitlines()[0])
     parser.add_argument("--registry", default="", help="building registry YAML (default: bundled)")
     parser.add_argument("--bin-freq", default="5min", help="bin width (default: %(default)s)")
-    args = parser.parse_args(argv)
-    if args.end < args.start:
-        parser.error(f"--end {args.end} is before --start {args.start}")
-    return args
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    days = [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    args, days = parse_day_range(parser(), sys.argv[1:] if argv is None else argv)
     settings = SnukSettings(
         landing_uri="",  # not read: the raw table is already in the lakehouse
         lakehouse_uri=args.lakehouse,
@@ -49,12 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         bin_freq=args.bin_freq,
     )
     with step_reporter(ASSET) as report:
-        lakehouse = settings.lakehouse()
-        if not lakehouse.exists(SOURCE):
-            raise FileNotFoundError(
-                f"no {SOURCE} table at {lakehouse.table_uri(SOURCE)}: materialize {SOURCE} "
-                f"for the arrival days around {args.start}..{args.end} first"
-            )
+        require_table(
+            settings, SOURCE, needed_for=f"the arrival days around {args.start}..{args.end}"
+        )
         report.info(f"resampling {len(days)} days ({args.start}..{args.end}) from {SOURCE}")
         spark = spark_session("snuk-resample-tseries")
         try:
@@ -63,16 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             spark.stop()
         write = result.write
         report.info(f"wrote {write.rows} rows of {result.sensors} sensors, version {write.version}")
-        report.materialized(
-            {
-                "table_uri": write.table_uri,
-                "delta_version": write.version,
-                "rows": write.rows,
-                "sensors": result.sensors,
-                "days": [str(day) for day in write.dates],
-                "commit_attempts": write.attempts,
-            }
-        )
+        report.materialized(write, sensors=result.sensors)
     return 0
 
 

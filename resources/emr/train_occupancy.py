@@ -13,10 +13,9 @@ reports the materialization through Pipes; started by hand, it prints one JSON l
 """
 
 import argparse
-import datetime as dt
 import sys
 
-from snuk_assets.emr.report import step_reporter
+from snuk_assets.emr.entry import day_range_parser, parse_day_range, require_table, step_reporter
 from snuk_assets.settings import SnukSettings
 from snuk_assets.spark.session import spark_session
 from snuk_assets.spark.stages import train_on_spark
@@ -25,11 +24,8 @@ ASSET = "occupancy_models"
 SOURCE = "feature_windows"
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lakehouse", required=True, help="lakehouse root, s3://bucket/prefix")
-    parser.add_argument("--start", required=True, type=dt.date.fromisoformat, help="first day")
-    parser.add_argument("--end", required=True, type=dt.date.fromisoformat, help="last day")
+def parser() -> argparse.ArgumentParser:
+    parser = day_range_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--train-days", type=int, default=28, help="training window (default: %(default)s)"
     )
@@ -39,23 +35,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=3,
         help="a room with fewer days of windows is skipped (default: %(default)s)",
     )
-    args = parser.parse_args(argv)
-    if args.end < args.start:
-        parser.error(f"--end {args.end} is before --start {args.start}")
-    return args
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    days = [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    args, days = parse_day_range(parser(), sys.argv[1:] if argv is None else argv)
     settings = SnukSettings(landing_uri="", lakehouse_uri=args.lakehouse)
     with step_reporter(ASSET) as report:
-        lakehouse = settings.lakehouse()
-        if not lakehouse.exists(SOURCE):
-            raise FileNotFoundError(
-                f"no {SOURCE} table at {lakehouse.table_uri(SOURCE)}: materialize {SOURCE} "
-                f"for the {args.train_days} days up to {args.end} first"
-            )
+        require_table(settings, SOURCE, needed_for=f"the {args.train_days} days up to {args.end}")
         report.info(f"training {len(days)} days ({args.start}..{args.end}) on {SOURCE}")
         spark = spark_session("snuk-train-occupancy")
         try:
@@ -65,15 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             spark.stop()
         report.info(f"wrote {write.rows} room models, version {write.version}")
-        report.materialized(
-            {
-                "table_uri": write.table_uri,
-                "delta_version": write.version,
-                "rows": write.rows,
-                "days": [str(day) for day in write.dates],
-                "commit_attempts": write.attempts,
-            }
-        )
+        report.materialized(write)
     return 0
 
 

@@ -18,6 +18,7 @@ from dagster import (
     Failure,
     OpExecutionContext,
     PipesExecutionResult,
+    PipesSession,
 )
 from pydantic import Field
 
@@ -174,19 +175,14 @@ class EmrPipesLauncher(SparkStepLauncher):
         spark_steps = [SparkStep.of(step) for step in steps]
         emr = self._client()
         with self.pipes_sessions(context, spark_steps) as sessions:
-            requests = [
-                self.step_request(
-                    step, session.get_bootstrap_env_vars(), action_on_failure="TERMINATE_CLUSTER"
-                )
-                for step, session in zip(spark_steps, sessions, strict=True)
-            ]
-            run_tags = sessions[0].default_remote_invocation_info if sessions else {}
+            requests = self._step_requests(spark_steps, sessions, "TERMINATE_CLUSTER")
+            run_tags = sessions[0].default_remote_invocation_info
             request = self.job_flow_request(requests, params=params, run_tags=run_tags)
             cluster_id = emr.run_job_flow(**request)["JobFlowId"]
             context.log.info(f"EMR cluster {cluster_id} started: {len(requests)} steps")
             # list_steps is newest first; ours are the last ones of the request.
             listed = list(reversed(emr.list_steps(ClusterId=cluster_id)["Steps"]))
-            step_ids = [step["Id"] for step in listed[-len(requests) :]] if requests else []
+            step_ids = [step["Id"] for step in listed[-len(requests) :]]
             self._watch(context, emr, cluster_id, step_ids, on_stop=_terminate)
         yield from reported_results(sessions)
 
@@ -201,16 +197,23 @@ class EmrPipesLauncher(SparkStepLauncher):
         spark_steps = [SparkStep.of(step) for step in steps]
         emr = self._client()
         with self.pipes_sessions(context, spark_steps) as sessions:
-            requests = [
-                self.step_request(
-                    step, session.get_bootstrap_env_vars(), action_on_failure="CANCEL_AND_WAIT"
-                )
-                for step, session in zip(spark_steps, sessions, strict=True)
-            ]
+            requests = self._step_requests(spark_steps, sessions, "CANCEL_AND_WAIT")
             step_ids = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=requests)["StepIds"]
             context.log.info(f"{len(step_ids)} steps added to EMR cluster {cluster_id}")
             self._watch(context, emr, cluster_id, step_ids, on_stop=_cancel)
         yield from reported_results(sessions)
+
+    def _step_requests(
+        self, steps: Sequence[SparkStep], sessions: Sequence[PipesSession], action_on_failure: str
+    ) -> list[dict[str, Any]]:
+        if not steps:
+            raise ValueError("no Spark steps to run: pass at least one")
+        return [
+            self.step_request(
+                step, session.get_bootstrap_env_vars(), action_on_failure=action_on_failure
+            )
+            for step, session in zip(steps, sessions, strict=True)
+        ]
 
     def _watch(self, context, emr, cluster_id: str, step_ids: Sequence[str], *, on_stop) -> None:
         """Poll until every step completed; on failure, timeout or interrupt, stop the rest."""

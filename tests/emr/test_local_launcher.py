@@ -101,22 +101,24 @@ def materializations(result) -> dict[str, dict]:
     }
 
 
+def resample_on_spark(settings: SnukSettings, bucket: str, **materialize_args):
+    """Materialize the launcher's ``resampled_series``, the Pipes session on ``bucket``."""
+    launcher = LocalSparkSubmitLauncher(pipes_bucket=bucket, pipes_poll_seconds=1)
+    return materialize(
+        [spark_resampled_series()],
+        resources={"settings": settings, "spark_launcher": launcher},
+        **materialize_args,
+    )
+
+
 def test_the_resample_entry_point_reports_its_materialization_through_pipes(settings, s3_bucket):
     days = [START + dt.timedelta(days=1), START + dt.timedelta(days=2)]
     lakehouse = settings.lakehouse()
     version_before = lakehouse.table("resampled_series").version()
     instance = DagsterInstance.ephemeral()
 
-    result = materialize(
-        [spark_resampled_series()],
-        resources={
-            "settings": settings,
-            "spark_launcher": LocalSparkSubmitLauncher(
-                pipes_bucket=s3_bucket, pipes_poll_seconds=1
-            ),
-        },
-        tags=partition_range(days[0], days[-1]),
-        instance=instance,
+    result = resample_on_spark(
+        settings, s3_bucket, tags=partition_range(days[0], days[-1]), instance=instance
     )
 
     assert result.success
@@ -167,16 +169,8 @@ def test_two_steps_of_one_run_report_their_own_assets(settings, s3_bucket):
 def test_a_failing_entry_point_fails_the_asset_with_its_error(tmp_path, s3_bucket):
     empty = SnukSettings(landing_uri=str(tmp_path / "landing"), lakehouse_uri=str(tmp_path))
 
-    result = materialize(
-        [spark_resampled_series()],
-        resources={
-            "settings": empty,
-            "spark_launcher": LocalSparkSubmitLauncher(
-                pipes_bucket=s3_bucket, pipes_poll_seconds=1
-            ),
-        },
-        partition_key=START.isoformat(),
-        raise_on_error=False,
+    result = resample_on_spark(
+        empty, s3_bucket, partition_key=START.isoformat(), raise_on_error=False
     )
 
     assert not result.success

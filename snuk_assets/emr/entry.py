@@ -1,15 +1,18 @@
-"""How a spark-submit entry point tells its launcher what it wrote: Dagster Pipes or one JSON line.
+"""What the spark-submit entry points share: their day-range arguments, their input check, and
+how they tell their launcher what they wrote (Dagster Pipes, or one JSON line).
 
 Launched by a SNUK launcher (``DAGSTER_PIPES_CONTEXT`` in the driver's environment), the script
 reads its Pipes context from S3 and writes its messages, logs and materialization back to S3;
 started by hand, it logs to stderr and prints one JSON line on stdout, as before.
 """
 
+import argparse
+import datetime as dt
 import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,8 +28,54 @@ from dagster_pipes import (
     open_dagster_pipes,
 )
 
+from snuk_assets.lakehouse import WriteReport
+from snuk_assets.settings import SnukSettings
+
 # Seconds between uploads of buffered messages and logs to S3; the last chunk goes at exit.
 MESSAGE_UPLOAD_SECONDS = 5
+
+
+def day_range_parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the lakehouse and the first and last day, both included."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--lakehouse", required=True, help="lakehouse root, s3://bucket/prefix")
+    parser.add_argument("--start", required=True, type=dt.date.fromisoformat, help="first day")
+    parser.add_argument("--end", required=True, type=dt.date.fromisoformat, help="last day")
+    return parser
+
+
+def parse_day_range(
+    parser: argparse.ArgumentParser, argv: Sequence[str]
+) -> tuple[argparse.Namespace, list[dt.date]]:
+    """The parsed arguments and every day from ``--start`` to ``--end``."""
+    args = parser.parse_args(list(argv))
+    if args.end < args.start:
+        parser.error(f"--end {args.end} is before --start {args.start}")
+    return args, [
+        args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)
+    ]
+
+
+def require_table(settings: SnukSettings, name: str, *, needed_for: str) -> None:
+    """Fail with the table's location and what to do if the input table ``name`` is missing."""
+    lakehouse = settings.lakehouse()
+    if not lakehouse.exists(name):
+        raise FileNotFoundError(
+            f"no {name} table at {lakehouse.table_uri(name)}: materialize {name} "
+            f"for {needed_for} first"
+        )
+
+
+def write_summary(write: WriteReport, **extra: Any) -> dict[str, Any]:
+    """What a step wrote, as JSON-ready values: the table, its new version, rows and days."""
+    return {
+        "table_uri": write.table_uri,
+        "delta_version": write.version,
+        "rows": write.rows,
+        **extra,
+        "days": [str(day) for day in write.dates],
+        "commit_attempts": write.attempts,
+    }
 
 
 class StepReporter:
@@ -41,9 +90,9 @@ class StepReporter:
     def info(self, message: str) -> None:
         self._log.info(message)
 
-    def materialized(self, summary: Mapping[str, Any]) -> None:
+    def materialized(self, write: WriteReport, **extra: Any) -> None:
         """Print what was written as one JSON line (the script's result when run by hand)."""
-        print(json.dumps(dict(summary)), flush=True)
+        print(json.dumps(write_summary(write, **extra)), flush=True)
 
 
 class PipesStepReporter(StepReporter):
@@ -56,14 +105,14 @@ class PipesStepReporter(StepReporter):
     def info(self, message: str) -> None:
         self.pipes.log.info(message)
 
-    def materialized(self, summary: Mapping[str, Any]) -> None:
-        metadata = {name: value for name, value in summary.items() if name != "table_uri"}
-        metadata["table_uri"] = {"raw_value": summary["table_uri"], "type": "path"}
-        metadata["dagster/row_count"] = summary["rows"]
+    def materialized(self, write: WriteReport, **extra: Any) -> None:
+        metadata: dict[str, Any] = write_summary(write, **extra)
+        metadata["table_uri"] = {"raw_value": write.table_uri, "type": "path"}
+        metadata["dagster/row_count"] = write.rows
         self.pipes.report_asset_materialization(
             metadata=metadata, asset_key=self._asset_key(), data_version=None
         )
-        super().materialized(summary)
+        super().materialized(write, **extra)
 
     def _asset_key(self) -> str | None:
         keys = list(self.pipes.asset_keys) if self.pipes.is_asset_step else []
