@@ -26,28 +26,58 @@ from snuk_assets.definitions import build_definitions
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
 
-
-def metrics(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["room_id", "model", "horizon", "f1"])
+MODELS = ("random_forest", "persistence", "time_of_week")
 
 
-def test_the_forest_must_beat_both_baselines_on_mean_f1():
+def metrics(rows: list[tuple]) -> pd.DataFrame:
+    columns = ["room_id", "model", "horizon", "f1", "roc_auc"]
+    return pd.DataFrame([(*row, 0.8)[:5] for row in rows], columns=columns)
+
+
+def test_the_forest_must_beat_both_baselines_at_every_horizon():
     table = rooms_beating_baselines(
         metrics(
             [
+                # a: better on average, but persistence wins horizon 1
                 ("a", "random_forest", 1, 0.9),
                 ("a", "random_forest", 2, 0.7),
                 ("a", "persistence", 1, 0.95),
                 ("a", "persistence", 2, 0.5),
                 ("a", "time_of_week", 1, 0.6),
                 ("a", "time_of_week", 2, 0.6),
-                ("b", "random_forest", 1, 0.6),
+                # b: a tie is not a win
+                ("b", "random_forest", 1, 0.7),
                 ("b", "persistence", 1, 0.7),
                 ("b", "time_of_week", 1, 0.5),
+                # c: wins both horizons
+                ("c", "random_forest", 1, 0.9),
+                ("c", "random_forest", 2, 0.8),
+                ("c", "persistence", 1, 0.85),
+                ("c", "persistence", 2, 0.7),
+                ("c", "time_of_week", 1, 0.6),
+                ("c", "time_of_week", 2, 0.75),
             ]
         )
     )
-    assert table["forest_wins"].to_dict() == {"a": True, "b": False}
+    assert table["forest_wins"].to_dict() == {"a": False, "b": False, "c": True}
+    assert table["horizons_won"].to_dict() == {"a": 1, "b": 0, "c": 2}
+
+
+def test_horizons_without_an_occupied_test_window_are_not_compared():
+    table = rooms_beating_baselines(
+        metrics(
+            [
+                ("a", "random_forest", 1, 0.9),
+                ("a", "persistence", 1, 0.8),
+                ("a", "time_of_week", 1, 0.7),
+                # F1 is undefined (0 by convention) when no test window is occupied
+                *((("a", model, 2, 0.0, None)) for model in MODELS),
+                *((("empty", model, 1, 0.0, None)) for model in MODELS),
+            ]
+        )
+    )
+    assert table["horizons"].to_dict() == {"a": 1, "empty": 0}
+    assert table["forest_wins"].to_dict() == {"a": True, "empty": False}
 
 
 def arrival_days(days: list[str]) -> pa.Table:

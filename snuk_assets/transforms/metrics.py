@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, roc_auc_score
 
 THRESHOLD = 0.5
@@ -47,3 +48,40 @@ def horizon_scores(
         }
         for step in range(labels.shape[1])
     ]
+
+
+def forest_wins_by_room(
+    metrics: pd.DataFrame,
+    *,
+    forest: str = "random_forest",
+    baselines: tuple[str, ...] = ("persistence", "time_of_week"),
+) -> pd.DataFrame:
+    """Per room, whether the forest's F1 beats every baseline's at every comparable horizon.
+
+    ``metrics`` has ``room_id``, ``model``, ``horizon``, ``f1`` and optionally ``roc_auc`` (as
+    in ``model_metrics`` for one training date). A horizon whose test labels hold a single
+    class (``roc_auc`` null) is not comparable: with no occupied window F1 is undefined (0 for
+    every model by convention), so it counts neither as a win nor as a loss. A tie is not a win.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``room_id``: the mean F1 over comparable horizons of each model (one column
+        per model), ``horizons`` (comparable horizons), ``horizons_won`` and ``forest_wins``
+        (True when every comparable horizon is won; False for a room without one, which
+        ``horizons == 0`` marks so callers can leave it out).
+    """
+    table = metrics.pivot_table(index=["room_id", "horizon"], columns="model", values="f1")
+    if "roc_auc" in metrics:
+        defined = metrics.groupby(["room_id", "horizon"])["roc_auc"].apply(
+            lambda values: bool(values.notna().any())
+        )
+        table = table[defined.reindex(table.index, fill_value=False)]
+    won = table[forest] > table[list(baselines)].max(axis=1)
+    rooms = pd.Index(sorted(metrics["room_id"].unique()), name="room_id")
+    out = table.groupby("room_id").mean().reindex(rooms)
+    out.columns.name = None
+    out["horizons"] = won.groupby("room_id").size().reindex(rooms, fill_value=0).astype(int)
+    out["horizons_won"] = won.groupby("room_id").sum().reindex(rooms, fill_value=0).astype(int)
+    out["forest_wins"] = (out["horizons"] > 0) & (out["horizons_won"] == out["horizons"])
+    return out

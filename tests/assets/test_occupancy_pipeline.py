@@ -20,6 +20,7 @@ from snuk_assets.engines import LocalEngine
 from snuk_assets.registry import default_registry_path, load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
+from snuk_assets.transforms.metrics import forest_wins_by_room
 from snuk_assets.transforms.models import load_model
 
 ROOMS = ["7101", "7103", "7104", "7112"]
@@ -101,6 +102,23 @@ def test_models_load_and_the_forest_beats_the_baselines_on_average(lakehouse_wit
     print(mean_f1(metrics).round(3).to_string())
     assert f1["random_forest"] > f1["time_of_week"]
     assert f1["random_forest"] > f1["persistence"]
+
+
+# Issue 4's criterion, not met yet: here the forest wins every horizon in 2 of the 4 rooms (the
+# open space and one office); in the other office and the meeting room persistence wins a few
+# short horizons by one or two windows. On the demo building it is 13-16 of 36 rooms.
+@pytest.mark.xfail(
+    reason="issue 4: the forest does not yet beat both baselines at every horizon in most rooms",
+    strict=False,
+)
+def test_the_forest_beats_both_baselines_at_every_horizon_in_most_rooms(lakehouse_with_models):
+    lakehouse, last = lakehouse_with_models
+    metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
+    per_room = forest_wins_by_room(metrics)
+    print(per_room.round(3).to_string())
+    compared = per_room[per_room["horizons"] > 0]
+    assert len(compared) >= 3
+    assert compared["forest_wins"].sum() > len(compared) / 2
 
 
 def test_forecasts_give_twelve_probabilities_per_room(lakehouse_with_models):
