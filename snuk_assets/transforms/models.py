@@ -66,8 +66,11 @@ class TrainingParams:
     test_fraction: float = 0.2
     min_days: int = 3
     min_windows: int = 200
-    # Occupied when the probability reaches this (a lower cut-off cost F1 on the demo building).
-    threshold: float = 0.5
+    # Occupied when the probability reaches this, for the forest and the time-of-week profile
+    # alike. F1 is the score: for calibrated probabilities its best cut-off is half the best
+    # attainable F1 (Lipton et al., ECML PKDD 2014), 0.4 .. 0.45 for the F1 of 0.8 .. 0.9 seen
+    # here. On the demo building 0.4 raises the forest's mean F1 by about 0.01 over 0.5.
+    threshold: float = 0.4
     seed: int = 0
     timezone: str = "Europe/Berlin"
     freq: str = "5min"
@@ -222,7 +225,11 @@ def _forest(params: TrainingParams) -> RandomForestClassifier:
 
 
 def score_models(model, train, test, *, features, labels, params: TrainingParams) -> list[dict]:
-    """Per-horizon scores of the forest and both baselines on the held-out windows."""
+    """Per-horizon scores of the forest and both baselines on the held-out windows.
+
+    The forest and the time-of-week profile are cut at the same ``params.threshold``;
+    persistence is 0/1 already. The profile learns from the same training windows as the forest.
+    """
     truth = test[labels].to_numpy()
     cut = np.full(len(labels), params.threshold)
     anchors = pd.DatetimeIndex(test["bin_start"])
@@ -232,5 +239,5 @@ def score_models(model, train, test, *, features, labels, params: TrainingParams
     return [
         *horizon_scores("random_forest", truth, positive_proba(model, test[features]), cut),
         *horizon_scores("persistence", truth, persistence_proba(test["occupancy_t"], len(labels))),
-        *horizon_scores("time_of_week", truth, profile.predict_proba(anchors, len(labels))),
+        *horizon_scores("time_of_week", truth, profile.predict_proba(anchors, len(labels)), cut),
     ]
