@@ -1,6 +1,6 @@
 """The ``snuk`` command: simulate a building, run the pipeline for a range of days, the demo.
 
-snuk simulate --landing ./data/landing --start 2016-06-01 --days 14 --seed 42
+snuk simulate --landing ./data/landing --start 2016-06-01 --days 35 --seed 42
 snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
@@ -16,7 +16,9 @@ import sys
 import time
 
 DEMO_START = "2016-06-01"
-DEMO_DAYS = 14
+# Five weeks: the last day's models get their full 28 training days (the last 20 % held out),
+# and every weekday is seen four times.
+DEMO_DAYS = 35
 
 
 def main(argv: list[str] | None = None) -> int:
