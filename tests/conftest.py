@@ -11,6 +11,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import yaml
+
+from snuk_assets.registry import default_registry_path
 
 MOTO_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -81,3 +84,17 @@ def storage_root(request, tmp_path) -> str:
         return str(tmp_path / "root")
     bucket = request.getfixturevalue("s3_bucket")
     return f"s3://{bucket}/root"
+
+
+@pytest.fixture(scope="session")
+def small_registry():
+    """Write the reference office cut down to some rooms: ``small_registry(path, rooms) -> str``."""
+
+    def write(path, rooms: list[str]) -> str:
+        document = yaml.safe_load(default_registry_path().read_text())
+        document["rooms"] = [r for r in document["rooms"] if r["room_id"] in rooms]
+        document["sensors"] = [s for s in document["sensors"] if s["room_id"] in rooms]
+        path.write_text(yaml.safe_dump(document))
+        return str(path)
+
+    return write

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import yaml
 from dagster import materialize
 
 from snuk_assets.assets.feature_windows import feature_windows
@@ -17,7 +16,7 @@ from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.engines import LocalEngine
-from snuk_assets.registry import default_registry_path, load_registry
+from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
 from snuk_assets.transforms.metrics import forest_wins_by_room
@@ -26,14 +25,6 @@ from snuk_assets.transforms.models import load_model
 ROOMS = ["7101", "7103", "7104", "7112"]
 START = dt.date(2016, 6, 6)
 DAYS = 35
-
-
-def small_registry(path) -> str:
-    document = yaml.safe_load(default_registry_path().read_text())
-    document["rooms"] = [r for r in document["rooms"] if r["room_id"] in ROOMS]
-    document["sensors"] = [s for s in document["sensors"] if s["room_id"] in ROOMS]
-    path.write_text(yaml.safe_dump(document))
-    return str(path)
 
 
 def run(assets, settings, first: dt.date, last: dt.date):
@@ -50,12 +41,12 @@ def run(assets, settings, first: dt.date, last: dt.date):
 
 
 @pytest.fixture(scope="module")
-def lakehouse_with_models(tmp_path_factory):
+def lakehouse_with_models(tmp_path_factory, small_registry):
     root = tmp_path_factory.mktemp("building")
     settings = SnukSettings(
         landing_uri=str(root / "landing"),
         lakehouse_uri=str(root / "lakehouse"),
-        registry_path=small_registry(root / "building.yaml"),
+        registry_path=small_registry(root / "building.yaml", ROOMS),
     )
     simulate_building(
         registry=load_registry(settings.registry_path),

@@ -13,7 +13,6 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import yaml
 from dagster import materialize
 
 from snuk_assets.assets.feature_windows import feature_windows
@@ -25,7 +24,6 @@ from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
 from snuk_assets.engines import LocalEngine, SparkEngine
-from snuk_assets.registry import default_registry_path
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
 from snuk_assets.transforms.models import load_model
@@ -50,14 +48,6 @@ ROW_KEYS = {
 }
 # Metadata that names where a table is (or embeds a PNG), not what is in it.
 PLACE_METADATA = ("table_uri", "delta_version", "motion_by_room", "occupancy_by_room")
-
-
-def small_registry(path) -> str:
-    document = yaml.safe_load(default_registry_path().read_text())
-    document["rooms"] = [r for r in document["rooms"] if r["room_id"] in ROOMS]
-    document["sensors"] = [s for s in document["sensors"] if s["room_id"] in ROOMS]
-    path.write_text(yaml.safe_dump(document))
-    return str(path)
 
 
 def run(assets, settings, engine, first: dt.date, last: dt.date) -> dict[str, dict]:
@@ -92,10 +82,10 @@ def materialize_pipeline(settings: SnukSettings, engine) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def lakehouses(tmp_path_factory, spark):
+def lakehouses(tmp_path_factory, spark, small_registry):
     """Both engines' settings and metadata, from the same landing zone."""
     root = tmp_path_factory.mktemp("parity")
-    registry = small_registry(root / "building.yaml")
+    registry = small_registry(root / "building.yaml", ROOMS)
     landing = str(root / "landing")
     simulate_building(
         registry=SnukSettings(registry_path=registry).registry(),
