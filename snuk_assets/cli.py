@@ -94,6 +94,9 @@ def _demo_command(args: argparse.Namespace) -> int:
     ok = materialize_days(args.start, last_arrival, model_day=end, log=print)
     print(f"\nPipeline {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s.")
     _tables_command(args)
+    from snuk_assets.pipeline import describe_models
+
+    print("\n" + "\n".join(describe_models(settings)))
     print(
         f"\nGround truth occupancy: {truth_dir}\n"
         "Open the Dagster UI on these tables with:\n"

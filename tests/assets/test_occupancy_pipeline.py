@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
 from dagster import materialize
 
 from snuk_assets.assets.feature_windows import feature_windows
-from snuk_assets.assets.model_metrics import mean_f1, model_metrics
+from snuk_assets.assets.model_metrics import MODELS, mean_f1, model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
 from snuk_assets.assets.occupancy_models import occupancy_models, read_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.engines import LocalEngine
+from snuk_assets.pipeline import describe_models
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
@@ -121,3 +123,11 @@ def test_forecasts_give_twelve_probabilities_per_room(lakehouse_with_models):
     assert all(horizons == list(range(1, 13)) for horizons in per_room)
     assert forecasts["occupied_probability"].between(0, 1).all()
     assert (forecasts["model_date"] == last).all()
+
+
+def test_the_demo_summary_names_the_training_day_and_the_rooms_won(lakehouse_with_models):
+    lakehouse, last = lakehouse_with_models
+    lines = describe_models(SnukSettings(landing_uri="unused", lakehouse_uri=lakehouse.uri))
+    assert lines[0] == f"Held-out F1 of the models trained for {last}, mean over rooms:"
+    assert [line.split()[0] for line in lines[2:5]] == MODELS
+    assert re.fullmatch(r"The forest beats .* in \d of 4 rooms\.", lines[-1])
