@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: demo test dev install lint bench clean
+.PHONY: demo test dev install lint bench bench-engines clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ lint: install
 # The resampling benchmark at full scale (about a minute, most of it generating the building).
 bench: install
 	$(BIN)/python benchmarks/resample_benchmark.py --sensors 215 --days 90 --source simulator --baseline-sensors 0
+
+# LocalEngine against SparkEngine (local[2]): 30 days at 1, 2 and 4 copies of the building, then
+# the building alone over 90 days (about 35 minutes on 2 cores; the local engine peaks at 10 GiB).
+bench-engines: install
+	$(BIN)/python benchmarks/engine_benchmark.py --days 30 --scales 1 2 4
+	$(BIN)/python benchmarks/engine_benchmark.py --days 90 --scales 1 --workdir benchmarks/results/engine_scratch_90d
 
 clean:
 	rm -rf data .dagster
