@@ -18,7 +18,7 @@ from dagster import (
 
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import forest_wins_by_room
+from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won
 
 FOREST = "random_forest"
 BASELINES = ("persistence", "time_of_week")
@@ -88,18 +88,17 @@ def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
     metrics = settings.lakehouse().read("model_metrics").to_pandas()
     newest = metrics["date"].max()
     per_room = rooms_beating_baselines(metrics[metrics["date"] == newest])
-    compared = per_room[per_room["horizons"] > 0]
-    wins = int(compared["forest_wins"].sum())
+    wins, compared = rooms_won(per_room)
     not_compared = sorted(per_room.index[per_room["horizons"] == 0])
     return AssetCheckResult(
-        passed=wins > len(compared) / 2,
+        passed=wins > compared / 2,
         severity=AssetCheckSeverity.WARN,
         description=f"{newest}: the forest beats both baselines at every horizon in {wins} of "
-        f"{len(compared)} rooms",
+        f"{compared} rooms",
         metadata={
             "training_date": str(newest),
             "rooms_won": wins,
-            "rooms_compared": len(compared),
+            "rooms_compared": compared,
             "rooms_without_occupied_test_windows": MetadataValue.json(not_compared),
             "per_room": MetadataValue.md(per_room.round(3).to_markdown()),
         },

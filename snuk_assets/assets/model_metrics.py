@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, Me
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.pictures import png_markdown
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import forest_wins_by_room
+from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won
 
 MODELS = ["random_forest", "persistence", "time_of_week"]
 
@@ -58,15 +58,6 @@ def mean_f1(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.pivot_table(index="model", columns="horizon", values="f1").reindex(MODELS)
 
 
-def rooms_won(metrics: pd.DataFrame) -> tuple[int, int]:
-    """Rooms where the forest's F1 beats both baselines at every comparable horizon, of those
-    with one (``forest_wins_by_room``: a horizon without an occupied test window is not compared).
-    """
-    per_room = forest_wins_by_room(metrics)
-    compared = per_room[per_room["horizons"] > 0]
-    return int(compared["forest_wins"].sum()), len(compared)
-
-
 def f1_markdown(metrics: pd.DataFrame) -> str:
     if metrics.empty:
         return "No trained model."
@@ -79,7 +70,7 @@ def f1_markdown(metrics: pd.DataFrame) -> str:
         f"| {model} | " + " | ".join(f"{v:.3f}" for v in values) + " |"
         for model, values in table.iterrows()
     ]
-    won, compared = rooms_won(metrics)
+    won, compared = rooms_won(forest_wins_by_room(metrics))
     lines.append(
         f"\nForest beats both baselines at every horizon in {won} of {compared} rooms "
         "(horizons without an occupied test window are not compared)."

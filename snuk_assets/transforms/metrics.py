@@ -85,3 +85,12 @@ def forest_wins_by_room(
     out["horizons_won"] = won.groupby("room_id").sum().reindex(rooms, fill_value=0).astype(int)
     out["forest_wins"] = (out["horizons"] > 0) & (out["horizons_won"] == out["horizons"])
     return out
+
+
+def rooms_won(per_room: pd.DataFrame) -> tuple[int, int]:
+    """Rooms the forest wins and rooms compared, from ``forest_wins_by_room``'s table.
+
+    A room without a comparable horizon (``horizons == 0``) is not compared.
+    """
+    compared = per_room[per_room["horizons"] > 0]
+    return int(compared["forest_wins"].sum()), len(compared)
