@@ -38,9 +38,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
+from report import RESULTS_DIR, write_report
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-RESULTS_DIR = ROOT / "benchmarks" / "results"
 START = dt.date(2016, 6, 1)  # the first daily partition
 STAGES = ("resample", "train")
 ENGINES = ("local", "spark")
@@ -91,10 +91,7 @@ def main() -> None:
         "ratios": ratios(runs),
     }
     _print_report(report)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"engines_{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(f"wrote {path}")
+    write_report("engines", report)
 
 
 def _parse_args() -> argparse.Namespace:

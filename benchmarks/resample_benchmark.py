@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import pathlib
 import platform
@@ -24,11 +23,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from report import write_report
 
 from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.transforms.resample import resample_observations
 
-RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 START = dt.date(2016, 6, 1)
 DAY = pd.Timedelta(days=1)
 
@@ -104,10 +103,7 @@ def main() -> None:
         "exact_peak_over_input": exact_peak / input_bytes,
     }
     _print_table(report)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"resample_{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(f"wrote {path}")
+    write_report("resample", report)
 
 
 def _parse_args() -> argparse.Namespace:
