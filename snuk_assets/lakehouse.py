@@ -125,6 +125,9 @@ class Lakehouse:
                     data,
                     mode="overwrite",
                     predicate=predicate,
+                    # A column added by a newer SNUK joins the table; older partitions read
+                    # it as null until they are materialized again.
+                    schema_mode="merge",
                     storage_options=self.storage_options,
                 )
             else:
@@ -189,6 +192,13 @@ class Lakehouse:
         if missing_ok and not self.exists(name):
             return None
         table = self.table(name)
+        if columns:
+            missing = sorted(set(columns) - set(pa.schema(table.schema()).names))
+            if missing:
+                raise LakehouseError(
+                    f"the Delta table {self.table_uri(name)} has no columns {missing}: it was "
+                    f"written by an older SNUK; materialize {name!r} again to add them"
+                )
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         sql = f"SELECT {select} FROM snuk_table"
         if dates is not None:

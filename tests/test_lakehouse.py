@@ -100,6 +100,20 @@ def test_a_missing_table_says_which_asset_to_materialize(storage_root):
     assert Lakehouse(storage_root).read("nope", missing_ok=True) is None
 
 
+def test_a_new_column_joins_the_table_and_older_partitions_read_it_as_null(storage_root):
+    lakehouse = Lakehouse(storage_root)
+    lakehouse.replace_partitions("t", rows([DAY1, DAY2], "old"), dates=[DAY1, DAY2])
+    with pytest.raises(LakehouseError, match=r"has no columns \['idle'\].*materialize 't' again"):
+        lakehouse.read("t", columns=["sensor_id", "idle"])
+
+    newer = rows([DAY2], "new").append_column("idle", pa.array([1.5] * 5))
+    lakehouse.replace_partitions("t", newer, dates=[DAY2])
+
+    read = lakehouse.read("t", columns=["sensor_id", "idle", "date"]).to_pylist()
+    assert {r["idle"] for r in read if r["date"] == DAY1} == {None}
+    assert {(r["sensor_id"][:3], r["idle"]) for r in read if r["date"] == DAY2} == {("new", 1.5)}
+
+
 def _replace_day_repeatedly(root: str, day_index: int) -> list[int]:
     lakehouse = Lakehouse(root)
     day = DAY1 + dt.timedelta(days=day_index)

@@ -98,7 +98,15 @@ def _read_files(
     for batch in batches:
         for uri, day in zip(batch["uri"].to_pylist(), batch["day"].to_pylist(), strict=True):
             filesystem, path = _filesystem(uri, s3_options)
-            table = pq.read_table(path, filesystem=filesystem, columns=data_columns)
+            with pq.ParquetFile(path, filesystem=filesystem) as parquet:
+                present = [c for c in data_columns if c in parquet.schema_arrow.names]
+                table = parquet.read(columns=present)
+            # A file written before a column joined the table: the column reads as null.
+            for column in data_columns:
+                if column not in present:
+                    table = table.append_column(
+                        schema.field(column), pa.nulls(table.num_rows, schema.field(column).type)
+                    )
             if DATE_COLUMN in schema.names:
                 value = pa.scalar(dt.date.fromisoformat(day), pa.date32())
                 table = table.append_column(DATE_COLUMN, pa.repeat(value, table.num_rows))

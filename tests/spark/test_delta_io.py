@@ -88,6 +88,21 @@ def test_first_write_creates_the_table_and_empty_data_empties_partitions(spark, 
     assert read_partitions(spark, lakehouse, "t", dates=[D1]).count() == 0
 
 
+def test_a_new_column_joins_the_table_and_older_files_read_it_as_null(spark, tmp_path):
+    lakehouse = Lakehouse(str(tmp_path / "lh"))
+    lakehouse.replace_partitions("t", rows(D1, ["a"], 1.0), dates=[D1])
+    wider = SCHEMA.insert(4, pa.field("idle", pa.float64()))
+    newer = rows(D2, ["b"], 2.0).add_column(4, "idle", pa.array([3.5]))
+
+    replace_partitions(spark_frame(spark, newer), lakehouse, "t", dates=[D2], schema=wider)
+
+    back = read_partitions(spark, lakehouse, "t", columns=["sensor_id", "idle"]).toArrow()
+    assert sorted(back.to_pylist(), key=lambda r: r["sensor_id"]) == [
+        {"sensor_id": "a", "idle": None},
+        {"sensor_id": "b", "idle": 3.5},
+    ]
+
+
 def test_rows_outside_the_partitions_fail_before_any_commit(spark, tmp_path):
     lakehouse = Lakehouse(str(tmp_path / "lh"))
     lakehouse.replace_partitions("t", rows(D1, ["a"], 1.0), dates=[D1])
