@@ -26,7 +26,7 @@ from dagster import (
 from snuk_assets.engines import ComputeEngine, StageResult
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.rooms import SIGNAL_COLUMNS, SIGNALS
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, windowed_columns
 from snuk_assets.transforms.windows import CALENDAR_COLUMNS, label_name, lag_name, room_windows
 
 
@@ -90,9 +90,7 @@ def window_days(
     per_room = partial(
         room_day_windows,
         signals={
-            room_id: [
-                column for sensor_type, (column, _) in SIGNALS.items() if sensor_type in types
-            ]
+            room_id: windowed_columns(types)
             for room_id, types in signals_of.items()
             if "motion" in types
         },
@@ -156,7 +154,7 @@ def room_day_windows(
 
 def window_schema(bsteps: int, fsteps: int) -> pa.Schema:
     """Columns of ``feature_windows``: every signal's lags (null if the room lacks it)."""
-    lags = [lag_name(column, lag) for column in SIGNAL_COLUMNS for lag in range(-(bsteps - 1), 1)]
+    lags = [lag_name(column, lag) for column in WINDOWED_COLUMNS for lag in range(-(bsteps - 1), 1)]
     return pa.schema(
         [
             ("room_id", pa.string()),

@@ -287,6 +287,7 @@ SCHEMA = pa.schema(
         ("coverage", pa.float64()),
         ("n_obs", pa.int64()),
         ("status", pa.string()),
+        ("idle_minutes", pa.float64()),
         ("date", pa.date32()),
     ]
 )

@@ -19,7 +19,15 @@ from snuk_assets.pictures import png_markdown, room_heatmap
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.rooms import room_series as combine_rooms
 
-SERIES_COLUMNS = ["room_id", "sensor_type", "bin_start", "value", "coverage", "date"]
+SERIES_COLUMNS = [
+    "room_id",
+    "sensor_type",
+    "bin_start",
+    "value",
+    "coverage",
+    "idle_minutes",
+    "date",
+]
 
 
 @asset(
@@ -120,6 +128,7 @@ SCHEMA = pa.schema(
         ("temperature", pa.float64()),
         ("humidity", pa.float64()),
         ("luminosity", pa.float64()),
+        ("idle_minutes", pa.float64()),
         ("occupancy_coverage", pa.float64()),
         ("temperature_coverage", pa.float64()),
         ("humidity_coverage", pa.float64()),

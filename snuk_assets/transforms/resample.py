@@ -21,6 +21,7 @@ from snuk_assets.transforms.resample_exact import (
     Bins,
     SensorBlocks,
     exact_bin_means,
+    idle_at_bin_ends,
     observations_before_edges,
 )
 from snuk_assets.transforms.resample_input import SortedObservations, sort_observations
@@ -33,7 +34,16 @@ DEFAULT_MAX_GAP: dict[str, pd.Timedelta] = {
     for name, t in SENSOR_TYPES.items()
 }
 TWO_STEP_UPSAMPLE = "1min"
-OUTPUT_COLUMNS = ("sensor_id", "sensor_type", "bin_start", "value", "coverage", "n_obs", "status")
+OUTPUT_COLUMNS = (
+    "sensor_id",
+    "sensor_type",
+    "bin_start",
+    "value",
+    "coverage",
+    "n_obs",
+    "status",
+    "idle_minutes",
+)
 STATUSES = ("observed", "filled", "offline")
 
 
@@ -81,7 +91,11 @@ def resample_observations(
         (float64, share 0..1 of the bin where the signal is defined), ``n_obs`` (int64,
         observations with ``ts`` in the bin) and ``status`` (str): ``"offline"`` where
         ``coverage`` is 0, else ``"observed"`` if ``n_obs`` > 0, else ``"filled"`` (the value
-        comes from the signal model between observations).
+        comes from the signal model between observations), and ``idle_minutes`` (float64,
+        step signals only: how long the signal has been 0 at the bin's end, 0 if it is
+        nonzero there; for motion, the minutes since motion was last seen. NaN for linear
+        signals and where the signal is undefined at the bin's end). ``idle_minutes`` is
+        exact with either ``method``.
 
     Raises
     ------
@@ -109,7 +123,8 @@ def resample_observations(
         mean, coverage, n_obs = exact_bin_means(blocks, bins=bins)
     else:
         mean, coverage, n_obs = _two_step(blocks, bins=bins, freq=freq)
-    return _output_frame(obs, bins, mean=mean, coverage=coverage, n_obs=n_obs)
+    idle = idle_at_bin_ends(blocks, bins)
+    return _output_frame(obs, bins, mean=mean, coverage=coverage, n_obs=n_obs, idle=idle)
 
 
 def _utc(when: pd.Timestamp, name: str) -> pd.Timestamp:
@@ -178,11 +193,12 @@ def _output_frame(
     mean: np.ndarray,
     coverage: np.ndarray,
     n_obs: np.ndarray,
+    idle: np.ndarray,
 ) -> pd.DataFrame:
     """The result table, sensors in ``sensor_id`` order; arrays have shape (sensors, bins)."""
     order = np.argsort(np.array(obs.sensor_ids, dtype=object), kind="stable")
     if (order != np.arange(len(order))).any():
-        mean, coverage, n_obs = mean[order], coverage[order], n_obs[order]
+        mean, coverage, n_obs, idle = mean[order], coverage[order], n_obs[order], idle[order]
     status = np.where(coverage > 0, np.where(n_obs > 0, 0, 1), 2).astype(np.int8)
     bin_start = np.tile(bins.edges_ns()[:-1], len(order))
     table = pa.table(
@@ -196,6 +212,7 @@ def _output_frame(
             "status": pa.DictionaryArray.from_arrays(status.ravel(), pa.array(STATUSES)).cast(
                 pa.large_string()
             ),
+            "idle_minutes": idle.ravel(),
         }
     )
     # split_blocks: no copy into one 2-D block per dtype.

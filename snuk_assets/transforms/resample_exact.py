@@ -190,3 +190,45 @@ def _sum_between(per_segment: np.ndarray, seg: np.ndarray) -> np.ndarray:
     sums = np.add.reduceat(per_segment, seg.ravel()).reshape(seg.shape)[:, :-1]
     sums[seg[:, 1:] == seg[:, :-1]] = 0
     return sums
+
+
+def idle_at_bin_ends(blocks: SensorBlocks, bins: Bins) -> np.ndarray:
+    """How long each step signal has been 0 at each bin's end, in minutes.
+
+    A motion sensor reports on change, so the time of its last OFF report is when motion
+    stopped: the bins' ON shares cannot tell that moment, and it is what predicts a
+    departure. A run of zeros starts at a 0 after a nonzero value, at a sensor's first
+    observation, or at the first observation after a gap longer than ``max_gap`` (back
+    online: the time before it is unknown).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(n_sensors, bins.count)``: 0 where the signal is nonzero just before
+        the bin's end, else the minutes since its run of zeros began; NaN for linear signals,
+        before a sensor's first observation and where the signal is undefined at the bin's
+        end (silent for longer than ``max_gap``: offline).
+    """
+    shape = (blocks.n_sensors, bins.count)
+    ts, value = blocks.ts_ns, blocks.value
+    if len(ts) == 0:
+        return np.full(shape, np.nan)
+    counts = np.diff(blocks.offsets)
+    starts_sensor = np.zeros(len(ts), dtype=bool)
+    starts_sensor[blocks.offsets[:-1][counts > 0]] = True
+    gap_before = np.diff(ts, prepend=ts[0])
+    after_nonzero = np.concatenate([[False], value[:-1] != 0])
+    new_run = (value == 0) & (
+        starts_sensor | after_nonzero | (gap_before > np.repeat(blocks.max_gap_ns, counts))
+    )
+    run_head = np.maximum.accumulate(np.where(new_run, np.arange(len(ts)), 0))
+
+    # The last observation before each bin's end, as in _chunk_bin_means.
+    before = observations_before_edges(blocks, bins)[:, 1:]
+    last = np.maximum(blocks.offsets[:-1, None] + before - 1, 0)
+    ends = bins.edges_ns()[None, 1:]
+    defined = (
+        (before > 0) & (ends - ts[last] <= blocks.max_gap_ns[:, None]) & blocks.is_step[:, None]
+    )
+    idle_ns = np.where(value[last] != 0, 0, ends - ts[run_head[last]])
+    return np.where(defined, idle_ns / 60e9, np.nan)

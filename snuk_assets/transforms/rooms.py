@@ -5,7 +5,9 @@ per-sensor ON fractions cannot give that union exactly (two sensors ON for 40% e
 fully or not at all), so the estimator is the largest single-sensor fraction: a lower bound of
 the union, exact for one sensor and whenever the sensors' ON periods are nested. Its
 ``occupancy_coverage`` is the largest motion coverage: the share of the bin some motion sensor
-was online. Climate signals are coverage-weighted means of the room's sensors of each type.
+was online. Its ``idle_minutes`` is the least over its motion sensors: the minutes since any of
+them last saw motion. Climate signals are coverage-weighted means of the room's sensors of each
+type.
 """
 
 from __future__ import annotations
@@ -21,12 +23,27 @@ SIGNALS: dict[str, tuple[str, str]] = {
     "luminosity": ("luminosity", "lum"),
 }
 SIGNAL_COLUMNS = [column for column, _ in SIGNALS.values()]
+IDLE_COLUMN = "idle_minutes"
 ROOM_SERIES_COLUMNS = [
     "room_id",
     "bin_start",
     *SIGNAL_COLUMNS,
+    IDLE_COLUMN,
     *(f"{column}_coverage" for column in SIGNAL_COLUMNS),
 ]
+# The room_series columns that feature windows lag, each with the sensor type it comes from.
+WINDOWED_COLUMNS: dict[str, str] = {
+    "occupancy": "motion",
+    IDLE_COLUMN: "motion",
+    "temperature": "temperature",
+    "humidity": "humidity",
+    "luminosity": "luminosity",
+}
+
+
+def windowed_columns(sensor_types: set[str]) -> list[str]:
+    """The ``WINDOWED_COLUMNS`` a room with sensors of ``sensor_types`` has data for."""
+    return [column for column, needs in WINDOWED_COLUMNS.items() if needs in sensor_types]
 
 
 def room_series(series: pd.DataFrame) -> pd.DataFrame:
@@ -37,7 +54,8 @@ def room_series(series: pd.DataFrame) -> pd.DataFrame:
     series : pandas.DataFrame
         Resampled bins as written by ``resampled_series``: ``room_id`` (str; rows without a
         room are ignored), ``sensor_type``, ``bin_start`` (UTC), ``value`` (the type's unit;
-        for motion the ON share 0..1 of the covered part of the bin), ``coverage`` (0..1).
+        for motion the ON share 0..1 of the covered part of the bin), ``coverage`` (0..1) and,
+        optionally, ``idle_minutes`` (motion: minutes without motion at the bin's end).
 
     Returns
     -------
@@ -47,7 +65,9 @@ def room_series(series: pd.DataFrame) -> pd.DataFrame:
         motion sensor has coverage), ``temperature`` (degrees Celsius), ``humidity`` (percent
         RH), ``luminosity`` (lux), each a coverage-weighted mean (NaN without coverage), and
         ``<signal>_coverage`` (0..1; max over motion sensors, mean over the room's sensors of
-        the type otherwise; NaN where the room has no sensor of the type).
+        the type otherwise; NaN where the room has no sensor of the type), and
+        ``idle_minutes`` (the least over the room's motion sensors; NaN where none is online
+        at the bin's end or the input has no ``idle_minutes``).
     """
     series = series[series["room_id"].notna() & series["sensor_type"].isin(list(SIGNALS))]
     keys = ["room_id", "bin_start"]
@@ -62,6 +82,8 @@ def room_series(series: pd.DataFrame) -> pd.DataFrame:
         if sensor_type == "motion":
             columns[name] = rows["value"].max()
             columns[f"{name}_coverage"] = rows["coverage"].max()
+            if IDLE_COLUMN in series:
+                columns[IDLE_COLUMN] = rows[IDLE_COLUMN].min()
         else:
             weight = rows["coverage"].sum()
             columns[name] = rows["weighted"].sum(min_count=1) / weight.where(weight > 0)

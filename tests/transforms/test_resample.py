@@ -68,6 +68,7 @@ def test_output_columns_and_types():
         "coverage",
         "n_obs",
         "status",
+        "idle_minutes",
     ]
     assert str(out["bin_start"].dtype) == "datetime64[ns, UTC]"
     assert out["value"].dtype == np.float64 and out["coverage"].dtype == np.float64
@@ -359,3 +360,41 @@ def test_exact_bins_match_a_brute_force_integral(case):
                 assert math.isnan(row.value) and row.status == "offline"
             else:
                 assert row.value == pytest.approx(mean, rel=1e-9, abs=1e-9)
+
+
+def test_idle_minutes_count_from_the_last_off_report_to_each_bin_end():
+    # Motion ON 00:01, OFF 00:07, ON 00:20, OFF 00:21; an observation at a bin's end belongs
+    # to the next bin, so at 00:20 the room has been quiet for 13 minutes.
+    minute = pd.Timedelta("1min")
+    motion = pd.DataFrame(
+        {
+            "sensor_id": "m1",
+            "sensor_type": "motion",
+            "ts": [DAY0 + k * minute for k in (1, 7, 20, 21)],
+            "value": [1.0, 0.0, 1.0, 0.0],
+        }
+    )
+    out = resample_observations(motion, start=DAY0, end=at("00:30:00"))
+    assert out["idle_minutes"].tolist() == [0.0, 3.0, 8.0, 13.0, 4.0, 9.0]
+
+
+def test_idle_minutes_are_unknown_offline_and_for_linear_signals():
+    minute = pd.Timedelta("1min")
+    readings = pd.DataFrame(
+        {
+            "sensor_id": ["m1", "m1", "t1", "t1"],
+            "sensor_type": ["motion", "motion", "temperature", "temperature"],
+            "ts": [DAY0 + 6 * minute, DAY0 + 12 * minute, DAY0, DAY0 + 20 * minute],
+            "value": [0.0, 1.0, 21.0, 21.5],
+        }
+    )
+    out = resample_observations(
+        readings, start=DAY0, end=at("00:25:00"), max_gap={"motion": pd.Timedelta("10min")}
+    )
+    motion = out[out["sensor_id"] == "m1"]["idle_minutes"].tolist()
+    # Before the first report: unknown; the OFF report at 00:06 starts the quiet time; the ON
+    # report at 00:12 holds until 00:22 (max_gap), then the sensor counts as offline.
+    assert np.isnan(motion[0])
+    assert motion[1:4] == [4.0, 0.0, 0.0]
+    assert np.isnan(motion[4])
+    assert out[out["sensor_id"] == "t1"]["idle_minutes"].isna().all()

@@ -53,3 +53,16 @@ def test_wide_view_has_one_column_per_room_and_signal():
         *("occ-A", "tmp-A", "hum-A", "lum-A", "occ-B", "tmp-B", "hum-B", "lum-B"),
     ]
     assert wide["lum-A"].tolist() == [5.0, 6.0] and wide["occ-B"].tolist() == [1.0, 0.0]
+
+
+def test_idle_minutes_are_the_least_over_the_rooms_motion_sensors():
+    m1 = rows("A", "motion", [0.0, 0.0, 0.3], [1, 1, 1], "m1").assign(idle_minutes=[5, 10, 2])
+    m2 = rows("A", "motion", [0.0, 0.0, 0.0], [1, 1, 1], "m2").assign(idle_minutes=[40, np.nan, 50])
+    temperature = rows("A", "temperature", [20.0] * 3, [1, 1, 1], "t1").assign(idle_minutes=np.nan)
+    out = room_series(pd.concat([m1, m2, temperature]))
+    assert out["idle_minutes"].tolist() == [5.0, 10.0, 2.0]
+
+
+def test_idle_minutes_are_null_for_input_without_them():
+    out = room_series(rows("A", "motion", [0.0, 1.0], [1, 1]))
+    assert out["idle_minutes"].isna().all()
