@@ -22,7 +22,7 @@ from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.models import load_model, positive_proba
-from snuk_assets.transforms.rooms import SIGNALS
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.windows import room_windows
 
 # How far back a room's latest model may have been trained.
@@ -92,9 +92,15 @@ def latest_models(lakehouse, day: dt.date) -> pd.DataFrame:
 
 def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame | str:
     """The room's forecast rows, or why there is none."""
-    signals = [c for c, _ in SIGNALS.values() if room[c].notna().any()] if len(room) else []
-    if "occupancy" not in signals:
-        return "no occupancy data on the day"
+    # Only the signals the model uses need a complete window.
+    signals = [
+        column
+        for column in WINDOWED_COLUMNS
+        if any(name.startswith(f"{column}_t") for name in model_row.feature_names)
+    ]
+    empty = [column for column in signals if not (len(room) and room[column].notna().any())]
+    if empty:
+        return f"no {' or '.join(empty)} data on the day"
     anchors = pd.date_range(
         pd.Timestamp(day, tz="UTC"),
         periods=int(pd.Timedelta(days=1) / pd.Timedelta(settings.bin_freq)),

@@ -19,7 +19,7 @@ from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_prob
 from snuk_assets.transforms.metrics import binary_scores, horizon_scores
 from snuk_assets.transforms.models import TrainingParams, feature_columns, positive_proba
 from snuk_assets.transforms.resample import resample_observations
-from snuk_assets.transforms.rooms import SIGNAL_COLUMNS, room_series
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, room_series
 from snuk_assets.transforms.windows import room_windows
 
 
@@ -47,7 +47,7 @@ def windows_of(observations: pd.DataFrame, *, timezone: str, params: EvalParams)
     rooms = room_series(series)
     windows = room_windows(
         rooms,
-        signals=SIGNAL_COLUMNS,
+        signals=list(WINDOWED_COLUMNS),
         bsteps=params.bsteps,
         fsteps=params.fsteps,
         freq=params.freq,
@@ -92,7 +92,7 @@ def evaluate(
             }
         )
     labels = [f"occupied_t+{h}" for h in range(1, params.fsteps + 1)]
-    features = feature_columns(train, TrainingParams().feature_prefixes)
+    features = feature_columns(train, TrainingParams())
     forest = _forest(params).fit(train[features], train[labels].to_numpy())
     truth = test[labels].to_numpy()
     profile = TimeOfWeekProfile(timezone=timezone, freq=params.freq).fit(

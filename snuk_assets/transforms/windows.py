@@ -22,6 +22,14 @@ def lag_name(column: str, lag: int) -> str:
     return f"{column}_t" if lag == 0 else f"{column}_t{lag:+d}"
 
 
+def lag_of(name: str) -> int:
+    """How many bins before the anchor a lag column is: ``occupancy_t-2`` -> 2, ``_t`` -> 0."""
+    head, _, lag = name.rpartition("_t")
+    if not head or (lag and not lag.startswith("-")):
+        raise ValueError(f"{name!r} is not a lag column such as 'occupancy_t-2'")
+    return -int(lag) if lag else 0
+
+
 def label_name(step: int) -> str:
     """``occupied_t+1``: whether the room is occupied ``step`` bins after the anchor."""
     return f"occupied_t+{step}"

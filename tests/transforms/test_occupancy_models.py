@@ -15,6 +15,7 @@ from snuk_assets.transforms.metrics import binary_scores
 from snuk_assets.transforms.models import (
     ModelLoadError,
     TrainingParams,
+    feature_columns,
     load_model,
     positive_proba,
     time_split,
@@ -49,6 +50,28 @@ def test_a_room_trains_and_its_model_round_trips_through_skops():
     scores = pd.DataFrame(json.loads(row["metrics"]))
     assert set(scores["model"]) == {"random_forest", "persistence", "time_of_week"}
     assert (scores[scores["model"] == "random_forest"]["f1"] > 0.9).all()
+
+
+def test_the_forest_sees_the_configured_lags_and_calendar_columns():
+    lags = {f"{signal}_t-{k}": [1.0] for signal in ("occupancy", "idle_minutes") for k in (4, 3)}
+    windows = pd.DataFrame(
+        {
+            "room_id": ["R1"],
+            **lags,
+            **{f"{signal}_t": [1.0] for signal in ("occupancy", "idle_minutes", "temperature")},
+            "humidity_t": [np.nan],  # the room has no humidity sensor
+            "time_of_day_sin": [0.0],
+            "day_of_week": [2.0],
+            "occupied_t+1": [1],
+        }
+    )
+    params = TrainingParams(feature_lags=(("occupancy", None), ("idle_minutes", 4)))
+    assert feature_columns(windows, params) == [
+        *("occupancy_t-4", "occupancy_t-3", "idle_minutes_t-3"),
+        *("occupancy_t", "idle_minutes_t", "time_of_day_sin"),
+    ]
+    # Without params: every lag and calendar column the room has data for.
+    assert len(feature_columns(windows)) == 9
 
 
 def test_a_sparse_room_is_recorded_with_the_reason():
