@@ -209,26 +209,35 @@ def idle_at_bin_ends(blocks: SensorBlocks, bins: Bins) -> np.ndarray:
         before a sensor's first observation and where the signal is undefined at the bin's
         end (silent for longer than ``max_gap``: offline).
     """
-    shape = (blocks.n_sensors, bins.count)
-    ts, value = blocks.ts_ns, blocks.value
-    if len(ts) == 0:
-        return np.full(shape, np.nan)
-    counts = np.diff(blocks.offsets)
-    starts_sensor = np.zeros(len(ts), dtype=bool)
-    starts_sensor[blocks.offsets[:-1][counts > 0]] = True
-    gap_before = np.diff(ts, prepend=ts[0])
-    after_nonzero = np.concatenate([[False], value[:-1] != 0])
-    new_run = (value == 0) & (
-        starts_sensor | after_nonzero | (gap_before > np.repeat(blocks.max_gap_ns, counts))
-    )
-    run_head = np.maximum.accumulate(np.where(new_run, np.arange(len(ts)), 0))
+    idle = np.full((blocks.n_sensors, bins.count), np.nan)
+    ends = bins.edges_ns()[1:]
 
-    # The last observation before each bin's end, as in _chunk_bin_means.
-    before = observations_before_edges(blocks, bins)[:, 1:]
-    last = np.maximum(blocks.offsets[:-1, None] + before - 1, 0)
-    ends = bins.edges_ns()[None, 1:]
-    defined = (
-        (before > 0) & (ends - ts[last] <= blocks.max_gap_ns[:, None]) & blocks.is_step[:, None]
-    )
-    idle_ns = np.where(value[last] != 0, 0, ends - ts[run_head[last]])
+    # One step sensor at a time, so the temporaries stay as small as one sensor's rows; two
+    # threads share them, since numpy releases the GIL inside its loops.
+    def run(s: int) -> None:
+        rows = slice(blocks.offsets[s], blocks.offsets[s + 1])
+        if rows.stop > rows.start:
+            idle[s] = _sensor_idle(
+                blocks.ts_ns[rows], blocks.value[rows], blocks.max_gap_ns[s], ends
+            )
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(run, np.flatnonzero(blocks.is_step)))  # list() re-raises errors here
+    return idle
+
+
+def _sensor_idle(ts: np.ndarray, value: np.ndarray, max_gap_ns: int, ends: np.ndarray):
+    """:func:`idle_at_bin_ends` of one sensor's sorted observations, at the bin ends ``ends``."""
+    run_starts = value == 0
+    run_starts[1:] &= (value[:-1] != 0) | (np.diff(ts) > max_gap_ns)
+    run_starts = np.flatnonzero(run_starts)
+    before = np.searchsorted(ts, ends, side="left")  # observations with ts < the bin's end
+    last = np.maximum(before - 1, 0)
+    defined = (before > 0) & (ends - ts[last] <= max_gap_ns)
+    # A zero at ``last`` belongs to the run of zeros that began at the last run start before it.
+    quiet = value[last] == 0
+    idle_ns = np.zeros(len(ends), dtype=np.int64)
+    if quiet.any():
+        head = run_starts[np.searchsorted(run_starts, last[quiet], side="right") - 1]
+        idle_ns[quiet] = ends[quiet] - ts[head]
     return np.where(defined, idle_ns / 60e9, np.nan)

@@ -283,6 +283,28 @@ def reference_bins(times_ns, values, *, step, max_gap_ns, start_ns, width_ns, n_
     return out
 
 
+def reference_idle(times_ns, values, *, max_gap_ns, width_ns, n_bins):
+    """Minutes a step signal has been 0 at each bin end, by walking back through the rows."""
+    out = []
+    for k in range(1, n_bins + 1):
+        end = k * width_ns
+        last = max((i for i, t in enumerate(times_ns) if t < end), default=None)
+        if last is None or end - times_ns[last] > max_gap_ns:
+            out.append(math.nan)
+        elif values[last] != 0:
+            out.append(0.0)
+        else:
+            head = last
+            while (
+                head > 0
+                and values[head - 1] == 0
+                and times_ns[head] - times_ns[head - 1] <= max_gap_ns
+            ):
+                head -= 1
+            out.append((end - times_ns[head]) / 60e9)
+    return out
+
+
 @st.composite
 def sensor_series(draw, sensor_type: str, window_ms: int):
     n = draw(st.integers(1, 20))
@@ -360,6 +382,17 @@ def test_exact_bins_match_a_brute_force_integral(case):
                 assert math.isnan(row.value) and row.status == "offline"
             else:
                 assert row.value == pytest.approx(mean, rel=1e-9, abs=1e-9)
+        if sensor_type == "motion":
+            idle = reference_idle(
+                [t * MS for t in times],
+                values,
+                max_gap_ns=max_gap_ms[sensor_type] * MS,
+                width_ns=width_ms * MS,
+                n_bins=n_bins,
+            )
+            assert got["idle_minutes"].to_numpy() == pytest.approx(idle, nan_ok=True, abs=1e-12)
+        else:
+            assert got["idle_minutes"].isna().all()
 
 
 def test_idle_minutes_count_from_the_last_off_report_to_each_bin_end():
