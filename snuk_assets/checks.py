@@ -18,7 +18,7 @@ from dagster import (
 
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won
+from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won, rooms_won_by_kind
 
 FOREST = "random_forest"
 BASELINES = ("persistence", "time_of_week")
@@ -90,6 +90,8 @@ def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
     per_room = rooms_beating_baselines(metrics[metrics["date"] == newest])
     wins, compared = rooms_won(per_room)
     not_compared = sorted(per_room.index[per_room["horizons"] == 0])
+    rooms = settings.registry().rooms
+    by_kind = rooms_won_by_kind(per_room, dict(zip(rooms["room_id"], rooms["kind"], strict=True)))
     return AssetCheckResult(
         passed=wins > compared / 2,
         severity=AssetCheckSeverity.WARN,
@@ -99,6 +101,7 @@ def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
             "training_date": str(newest),
             "rooms_won": wins,
             "rooms_compared": compared,
+            "rooms_won_by_kind": MetadataValue.json(by_kind),
             "rooms_without_occupied_test_windows": MetadataValue.json(not_compared),
             "per_room": MetadataValue.md(per_room.round(3).to_markdown()),
         },

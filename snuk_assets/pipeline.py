@@ -98,7 +98,7 @@ def describe_tables(settings: SnukSettings | None = None) -> list[str]:
 def describe_models(settings: SnukSettings | None = None) -> list[str]:
     """The newest training day's held-out F1 (mean over rooms) and the rooms the forest wins."""
     from snuk_assets.assets.model_metrics import mean_f1
-    from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won
+    from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won, rooms_won_by_kind
 
     settings = settings or SnukSettings.from_env()
     metrics = settings.lakehouse().read("model_metrics", missing_ok=True)
@@ -109,7 +109,10 @@ def describe_models(settings: SnukSettings | None = None) -> list[str]:
     metrics = metrics[metrics["date"] == newest]
     table = mean_f1(metrics)
     shown = [h for h in (1, 3, 6, 12) if h in table.columns] or list(table.columns)
-    won, compared = rooms_won(forest_wins_by_room(metrics))
+    per_room = forest_wins_by_room(metrics)
+    won, compared = rooms_won(per_room)
+    rooms = settings.registry().rooms
+    by_kind = rooms_won_by_kind(per_room, dict(zip(rooms["room_id"], rooms["kind"], strict=True)))
     return [
         f"Held-out F1 of the models trained for {newest}, mean over rooms:",
         "  " + f"{'horizon (bins ahead)':22s}" + "".join(f"{h:>8d}" for h in shown),
@@ -118,4 +121,5 @@ def describe_models(settings: SnukSettings | None = None) -> list[str]:
             for model, values in table.iterrows()
         ),
         f"The forest beats both baselines at every horizon in {won} of {compared} rooms.",
+        "  by room kind: " + ", ".join(f"{kind} {w}/{n}" for kind, (w, n) in by_kind.items()),
     ]

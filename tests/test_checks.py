@@ -25,6 +25,7 @@ from snuk_assets.checks import (
 from snuk_assets.definitions import build_definitions
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
+from snuk_assets.transforms.metrics import rooms_won_by_kind
 
 MODELS = ("random_forest", "persistence", "time_of_week")
 
@@ -78,6 +79,31 @@ def test_horizons_without_an_occupied_test_window_are_not_compared():
     )
     assert table["horizons"].to_dict() == {"a": 1, "empty": 0}
     assert table["forest_wins"].to_dict() == {"a": True, "empty": False}
+
+
+def test_rooms_won_are_counted_per_room_kind():
+    def room(room_id: str, forest_f1: float) -> list[tuple]:
+        return [
+            (room_id, model, 1, f1) for model, f1 in zip(MODELS, (forest_f1, 0.8, 0.7), strict=True)
+        ]
+
+    table = rooms_beating_baselines(
+        metrics(
+            [
+                *room("o1", 0.9),
+                *room("o2", 0.7),
+                *room("m1", 0.9),
+                *room("x", 0.9),  # not in the registry
+                *((("s1", model, 1, 0.0, None)) for model in MODELS),  # not compared
+            ]
+        )
+    )
+    kinds = {"o1": "office", "o2": "office", "m1": "meeting", "s1": "storage"}
+    assert rooms_won_by_kind(table, kinds) == {
+        "meeting": [1, 1],
+        "office": [1, 2],
+        "unknown": [1, 1],
+    }
 
 
 def arrival_days(days: list[str]) -> pa.Table:

@@ -94,3 +94,15 @@ def rooms_won(per_room: pd.DataFrame) -> tuple[int, int]:
     """
     compared = per_room[per_room["horizons"] > 0]
     return int(compared["forest_wins"].sum()), len(compared)
+
+
+def rooms_won_by_kind(per_room: pd.DataFrame, kind_of: dict[str, str]) -> dict[str, list[int]]:
+    """Per room kind (``kind_of``: room id to kind, e.g. the registry's), ``[won, compared]``.
+
+    ``per_room`` is ``forest_wins_by_room``'s table; rooms without a comparable horizon are
+    left out, rooms missing from ``kind_of`` count as ``"unknown"``. Kinds in name order.
+    """
+    compared = per_room[per_room["horizons"] > 0]
+    kinds = pd.Series([kind_of.get(str(room), "unknown") for room in compared.index])
+    counts = compared["forest_wins"].astype(int).groupby(kinds.to_numpy()).agg(["sum", "size"])
+    return {kind: [int(row["sum"]), int(row["size"])] for kind, row in counts.iterrows()}
