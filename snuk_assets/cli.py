@@ -16,8 +16,8 @@ import sys
 import time
 
 DEMO_START = "2016-06-01"
-# Five weeks: the last day's models get their full 28 training days (the last 20 % held out),
-# and every weekday is seen four times.
+# Five weeks: the last day's models get their full 28 training days (the last 60 % scored walking
+# forward in three blocks), and every weekday is seen four times.
 DEMO_DAYS = 35
 
 

@@ -21,7 +21,8 @@ from dagster import (
 from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.models import load_model, positive_proba
+from snuk_assets.transforms.model_blobs import load_model
+from snuk_assets.transforms.models import positive_proba
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.windows import room_windows
 

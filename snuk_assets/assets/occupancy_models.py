@@ -30,11 +30,13 @@ MAX_TRAIN_DAYS = 28
 
 
 class TrainingConfig(Config):
-    """Forest size, training window and held-out share."""
+    """Forest size, training window, and the held-out share: ``test_blocks`` blocks of
+    ``test_fraction`` each, scored walking forward."""
 
     train_days: int = MAX_TRAIN_DAYS
     min_days: int = 3
     test_fraction: float = 0.2
+    test_blocks: int = 3
     n_estimators: int = 60
     max_depth: int = 8
     seed: int = 0
@@ -100,6 +102,7 @@ def train_rooms(
         n_estimators=config.n_estimators,
         max_depth=config.max_depth,
         test_fraction=config.test_fraction,
+        test_blocks=config.test_blocks,
         min_days=config.min_days,
         seed=config.seed,
         timezone=settings.registry().timezone,

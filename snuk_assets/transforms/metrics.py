@@ -10,12 +10,13 @@ THRESHOLD = 0.5
 
 
 def binary_scores(
-    y_true: np.ndarray, proba: np.ndarray, threshold: float = THRESHOLD
+    y_true: np.ndarray, proba: np.ndarray, threshold: float | np.ndarray = THRESHOLD
 ) -> dict[str, float | None]:
     """Accuracy and F1 of ``proba >= threshold``, ROC AUC and Brier score of ``proba``.
 
-    ``y_true`` is 0/1, ``proba`` the predicted probability of 1. ROC AUC is ``None`` when
-    ``y_true`` has a single class (it is undefined then); F1 is 0 when nothing is positive.
+    ``y_true`` is 0/1, ``proba`` the predicted probability of 1, ``threshold`` one cut or one
+    per row. ROC AUC is ``None`` when ``y_true`` has a single class (it is undefined then); F1
+    is 0 when nothing is positive.
     """
     y_true = np.asarray(y_true, dtype=int)
     proba = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
@@ -34,17 +35,20 @@ def horizon_scores(
 ) -> list[dict]:
     """One record per horizon step (1-based column index) of ``labels`` / ``proba`` (n, steps).
 
-    ``thresholds`` (one per step, default 0.5) turn probabilities into occupied / free.
+    ``thresholds`` turn probabilities into occupied / free: one per step (default 0.5), or one
+    per window and step (n, steps), e.g. windows forecast by different models. The record's
+    ``threshold`` is the last window's.
     """
     if thresholds is None:
         thresholds = np.full(labels.shape[1], THRESHOLD)
+    cuts = np.broadcast_to(thresholds, labels.shape)
     return [
         {
             "model": model,
             "horizon": step + 1,
             "test_size": int(labels.shape[0]),
-            "threshold": float(thresholds[step]),
-            **binary_scores(labels[:, step], proba[:, step], thresholds[step]),
+            "threshold": float(cuts[-1, step]) if len(cuts) else float(THRESHOLD),
+            **binary_scores(labels[:, step], proba[:, step], cuts[:, step]),
         }
         for step in range(labels.shape[1])
     ]

@@ -26,7 +26,7 @@ from snuk_assets.assets.sensors import sensors
 from snuk_assets.engines import LocalEngine, SparkEngine
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
-from snuk_assets.transforms.models import load_model
+from snuk_assets.transforms.model_blobs import load_model
 
 pytest.importorskip("pyspark")
 

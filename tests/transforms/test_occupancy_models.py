@@ -12,14 +12,13 @@ from sklearn.linear_model import LogisticRegression
 
 from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
 from snuk_assets.transforms.metrics import binary_scores
+from snuk_assets.transforms.model_blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models import (
-    ModelLoadError,
     TrainingParams,
     feature_columns,
-    load_model,
     positive_proba,
-    time_split,
     train_room,
+    walk_forward_splits,
 )
 
 PARAMS = TrainingParams(n_estimators=10, max_depth=6, min_windows=50)
@@ -42,7 +41,8 @@ def synthetic_windows(days: int = 4, room_id: str = "R1") -> pd.DataFrame:
 def test_a_room_trains_and_its_model_round_trips_through_skops():
     row = train_room(synthetic_windows(), PARAMS).iloc[0]
     assert row["status"] == "trained" and row["horizons"] == [1, 2, 3]
-    assert row["train_end"] < row["test_start"]  # time-ordered, never shuffled
+    # The stored model is the newest block's: trained on everything before the last 20 %.
+    assert row["train_end"] < row["test_end"] and row["test_start"] < row["train_end"]
     model = load_model(row["model"])
     windows = synthetic_windows()
     proba = positive_proba(model, windows[row["feature_names"]])
@@ -93,9 +93,29 @@ def test_corrupted_bytes_are_refused():
         load_model(b"not a model")
 
 
-def test_time_split_holds_out_the_last_part():
+def test_walk_forward_blocks_are_consecutive_and_trained_only_on_the_past():
+    windows = synthetic_windows(days=10)
+    splits = walk_forward_splits(windows, test_fraction=0.2, blocks=3)
+    assert len(splits) == 3
+    for train, test in splits:
+        assert train["bin_start"].max() < test["bin_start"].min()
+        assert len(train) + len(test) <= len(windows)
+    tests = pd.concat([test for _, test in splits])
+    assert tests["bin_start"].is_monotonic_increasing and tests["bin_start"].is_unique
+    span = windows["bin_start"].max() - windows["bin_start"].min()
+    assert tests["bin_start"].min() - windows["bin_start"].min() >= span * 0.4
+    assert tests["bin_start"].max() == windows["bin_start"].max()
+    # Each block's training windows are exactly those before it.
+    assert [len(train) for train, _ in splits][1:] == [
+        len(train) + len(test) for train, test in splits[:-1]
+    ]
+    with pytest.raises(ValueError, match="blocks x test_fraction"):
+        walk_forward_splits(windows, test_fraction=0.5, blocks=2)
+
+
+def test_one_block_holds_out_the_last_part():
     windows = synthetic_windows()
-    train, test = time_split(windows, 0.25)
+    [(train, test)] = walk_forward_splits(windows, test_fraction=0.25, blocks=1)
     assert train["bin_start"].max() < test["bin_start"].min()
     assert abs(len(test) / len(windows) - 0.25) < 0.01
 
