@@ -146,9 +146,12 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
     """Train and score one room's model; one row for the ``occupancy_models`` table.
 
     ``windows`` are rows of ``feature_windows`` for one room. The row holds ``room_id``,
-    ``status`` (``trained`` or ``skipped``), ``reason``, ``model`` (skops bytes), training and
-    test spans and sizes, ``feature_names``, ``horizons``, ``library_versions`` (JSON) and
-    ``metrics`` (JSON records: model, horizon, test_size, accuracy, f1, roc_auc, brier).
+    ``status`` (``trained`` or ``skipped``), ``reason``, ``model`` (skops bytes, the newest
+    walk-forward block's forest), its training span and size (``train_*``, ``n_train``), the
+    span and size of all the blocks' held-out windows (``test_*``, ``n_test``),
+    ``feature_names``, ``horizons``, ``library_versions`` (JSON) and ``metrics`` (JSON records
+    pooled over the blocks: model, horizon, test_size, threshold, accuracy, f1, roc_auc, brier).
+    A block needs ``min_windows`` training windows; a room with no such block is skipped.
     """
     windows = windows.sort_values("bin_start")
     room_id = str(windows["room_id"].iloc[0])
