@@ -90,8 +90,7 @@ def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
     per_room = rooms_beating_baselines(metrics[metrics["date"] == newest])
     wins, compared = rooms_won(per_room)
     not_compared = sorted(per_room.index[per_room["horizons"] == 0])
-    rooms = settings.registry().rooms
-    by_kind = rooms_won_by_kind(per_room, dict(zip(rooms["room_id"], rooms["kind"], strict=True)))
+    by_kind = rooms_won_by_kind(per_room, settings.registry().room_kinds())
     return AssetCheckResult(
         passed=wins > compared / 2,
         severity=AssetCheckSeverity.WARN,

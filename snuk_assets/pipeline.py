@@ -111,8 +111,7 @@ def describe_models(settings: SnukSettings | None = None) -> list[str]:
     shown = [h for h in (1, 3, 6, 12) if h in table.columns] or list(table.columns)
     per_room = forest_wins_by_room(metrics)
     won, compared = rooms_won(per_room)
-    rooms = settings.registry().rooms
-    by_kind = rooms_won_by_kind(per_room, dict(zip(rooms["room_id"], rooms["kind"], strict=True)))
+    by_kind = rooms_won_by_kind(per_room, settings.registry().room_kinds())
     return [
         f"Held-out F1 of the models trained for {newest}, mean over rooms:",
         "  " + f"{'horizon (bins ahead)':22s}" + "".join(f"{h:>8d}" for h in shown),

@@ -46,6 +46,10 @@ class BuildingRegistry:
         """All sensor ids of the building."""
         return frozenset(self.sensors["sensor_id"])
 
+    def room_kinds(self) -> dict[str, str]:
+        """Each room id's kind (``office``, ``meeting``, ...)."""
+        return dict(zip(self.rooms["room_id"], self.rooms["kind"], strict=True))
+
 
 def default_registry_path() -> pathlib.Path:
     """The reference office registry shipped beside the code."""

@@ -261,13 +261,14 @@ def score_block(
     fixed = np.full(len(labels), params.threshold)
     forest_cuts = fixed
     if tune:
-        forest_cuts = best_thresholds(truth, model.oob_decision_function_[:, 1, :], fixed[0])
+        oob = model.oob_decision_function_[:, 1, :]
+        forest_cuts = best_thresholds(truth, oob, params.threshold)
         del model.oob_decision_function_, model.oob_score_  # n_train x 2 x fsteps floats
     train_anchors = pd.DatetimeIndex(train["bin_start"])
     profile = TimeOfWeekProfile(timezone=params.timezone, freq=params.freq)
     profile.fit(train_anchors, truth)
     profile_cuts = (
-        best_thresholds(truth, profile.predict_proba(train_anchors, len(labels)), fixed[0])
+        best_thresholds(truth, profile.predict_proba(train_anchors, len(labels)), params.threshold)
         if params.tune_thresholds
         else fixed
     )
