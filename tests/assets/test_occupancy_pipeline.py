@@ -1,4 +1,4 @@
-"""room_series to forecasts, end to end, on a small simulated building (4 rooms, 35 days)."""
+"""room_series to forecasts, end to end, on a small simulated building: one floor, 35 days."""
 
 from __future__ import annotations
 
@@ -24,15 +24,19 @@ from snuk_assets.simulate import simulate_building
 from snuk_assets.transforms.metrics import forest_wins_by_room
 from snuk_assets.transforms.model_blobs import load_model
 
-ROOMS = ["7101", "7103", "7104", "7112"]
+# The ground floor of the reference office: 18 rooms with the building's mix of kinds (9 offices,
+# 3 meeting rooms, 2 open spaces, 2 corridors, a kitchen and a storage room), so "most rooms"
+# means what it means on the whole building. Chosen, with the seed, before its first run.
+ROOMS = [f"71{n:02d}" for n in range(1, 19)]
+KINDS = ("corridor", "kitchen", "meeting", "office", "open_space", "storage")
 START = dt.date(2016, 6, 6)
 DAYS = 35
 
 
-def run(assets, settings, first: dt.date, last: dt.date):
+def run(assets, settings, first: dt.date, last: dt.date, workers: int = 1):
     result = materialize(
         assets,
-        resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
+        resources={"settings": settings, "engine": LocalEngine(max_workers=workers)},
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
@@ -61,7 +65,7 @@ def lakehouse_with_models(tmp_path_factory, small_registry):
     last = START + dt.timedelta(days=DAYS - 1)
     run([raw_observations], settings, START, last + dt.timedelta(days=4))
     features = run([resampled_series, room_series, feature_windows], settings, START, last)
-    run([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
+    run([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last, workers=2)
     rooms_meta = features.asset_materializations_for_node("room_series")[0].metadata
     assert rooms_meta["occupancy_by_room"].value.startswith("![occupancy per room and bin](data:")
     return settings.lakehouse(), last
@@ -97,10 +101,10 @@ def test_models_load_and_the_forest_beats_the_baselines_on_average(lakehouse_wit
     assert f1["random_forest"] > f1["persistence"]
 
 
-# Issue 4's criterion, not met here: 2 of 4 rooms. Scored walking forward, the forest wins all
-# 12 horizons in open space 7101 and office 7104, 11 in office 7103 and 4 in meeting room 7112
-# (persistence wins the middle horizons there: meetings start on the half-hour at random). On
-# the 36-room demo building it is 21, 21 and 22 of 36 rooms for simulator seeds 42, 43 and 44.
+# Issue 4's criterion. On the 36-room demo building the forest wins every horizon in 21, 21 and
+# 22 rooms (simulator seeds 42, 43, 44); it never wins a meeting or storage room, so a floor
+# needs 10 of its 14 other rooms. The earlier 4-room building (2 of 4) could not tell: its
+# meeting room lost by construction and one horizon of one office decided the rest.
 @pytest.mark.xfail(
     reason="issue 4: the forest does not yet beat both baselines at every horizon in most rooms",
     strict=False,
@@ -110,9 +114,7 @@ def test_the_forest_beats_both_baselines_at_every_horizon_in_most_rooms(lakehous
     metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
     per_room = forest_wins_by_room(metrics)
     print(per_room.round(3).to_string())
-    compared = per_room[per_room["horizons"] > 0]
-    assert len(compared) >= 3
-    assert compared["forest_wins"].sum() > len(compared) / 2
+    assert per_room["forest_wins"].sum() > len(ROOMS) / 2
 
 
 def test_forecasts_give_twelve_probabilities_per_room(lakehouse_with_models):
@@ -130,7 +132,9 @@ def test_the_demo_summary_names_the_training_day_and_the_rooms_won(lakehouse_wit
     lines = describe_models(SnukSettings(landing_uri="unused", lakehouse_uri=lakehouse.uri))
     assert lines[0] == f"Held-out F1 of the models trained for {last}, mean over rooms:"
     assert [line.split()[0] for line in lines[2:5]] == MODELS
-    assert re.fullmatch(r"The forest beats .* in \d of 4 rooms\.", lines[-2])
-    kinds = re.findall(r"(\w+) (\d)/(\d)", lines[-1].removeprefix("  by room kind: "))
-    assert [kind for kind, _, _ in kinds] == ["meeting", "office", "open_space"]
-    assert sum(int(compared) for _, _, compared in kinds) == 4
+    assert re.fullmatch(r"The forest beats .* in \d+ of \d+ rooms\.", lines[-2])
+    kinds = re.findall(r"(\w+) (\d+)/(\d+)", lines[-1].removeprefix("  by room kind: "))
+    names = [kind for kind, _, _ in kinds]
+    assert names == sorted(names)
+    assert {"meeting", "office", "open_space"} <= set(names) <= set(KINDS)
+    assert sum(int(compared) for _, _, compared in kinds) <= len(ROOMS)
