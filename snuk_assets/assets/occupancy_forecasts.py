@@ -24,7 +24,7 @@ from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.model_blobs import load_model
 from snuk_assets.transforms.models import positive_proba
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
-from snuk_assets.transforms.windows import room_windows
+from snuk_assets.transforms.windows import lagged_signals, room_windows
 
 # How far back a room's latest model may have been trained.
 MODEL_MAX_AGE_DAYS = 7
@@ -93,12 +93,9 @@ def latest_models(lakehouse, day: dt.date) -> pd.DataFrame:
 
 def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame | str:
     """The room's forecast rows, or why there is none."""
-    # Only the signals the model uses need a complete window.
-    signals = [
-        column
-        for column in WINDOWED_COLUMNS
-        if any(name.startswith(f"{column}_t") for name in model_row.feature_names)
-    ]
+    # Only the signals the model uses need a complete window, as far back as it looks.
+    reach = lagged_signals(model_row.feature_names)
+    signals = [column for column in WINDOWED_COLUMNS if column in reach]
     empty = [column for column in signals if not (len(room) and room[column].notna().any())]
     if empty:
         return f"no {' or '.join(empty)} data on the day"
@@ -110,7 +107,7 @@ def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame |
     windows = room_windows(
         room,
         signals=signals,
-        bsteps=_bsteps(model_row.feature_names),
+        bsteps=max(reach.values()),
         fsteps=0,
         freq=settings.bin_freq,
         timezone=timezone,
@@ -138,10 +135,6 @@ def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame |
             "date": day,
         }
     )
-
-
-def _bsteps(feature_names) -> int:
-    return sum(1 for name in feature_names if name.startswith("occupancy_t"))
 
 
 SCHEMA = pa.schema(

@@ -21,7 +21,7 @@ from sklearn.metrics import f1_score
 from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
 from snuk_assets.transforms.metrics import horizon_scores
 from snuk_assets.transforms.model_blobs import dump_model
-from snuk_assets.transforms.windows import lag_of
+from snuk_assets.transforms.windows import split_lag
 
 LABEL_PREFIX = "occupied_t+"
 THRESHOLD_GRID = np.round(np.arange(0.20, 0.701, 0.05), 2)
@@ -124,12 +124,13 @@ def feature_columns(windows: pd.DataFrame, params: TrainingParams | None = None)
     candidates = [c for c in windows.columns if c not in NOT_FEATURES | set(labels_of(windows))]
     if params is not None:
         wanted = set(params.calendar_features)
-        for signal, lags in params.feature_lags:
-            wanted |= {
-                c
-                for c in candidates
-                if c.startswith(f"{signal}_t") and (lags is None or lag_of(c) < lags)
-            }
+        reach = dict(params.feature_lags)
+        for c in candidates:
+            split = split_lag(c)
+            if split is not None and split[0] in reach:
+                signal, lag = split
+                if reach[signal] is None or lag < reach[signal]:
+                    wanted.add(c)
         candidates = [c for c in candidates if c in wanted]
     return [c for c in candidates if windows[c].notna().any()]
 

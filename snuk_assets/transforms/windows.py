@@ -22,12 +22,35 @@ def lag_name(column: str, lag: int) -> str:
     return f"{column}_t" if lag == 0 else f"{column}_t{lag:+d}"
 
 
+def split_lag(name: str) -> tuple[str, int] | None:
+    """``occupancy_t-2`` -> ``("occupancy", 2)``, ``idle_minutes_t`` -> ``("idle_minutes", 0)``.
+
+    ``None`` for a column that is not a lag: a label (``occupied_t+1``), a calendar column.
+    """
+    head, _, lag = name.rpartition("_t")
+    if not head or not (lag == "" or (lag.startswith("-") and lag[1:].isdigit())):
+        return None
+    return head, -int(lag) if lag else 0
+
+
 def lag_of(name: str) -> int:
     """How many bins before the anchor a lag column is: ``occupancy_t-2`` -> 2, ``_t`` -> 0."""
-    head, _, lag = name.rpartition("_t")
-    if not head or (lag and not lag.startswith("-")):
+    split = split_lag(name)
+    if split is None:
         raise ValueError(f"{name!r} is not a lag column such as 'occupancy_t-2'")
-    return -int(lag) if lag else 0
+    return split[1]
+
+
+def lagged_signals(names) -> dict[str, int]:
+    """Per signal among the lag columns ``names``, how many bins back its lags reach (``bsteps``).
+
+    ``["occupancy_t-1", "occupancy_t", "working_day"]`` -> ``{"occupancy": 2}``.
+    """
+    reach: dict[str, int] = {}
+    for split in filter(None, map(split_lag, names)):
+        signal, lag = split
+        reach[signal] = max(reach.get(signal, 0), lag + 1)
+    return reach
 
 
 def label_name(step: int) -> str:

@@ -7,7 +7,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snuk_assets.transforms.windows import calendar_features, shifted_table, tseries_to_ml
+from snuk_assets.transforms.windows import (
+    calendar_features,
+    lag_name,
+    lagged_signals,
+    shifted_table,
+    split_lag,
+    tseries_to_ml,
+)
 
 BINS = pd.date_range("2016-06-01", periods=5, freq="5min", tz="UTC", name="bin_start")
 
@@ -90,3 +97,12 @@ def test_calendar_features_use_the_buildings_local_time():
     assert calendar_features(
         pd.DatetimeIndex(["2016-05-16 10:00"], tz="UTC"), timezone="Europe/Berlin"
     )["working_day"].tolist() == [0.0]
+
+
+def test_lag_columns_name_their_signal_and_how_far_back_they_look():
+    assert split_lag(lag_name("idle_minutes", -2)) == ("idle_minutes", 2)
+    assert split_lag("occupancy_t") == ("occupancy", 0)
+    for not_a_lag in ("occupied_t+1", "time_of_day_sin", "working_day", "room_id", "x_tab"):
+        assert split_lag(not_a_lag) is None
+    names = ["occupancy_t-11", "occupancy_t", "idle_minutes_t-2", "working_day", "occupied_t+1"]
+    assert lagged_signals(names) == {"occupancy": 12, "idle_minutes": 3}
