@@ -116,12 +116,16 @@ def with_trends(windows: pd.DataFrame, bsteps: int) -> pd.DataFrame:
     Occupants warm and humidify a room; the change is robust to the level drifting between
     training and test weeks, which the level itself is not.
     """
-    changes = {
-        f"{signal}_change_{k}": windows[f"{signal}_t"] - windows[f"{signal}_t-{k}"]
-        for signal in ("temperature", "humidity", "luminosity")
-        for k in range(1, bsteps)
-    }
-    return windows.assign(**changes)
+    changes = pd.DataFrame(
+        {
+            f"{signal}_change_{k}": windows[f"{signal}_t"] - windows[f"{signal}_t-{k}"]
+            for signal in ("temperature", "humidity", "luminosity")
+            for k in range(1, bsteps)
+        },
+        index=windows.index,
+    )
+    # One concat, not one insert per column: assign() on this many columns fragments the frame.
+    return pd.concat([windows, changes], axis=1)
 
 
 def print_scores(title: str, scores: pd.DataFrame, *, train_size: int, dropped: str = "") -> None:
