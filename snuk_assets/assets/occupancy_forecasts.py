@@ -5,7 +5,9 @@ window, and uses each room's latest trained model up to that day.
 """
 
 import datetime as dt
+import json
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from dagster import (
@@ -21,14 +23,15 @@ from dagster import (
 from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
+from snuk_assets.transforms.metrics import comparable_f1
 from snuk_assets.transforms.model_blobs import load_model
-from snuk_assets.transforms.models import positive_proba
+from snuk_assets.transforms.models import TrainingParams, positive_proba
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.windows import lagged_signals, room_windows
 
 # How far back a room's latest model may have been trained.
 MODEL_MAX_AGE_DAYS = 7
-MODEL_COLUMNS = ["room_id", "date", "status", "model", "feature_names", "horizons"]
+MODEL_COLUMNS = ["room_id", "date", "status", "model", "feature_names", "horizons", "metrics"]
 
 
 @asset(
@@ -74,11 +77,21 @@ def occupancy_forecasts(
         metadata={
             "dagster/row_count": table.num_rows,
             "rooms_forecast": len(frames),
+            "rooms_free_ahead": MetadataValue.json(rooms_free_ahead(frames)),
             "rooms_skipped": MetadataValue.json(skipped),
             "table_uri": MetadataValue.path(report.table_uri),
             "delta_version": report.version,
         }
     )
+
+
+def rooms_free_ahead(frames: list[pd.DataFrame]) -> dict[str, list[str]]:
+    """Per day, the rooms called free for every forecast bin: where lights and cooling can go."""
+    free: dict[str, list[str]] = {}
+    for frame in frames:
+        if not frame["occupied"].any():
+            free.setdefault(str(frame["date"].iloc[0]), []).append(str(frame["room_id"].iloc[0]))
+    return free
 
 
 def latest_models(lakehouse, day: dt.date) -> pd.DataFrame:
@@ -124,6 +137,7 @@ def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame |
     anchor = latest.index[0]
     step = pd.Timedelta(settings.bin_freq)
     horizons = list(model_row.horizons)
+    cuts, beats = held_out_record(model_row.metrics, horizons)
     return pd.DataFrame(
         {
             "room_id": model_row.room_id,
@@ -131,10 +145,30 @@ def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame |
             "horizon": horizons,
             "bin_start": [anchor + h * step for h in horizons],
             "occupied_probability": proba,
+            "threshold": cuts,
+            "occupied": proba >= np.asarray(cuts),
+            "beats_baselines": beats,
             "model_date": model_row.date,
             "date": day,
         }
     )
+
+
+def held_out_record(metrics_json: str, horizons: list[int]) -> tuple[list[float], list]:
+    """Per horizon, the stored forest's occupied/free cut and whether it won on held-out time.
+
+    From the model row's ``metrics`` JSON: the forest's ``threshold``, and whether its F1
+    beat both baselines' (``None`` where F1 is undefined: no occupied test window).
+    """
+    records = pd.DataFrame(json.loads(metrics_json)).assign(room_id="room")
+    forest = records[records["model"] == "random_forest"].set_index("horizon")
+    # Rows written before cuts were tuned have no threshold: the untuned cut applies.
+    cuts = forest.get("threshold", pd.Series(dtype=float)).reindex(horizons)
+    cuts = cuts.fillna(TrainingParams().threshold)
+    f1 = comparable_f1(records).droplevel("room_id")
+    won = f1["random_forest"] > f1[["persistence", "time_of_week"]].max(axis=1)
+    beats = [bool(won[h]) if h in won.index else None for h in horizons]
+    return cuts.astype(float).tolist(), beats
 
 
 SCHEMA = pa.schema(
@@ -144,6 +178,9 @@ SCHEMA = pa.schema(
         ("horizon", pa.int64()),
         ("bin_start", pa.timestamp("us", tz="UTC")),
         ("occupied_probability", pa.float64()),
+        ("threshold", pa.float64()),
+        ("occupied", pa.bool_()),
+        ("beats_baselines", pa.bool_()),
         ("model_date", pa.date32()),
         ("date", pa.date32()),
     ]

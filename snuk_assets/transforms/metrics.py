@@ -54,6 +54,22 @@ def horizon_scores(
     ]
 
 
+def comparable_f1(metrics: pd.DataFrame) -> pd.DataFrame:
+    """F1 per ``(room_id, horizon)`` (rows) and model (columns), comparable horizons only.
+
+    A horizon whose test labels hold a single class (``roc_auc`` null for every model, when
+    ``metrics`` has that column) is left out: F1 is undefined there.
+    """
+    table = metrics.pivot_table(index=["room_id", "horizon"], columns="model", values="f1")
+    if "roc_auc" in metrics:
+        defined = metrics.groupby(["room_id", "horizon"])["roc_auc"].apply(
+            lambda values: bool(values.notna().any())
+        )
+        table = table[defined.reindex(table.index, fill_value=False)]
+    table.columns.name = None
+    return table
+
+
 def forest_wins_by_room(
     metrics: pd.DataFrame,
     *,
@@ -75,12 +91,7 @@ def forest_wins_by_room(
         (True when every comparable horizon is won; False for a room without one, which
         ``horizons == 0`` marks so callers can leave it out).
     """
-    table = metrics.pivot_table(index=["room_id", "horizon"], columns="model", values="f1")
-    if "roc_auc" in metrics:
-        defined = metrics.groupby(["room_id", "horizon"])["roc_auc"].apply(
-            lambda values: bool(values.notna().any())
-        )
-        table = table[defined.reindex(table.index, fill_value=False)]
+    table = comparable_f1(metrics)
     won = table[forest] > table[list(baselines)].max(axis=1)
     rooms = pd.Index(sorted(metrics["room_id"].unique()), name="room_id")
     out = table.groupby("room_id").mean().reindex(rooms)

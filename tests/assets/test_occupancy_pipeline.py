@@ -115,7 +115,7 @@ def test_the_forest_beats_both_baselines_at_every_horizon_in_most_rooms(lakehous
     assert per_room["forest_wins"].sum() > len(ROOMS) / 2
 
 
-def test_forecasts_give_twelve_probabilities_per_room(lakehouse_with_models):
+def test_forecasts_give_twelve_probabilities_and_calls_per_room(lakehouse_with_models):
     lakehouse, last = lakehouse_with_models
     forecasts = lakehouse.read("occupancy_forecasts", dates=[last]).to_pandas()
     assert not forecasts.empty
@@ -123,6 +123,13 @@ def test_forecasts_give_twelve_probabilities_per_room(lakehouse_with_models):
     assert all(horizons == list(range(1, 13)) for horizons in per_room)
     assert forecasts["occupied_probability"].between(0, 1).all()
     assert (forecasts["model_date"] == last).all()
+    # Each bin's call is the model's own cut, and says where the model earned trust.
+    assert forecasts["threshold"].between(0, 1, inclusive="neither").all()
+    called = forecasts["occupied_probability"] >= forecasts["threshold"]
+    assert (forecasts["occupied"] == called).all()
+    metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
+    won = forecasts.groupby("room_id")["beats_baselines"].sum()
+    assert won.to_dict() == forest_wins_by_room(metrics)["horizons_won"][won.index].to_dict()
 
 
 def test_the_demo_summary_names_the_training_day_and_the_rooms_won(lakehouse_with_models):
