@@ -72,7 +72,8 @@ class SnukSettings(ConfigurableResource):
         default={},
         description="Per sensor type, the longest silence before a sensor counts as offline, "
         'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
-        "(24 h for motion, 30 min for the others).",
+        "(72 h for motion, a quiet weekend; 30 min for the others). Motion ON holds at most "
+        "12 h whatever this says (resample.DEFAULT_MAX_ON).",
     )
 
     @classmethod

@@ -1,8 +1,9 @@
 """The ``resampled_series`` asset: each sensor's observations as exact, gap-aware regular bins.
 
 Day D's bins need every observation measured on D, wherever it landed (arrival days D .. D+3),
-plus each sensor's last observation before midnight and first one after: the arrival days
-D-1 .. D+4, declared as a time-window partition mapping so a late file marks exactly the days
+plus each sensor's last observation before midnight (up to 3 days before: a motion report holds
+through a quiet weekend) and first one after: the arrival days D-3 .. D+4, declared as a
+time-window partition mapping so a late file marks exactly the days
 it changes as stale. Sensors are resampled one per group through the ``engine`` resource.
 """
 
@@ -27,6 +28,7 @@ from dagster import (
 
 from snuk_assets.engines import ComputeEngine, StageResult
 from snuk_assets.partitions import (
+    LOOKBACK_DAYS,
     arrival_days_for,
     daily_partitions,
     measured_day_mapping,
@@ -105,6 +107,13 @@ def resample_days(
     written bins: on Spark those stay on the executors.
     """
     days = sorted(set(days))
+    lookback = pd.Timedelta(days=LOOKBACK_DAYS)
+    too_long = {t: str(g) for t, g in settings.max_gap_by_type.items() if g > lookback}
+    if too_long:
+        raise ValueError(
+            f"max_gap {too_long} is longer than the {LOOKBACK_DAYS} days of observations "
+            "resampled_series reads before each day (partitions.LOOKBACK_DAYS)"
+        )
     registry = settings.registry()
     per_sensor = partial(
         resample_sensor,

