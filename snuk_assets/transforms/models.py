@@ -119,19 +119,28 @@ def walk_forward_splits(
 def feature_columns(windows: pd.DataFrame, params: TrainingParams | None = None) -> list[str]:
     """The lag and calendar columns the room has data for (all-null columns left out).
 
-    With ``params``, only its ``feature_lags`` and ``calendar_features``; in ``windows``' order.
+    With ``params``, only its ``feature_lags`` and ``calendar_features``, in a fixed order: each
+    signal's lags in ``feature_lags`` order, oldest first, then the calendar columns. The order
+    must not follow the table's: a column that a newer SNUK added sits last in an upgraded
+    Delta table, and a forest's random feature draws depend on the order (on the demo building
+    the same windows in two column orders gave 21 and 24 rooms won). Without ``params``, every
+    candidate in ``windows``' order.
     """
     candidates = [c for c in windows.columns if c not in NOT_FEATURES | set(labels_of(windows))]
     if params is not None:
-        wanted = set(params.calendar_features)
-        reach = dict(params.feature_lags)
+        lagged = {}
         for c in candidates:
             split = split_lag(c)
-            if split is not None and split[0] in reach:
-                signal, lag = split
-                if reach[signal] is None or lag < reach[signal]:
-                    wanted.add(c)
-        candidates = [c for c in candidates if c in wanted]
+            if split is not None:
+                lagged.setdefault(split[0], []).append((split[1], c))
+        ordered = []
+        for signal, lags in params.feature_lags:
+            ordered += [
+                c
+                for lag, c in sorted(lagged.get(signal, []), reverse=True)
+                if lags is None or lag < lags
+            ]
+        candidates = ordered + [c for c in params.calendar_features if c in candidates]
     return [c for c in candidates if windows[c].notna().any()]
 
 

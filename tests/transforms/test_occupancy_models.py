@@ -66,12 +66,22 @@ def test_the_forest_sees_the_configured_lags_and_calendar_columns():
         }
     )
     params = TrainingParams(feature_lags=(("occupancy", None), ("idle_minutes", 4)))
+    # Signal by signal in feature_lags order, oldest lag first, then the calendar.
     assert feature_columns(windows, params) == [
-        *("occupancy_t-4", "occupancy_t-3", "idle_minutes_t-3"),
-        *("occupancy_t", "idle_minutes_t", "time_of_day_sin"),
+        *("occupancy_t-4", "occupancy_t-3", "occupancy_t"),
+        *("idle_minutes_t-3", "idle_minutes_t", "time_of_day_sin"),
     ]
     # Without params: every lag and calendar column the room has data for.
     assert len(feature_columns(windows)) == 9
+
+
+def test_the_model_does_not_depend_on_the_tables_column_order():
+    # An upgraded Delta table holds a newer column last; a fresh one holds it in place.
+    windows = synthetic_windows()
+    shuffled = windows[list(reversed(windows.columns))]
+    first, second = train_room(windows, PARAMS).iloc[0], train_room(shuffled, PARAMS).iloc[0]
+    assert first["feature_names"] == second["feature_names"]
+    assert first["metrics"] == second["metrics"]
 
 
 def test_a_sparse_room_is_recorded_with_the_reason():
