@@ -100,15 +100,14 @@ def test_a_linear_gap_longer_than_max_gap_is_never_bridged():
     assert by_start.loc[at("02:00:00"), "coverage"] == 1.0
 
 
-def test_a_step_signal_is_held_for_max_gap_then_offline():
+def on_at_midnight_off_at_three(**holds) -> pd.DataFrame:
+    """Motion ON at 00:00 and OFF at 03:00, in 20-minute bins to 04:00."""
     data = frame([(MOTION, "motion", DAY0, 1.0), (MOTION, "motion", at("03:00:00"), 0.0)])
-    out = resample_observations(
-        data,
-        start=DAY0,
-        end=at("04:00:00"),
-        freq="20min",
-        max_gap={"motion": pd.Timedelta(minutes=50)},
-    )
+    return resample_observations(data, start=DAY0, end=at("04:00:00"), freq="20min", **holds)
+
+
+def test_a_step_signal_is_held_for_max_gap_then_offline():
+    out = on_at_midnight_off_at_three(max_gap={"motion": pd.Timedelta(minutes=50)})
     # On until 00:50; off from 03:00, the last observation, held until 03:50.
     assert out["coverage"].tolist() == pytest.approx([1, 1, 0.5, 0, 0, 0, 0, 0, 0, 1, 1, 0.5])
     assert out["value"].tolist()[:3] == [1.0, 1.0, 1.0]  # the defined half of bin 3 is on
@@ -118,14 +117,8 @@ def test_a_step_signal_is_held_for_max_gap_then_offline():
 
 
 def test_motion_on_holds_at_most_max_on_and_quiet_holds_max_gap():
-    data = frame([(MOTION, "motion", DAY0, 1.0), (MOTION, "motion", at("03:00:00"), 0.0)])
-    out = resample_observations(
-        data,
-        start=DAY0,
-        end=at("04:00:00"),
-        freq="20min",
-        max_gap={"motion": pd.Timedelta(hours=2)},
-        max_on=pd.Timedelta(minutes=30),
+    out = on_at_midnight_off_at_three(
+        max_gap={"motion": pd.Timedelta(hours=2)}, max_on=pd.Timedelta(minutes=30)
     )
     # ON for 30 minutes, then a sensor that died while ON: offline until the OFF report,
     # which holds for the rest of the window (max_gap 2 h).
