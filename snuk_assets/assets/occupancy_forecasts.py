@@ -91,7 +91,7 @@ def rooms_free_ahead(frames: list[pd.DataFrame]) -> dict[str, list[str]]:
     for frame in frames:
         if not frame["occupied"].any():
             free.setdefault(str(frame["date"].iloc[0]), []).append(str(frame["room_id"].iloc[0]))
-    return free
+    return {day: sorted(rooms) for day, rooms in free.items()}
 
 
 def latest_models(lakehouse, day: dt.date) -> pd.DataFrame:
