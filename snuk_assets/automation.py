@@ -1,7 +1,7 @@
 """Declarative automation: every stage after ingest follows its inputs.
 
 ``AutomationCondition.eager()`` looks only at the latest time partition, but late data changes
-older days (a file arriving on day A changes measurement days A-4 .. A+1). So the condition is
+older days (a file arriving on day A changes measurement days A-4 .. A+3). So the condition is
 eager with a lookback: any partition in the last ``LOOKBACK`` whose inputs were updated is
 materialized again. It is applied in one place, to everything downstream of ingest
 (``follow_ingest``), so a new stage follows its inputs as soon as it is in the graph.
