@@ -72,8 +72,13 @@ class SnukSettings(ConfigurableResource):
         default={},
         description="Per sensor type, the longest silence before a sensor counts as offline, "
         'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
-        "(72 h for motion, a quiet weekend; 30 min for the others). Motion ON holds at most "
-        "12 h whatever this says (resample.DEFAULT_MAX_ON).",
+        "(72 h for motion, a quiet weekend; 30 min for the others).",
+    )
+    max_on: str = Field(
+        default="12h",
+        description="The longest motion ON holds without a report before the sensor counts as "
+        "offline (a sensor that died while ON); raise it for sensors that stay ON while a room "
+        "is in use and report only when it empties.",
     )
 
     @classmethod

@@ -121,6 +121,7 @@ def resample_days(
         end=pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
         freq=settings.bin_freq,
         max_gap=settings.max_gap_by_type,
+        max_on=pd.Timedelta(settings.max_on),
         rooms=dict(zip(registry.sensors["sensor_id"], registry.sensors["room_id"], strict=True)),
         picture_freq=picture_freq(days, settings.bin_freq),
     )
@@ -145,6 +146,7 @@ def resample_sensor(
     end: pd.Timestamp,
     freq: str,
     max_gap: Mapping[str, pd.Timedelta],
+    max_on: pd.Timedelta,
     rooms: Mapping[str, str],
     picture_freq: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -161,6 +163,7 @@ def resample_sensor(
         end=end,
         freq=freq,
         max_gap=max_gap,
+        max_on=max_on,
     )
     series["room_id"] = series["sensor_id"].map(rooms)
     series["date"] = series["bin_start"].dt.date

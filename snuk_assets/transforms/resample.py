@@ -41,7 +41,7 @@ DEFAULT_MAX_GAP: dict[str, pd.Timedelta] = {
 # dead sensor's last ON held for the whole max_gap. On the demo building, against the
 # simulator's truth, the room bins' occupied labels agree in 99.35 % of bins with 72 h and
 # this cap, 99.14 % with the former 24 h, 98.98 % with 72 h uncapped.
-DEFAULT_MAX_ON = pd.Timedelta(hours=12)
+DEFAULT_MAX_ON = pd.Timedelta(hours=12)  # SnukSettings.max_on
 TWO_STEP_UPSAMPLE = "1min"
 OUTPUT_COLUMNS = (
     "sensor_id",

@@ -143,3 +143,21 @@ def test_a_late_arrival_day_marks_exactly_its_measurement_days_stale():
     # midnight for up to 3 days later (a motion report holds through a quiet weekend), and A-4's
     # first observation after its end.
     assert sorted(downstream.get_partition_keys()) == [f"2016-08-{day}" for day in range(12, 20)]
+
+
+def test_motion_on_without_a_report_goes_offline_after_max_on(tmp_path):
+    (tmp_path / "landing").mkdir()
+    settings = SnukSettings(
+        landing_uri=str(tmp_path / "landing"),
+        lakehouse_uri=str(tmp_path / "lakehouse"),
+        max_on="1h",
+    )
+    fill_landing(settings)
+    ingest(settings)
+    assert resample(settings, "2016-08-15", "2016-08-15").success
+    motion = read_series(settings).query("sensor_id == @SENSOR_M").set_index("bin_start")
+    # ON at 09:00 on the 15th with no report after it: ON for an hour, then offline.
+    at = motion.index
+    on = motion[(at >= "2016-08-15 09:00Z") & (at < "2016-08-15 10:00Z")]
+    assert len(on) == 12 and (on["value"] == 1.0).all()
+    assert (motion.loc[at >= "2016-08-15 10:00Z", "status"] == "offline").all()
