@@ -33,14 +33,6 @@ def split_lag(name: str) -> tuple[str, int] | None:
     return head, -int(lag) if lag else 0
 
 
-def lag_of(name: str) -> int:
-    """How many bins before the anchor a lag column is: ``occupancy_t-2`` -> 2, ``_t`` -> 0."""
-    split = split_lag(name)
-    if split is None:
-        raise ValueError(f"{name!r} is not a lag column such as 'occupancy_t-2'")
-    return split[1]
-
-
 def lagged_signals(names) -> dict[str, int]:
     """Per signal among the lag columns ``names``, how many bins back its lags reach (``bsteps``).
 
