@@ -125,13 +125,15 @@ def resample_observations(
     if unknown:
         raise ValueError(f"unknown sensor_type {unknown}; expected one of {sorted(SENSOR_TYPES)}")
     types = obs.sensor_types
+    max_gap_ns = np.array([gaps[t].value for t in types], dtype=np.int64)
     blocks = SensorBlocks(
         obs.ts_ns,
         obs.value,
         obs.offsets,
         is_step=np.array([SENSOR_TYPES[t].signal_model == "step" for t in types], dtype=bool),
-        max_gap_ns=np.array([gaps[t].value for t in types], dtype=np.int64),
-        max_on_ns=np.full(len(types), _positive(max_on, "max_on").value, dtype=np.int64),
+        max_gap_ns=max_gap_ns,
+        # The lesser of max_on and the type's max_gap, decided here once for the kernel.
+        max_on_ns=np.minimum(max_gap_ns, _positive(max_on, "max_on").value),
     )
     if method == "exact":
         mean, coverage, n_obs = exact_bin_means(blocks, bins=bins)

@@ -43,8 +43,8 @@ class SensorBlocks:
 
     Sensor ``s`` owns rows ``offsets[s]:offsets[s + 1]`` of ``ts_ns`` (int64 ns) and ``value``
     (float64); ``is_step[s]`` selects its signal model (step-hold, else linear),
-    ``max_gap_ns[s]`` is the longest gap (int64 ns) it bridges and ``max_on_ns[s]`` the
-    longest a step signal's nonzero value holds (the lesser of the two applies).
+    ``max_gap_ns[s]`` is the longest gap (int64 ns) it bridges and ``max_on_ns[s]``
+    (``<= max_gap_ns[s]``) the longest a step signal's nonzero value holds.
     """
 
     ts_ns: np.ndarray
@@ -189,7 +189,7 @@ def _segments(blocks: SensorBlocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def _row_max_gap(blocks: SensorBlocks, value, counts, is_step) -> np.ndarray:
     """Per observation, how long its value may hold: ``max_gap``, or ``max_on`` if nonzero."""
     max_gap = np.repeat(blocks.max_gap_ns, counts)
-    max_on = np.repeat(np.minimum(blocks.max_on_ns, blocks.max_gap_ns), counts)
+    max_on = np.repeat(blocks.max_on_ns, counts)
     return np.where(is_step & (value != 0), max_on, max_gap)
 
 
@@ -232,7 +232,7 @@ def idle_at_bin_ends(blocks: SensorBlocks, bins: Bins) -> np.ndarray:
                 blocks.ts_ns[rows],
                 blocks.value[rows],
                 blocks.max_gap_ns[s],
-                min(blocks.max_on_ns[s], blocks.max_gap_ns[s]),
+                blocks.max_on_ns[s],
                 ends,
             )
 
