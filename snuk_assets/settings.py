@@ -26,12 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
-from snuk_assets.partitions import MAX_LATENESS_DAYS
+from snuk_assets.partitions import LOOKBACK_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
+from snuk_assets.transforms.resample import max_gap_by_type, positive_duration
 
 
 def _absolute(uri: str) -> str:
@@ -80,6 +81,25 @@ class SnukSettings(ConfigurableResource):
         "offline (a sensor that died while ON); raise it for sensors that stay ON while a room "
         "is in use and report only when it empties.",
     )
+
+    @model_validator(mode="after")
+    def _durations_fit_the_calendar(self) -> SnukSettings:
+        """Refuse bad durations when the settings are built, not at the first resampling run.
+
+        A ``max_gap`` longer than the ``LOOKBACK_DAYS`` that ``resampled_series`` reads before
+        each day would make a day computed alone differ from the same day computed in a range.
+        """
+        pd.Timedelta(self.bin_freq)
+        positive_duration(self.max_on, "max_on")
+        gaps = max_gap_by_type(self.max_gap_by_type)  # unknown types, gaps <= 0
+        lookback = pd.Timedelta(days=LOOKBACK_DAYS)
+        too_long = {name: str(gap) for name, gap in gaps.items() if gap > lookback}
+        if too_long:
+            raise ValueError(
+                f"max_gap {too_long} is longer than the {LOOKBACK_DAYS} days of observations "
+                "resampled_series reads before each day (partitions.LOOKBACK_DAYS)"
+            )
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SnukSettings:

@@ -28,7 +28,6 @@ from dagster import (
 
 from snuk_assets.engines import ComputeEngine, StageResult
 from snuk_assets.partitions import (
-    LOOKBACK_DAYS,
     arrival_days_for,
     daily_partitions,
     measured_day_mapping,
@@ -107,13 +106,6 @@ def resample_days(
     written bins: on Spark those stay on the executors.
     """
     days = sorted(set(days))
-    lookback = pd.Timedelta(days=LOOKBACK_DAYS)
-    too_long = {t: str(g) for t, g in settings.max_gap_by_type.items() if g > lookback}
-    if too_long:
-        raise ValueError(
-            f"max_gap {too_long} is longer than the {LOOKBACK_DAYS} days of observations "
-            "resampled_series reads before each day (partitions.LOOKBACK_DAYS)"
-        )
     registry = settings.registry()
     per_sensor = partial(
         resample_sensor,

@@ -119,7 +119,7 @@ def resample_observations(
     if method not in ("exact", "two_step"):
         raise ValueError(f"method must be 'exact' or 'two_step', not {method!r}")
     bins = _bins(start, end, freq)
-    gaps = _max_gap_by_type(max_gap)
+    gaps = max_gap_by_type(max_gap)
     obs = sort_observations(observations)
     unknown = sorted(set(obs.sensor_types) - set(SENSOR_TYPES))
     if unknown:
@@ -133,7 +133,7 @@ def resample_observations(
         is_step=np.array([SENSOR_TYPES[t].signal_model == "step" for t in types], dtype=bool),
         max_gap_ns=max_gap_ns,
         # The lesser of max_on and the type's max_gap, decided here once for the kernel.
-        max_on_ns=np.minimum(max_gap_ns, _positive(max_on, "max_on").value),
+        max_on_ns=np.minimum(max_gap_ns, positive_duration(max_on, "max_on").value),
     )
     if method == "exact":
         mean, coverage, n_obs = exact_bin_means(blocks, bins=bins)
@@ -167,7 +167,7 @@ def _bins(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> Bins:
     return Bins(start_ns=start.value, width_ns=width.value, count=int(span // width))
 
 
-def _max_gap_by_type(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd.Timedelta]:
+def max_gap_by_type(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd.Timedelta]:
     """DEFAULT_MAX_GAP overridden by ``max_gap``; a ValueError on unknown types or gaps <= 0."""
     merged = dict(DEFAULT_MAX_GAP)
     for name, gap in (max_gap or {}).items():
@@ -175,11 +175,11 @@ def _max_gap_by_type(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd
             raise ValueError(
                 f"max_gap names unknown sensor type {name!r}; expected {sorted(SENSOR_TYPES)}"
             )
-        merged[name] = _positive(gap, f"max_gap[{name!r}]")
+        merged[name] = positive_duration(gap, f"max_gap[{name!r}]")
     return merged
 
 
-def _positive(duration, name: str) -> pd.Timedelta:
+def positive_duration(duration, name: str) -> pd.Timedelta:
     duration = pd.Timedelta(duration)
     if duration <= pd.Timedelta(0):
         raise ValueError(f"{name} must be positive, not {duration}")
