@@ -88,25 +88,31 @@ def test_windows_look_back_into_the_previous_day(lakehouse_with_models):
     assert (windows["bin_start"] < midnight + pd.Timedelta(hours=1)).any() or windows.empty
 
 
-def test_models_load_and_the_forest_beats_the_baselines_on_average(lakehouse_with_models):
+def test_models_load_and_the_forest_beats_both_baselines_in_mean_f1_at_every_horizon(
+    lakehouse_with_models,
+):
     lakehouse, last = lakehouse_with_models
     models = read_models(lakehouse, [last])
     trained = models[models["status"] == "trained"]
     assert len(trained) >= 3
     assert load_model(trained["model"].iloc[0]).n_outputs_ == 12
     metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
-    f1 = mean_f1(metrics).mean(axis=1)
-    print(mean_f1(metrics).round(3).to_string())
-    assert f1["random_forest"] > f1["time_of_week"]
-    assert f1["random_forest"] > f1["persistence"]
+    f1 = mean_f1(metrics)
+    print(f1.round(3).to_string())
+    # A guard on skill, not issue 4's criterion (below). Over the 18 rooms the forest leads the
+    # better baseline by 0.014 F1 five minutes ahead and 0.030 an hour ahead. This asserted the
+    # mean over horizons until those figures were known; it was tightened after seeing them.
+    assert (f1.loc["random_forest"] > f1.drop(index="random_forest").max()).all()
 
 
-# Issue 4's criterion. On the 36-room demo building the forest wins every horizon in 21, 21 and
-# 22 rooms (simulator seeds 42, 43, 44); it never wins a meeting or storage room, so a floor
+# Issue 4's criterion. On the 36-room demo building the forest wins every horizon in 21, 19 and
+# 18 rooms (simulator seeds 42, 43, 44); it never wins a meeting or storage room, so a floor
 # needs 10 of its 14 other rooms. Its first run gave 11 of 18, with motion offline after 24 h
 # of silence. Since motion holds through a quiet weekend (72 h, ON at most 12 h) the windows
 # include Sundays and Monday mornings, and it is 9 of 18: offices 7105 and 7108 now lose some
-# horizons to the time-of-week profile (by 0.000 to 0.012 F1).
+# horizons to the time-of-week profile (by 0.000 to 0.012 F1). Of the 216 room-horizon pairs
+# the forest wins 180; a bootstrap over held-out days puts 2 of the 36 losses (meeting room
+# 7112, 25 and 30 minutes ahead) beyond day-to-day noise, and 108 of the wins.
 @pytest.mark.xfail(
     reason="issue 4: 9 of 18 rooms since the weekend windows are in; 10 needed",
     strict=False,
