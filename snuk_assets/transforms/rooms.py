@@ -95,8 +95,16 @@ def room_series(series: pd.DataFrame) -> pd.DataFrame:
     return out[ROOM_SERIES_COLUMNS].astype({c: "float64" for c in ROOM_SERIES_COLUMNS[2:]})
 
 
+# Wide-view prefix of each room_series value column, in the wide view's order.
+WIDE_PREFIXES: dict[str, str] = {
+    "occupancy": "occ",
+    IDLE_COLUMN: "idle",
+    **{column: prefix for column, prefix in SIGNALS.values() if column != "occupancy"},
+}
+
+
 def wide_room_view(rooms: pd.DataFrame) -> pd.DataFrame:
-    """One row per bin, one column per room and signal: ``occ-<room>``, ``tmp-<room>``, ...
+    """One row per bin, one column per room and signal: ``occ-<room>``, ``idle-<room>``, ...
 
     Parameters
     ----------
@@ -106,11 +114,12 @@ def wide_room_view(rooms: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``bin_start`` then, for each room in sorted order, ``occ-<room>``, ``tmp-<room>``,
-        ``hum-<room>``, ``lum-<room>`` (units as in :func:`room_series`).
+        ``bin_start`` then, for each room in sorted order, ``occ-<room>``, ``idle-<room>``
+        (idle minutes), ``tmp-<room>``, ``hum-<room>``, ``lum-<room>`` (units as in
+        :func:`room_series`).
     """
-    wide = rooms.pivot(index="bin_start", columns="room_id", values=SIGNAL_COLUMNS).sort_index()
-    names = {column: prefix for column, prefix in SIGNALS.values()}
+    names = WIDE_PREFIXES
+    wide = rooms.pivot(index="bin_start", columns="room_id", values=list(names)).sort_index()
     ordered = [(column, room) for room in sorted(rooms["room_id"].unique()) for column in names]
     wide = wide.reindex(columns=pd.MultiIndex.from_tuples(ordered))
     wide.columns = [f"{names[column]}-{room}" for column, room in wide.columns]

@@ -47,12 +47,15 @@ def test_wide_view_has_one_column_per_room_and_signal():
     series = pd.concat(
         [rows("B", "motion", [1.0, 0.0], [1, 1]), rows("A", "luminosity", [5.0, 6.0], [1, 1])]
     )
+    series["idle_minutes"] = [0.0, 5.0, np.nan, np.nan]
     wide = wide_room_view(room_series(series))
     assert list(wide.columns) == [
         "bin_start",
-        *("occ-A", "tmp-A", "hum-A", "lum-A", "occ-B", "tmp-B", "hum-B", "lum-B"),
+        *("occ-A", "idle-A", "tmp-A", "hum-A", "lum-A"),
+        *("occ-B", "idle-B", "tmp-B", "hum-B", "lum-B"),
     ]
     assert wide["lum-A"].tolist() == [5.0, 6.0] and wide["occ-B"].tolist() == [1.0, 0.0]
+    assert wide["idle-B"].tolist() == [0.0, 5.0] and wide["idle-A"].isna().all()
 
 
 def test_idle_minutes_are_the_least_over_the_rooms_motion_sensors():
