@@ -21,7 +21,7 @@ from sklearn.metrics import f1_score
 from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
 from snuk_assets.transforms.metrics import horizon_scores
 from snuk_assets.transforms.model_blobs import dump_model
-from snuk_assets.transforms.windows import split_lag
+from snuk_assets.transforms.windows import lags_by_signal
 
 LABEL_PREFIX = "occupied_t+"
 THRESHOLD_GRID = np.round(np.arange(0.20, 0.701, 0.05), 2)
@@ -128,18 +128,13 @@ def feature_columns(windows: pd.DataFrame, params: TrainingParams | None = None)
     """
     candidates = [c for c in windows.columns if c not in NOT_FEATURES | set(labels_of(windows))]
     if params is not None:
-        lagged = {}
-        for c in candidates:
-            split = split_lag(c)
-            if split is not None:
-                lagged.setdefault(split[0], []).append((split[1], c))
-        ordered = []
-        for signal, lags in params.feature_lags:
-            ordered += [
-                c
-                for lag, c in sorted(lagged.get(signal, []), reverse=True)
-                if lags is None or lag < lags
-            ]
+        lagged = lags_by_signal(candidates)
+        ordered = [
+            c
+            for signal, lags in params.feature_lags
+            for lag, c in lagged.get(signal, [])
+            if lags is None or lag < lags
+        ]
         candidates = ordered + [c for c in params.calendar_features if c in candidates]
     return [c for c in candidates if windows[c].notna().any()]
 

@@ -33,16 +33,27 @@ def split_lag(name: str) -> tuple[str, int] | None:
     return head, -int(lag) if lag else 0
 
 
+def lags_by_signal(names) -> dict[str, list[tuple[int, str]]]:
+    """Per signal among the lag columns ``names``, its ``(lag, name)`` pairs, oldest first.
+
+    ``["occupancy_t", "working_day", "occupancy_t-1"]`` ->
+    ``{"occupancy": [(1, "occupancy_t-1"), (0, "occupancy_t")]}``; names that are not lags
+    are left out.
+    """
+    lags: dict[str, list[tuple[int, str]]] = {}
+    for name in names:
+        split = split_lag(name)
+        if split is not None:
+            lags.setdefault(split[0], []).append((split[1], name))
+    return {signal: sorted(pairs, reverse=True) for signal, pairs in lags.items()}
+
+
 def lagged_signals(names) -> dict[str, int]:
     """Per signal among the lag columns ``names``, how many bins back its lags reach (``bsteps``).
 
     ``["occupancy_t-1", "occupancy_t", "working_day"]`` -> ``{"occupancy": 2}``.
     """
-    reach: dict[str, int] = {}
-    for split in filter(None, map(split_lag, names)):
-        signal, lag = split
-        reach[signal] = max(reach.get(signal, 0), lag + 1)
-    return reach
+    return {signal: pairs[0][0] + 1 for signal, pairs in lags_by_signal(names).items()}
 
 
 def label_name(step: int) -> str:

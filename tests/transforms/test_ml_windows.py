@@ -11,6 +11,7 @@ from snuk_assets.transforms.windows import (
     calendar_features,
     lag_name,
     lagged_signals,
+    lags_by_signal,
     shifted_table,
     split_lag,
     tseries_to_ml,
@@ -106,3 +107,7 @@ def test_lag_columns_name_their_signal_and_how_far_back_they_look():
         assert split_lag(not_a_lag) is None
     names = ["occupancy_t-11", "occupancy_t", "idle_minutes_t-2", "working_day", "occupied_t+1"]
     assert lagged_signals(names) == {"occupancy": 12, "idle_minutes": 3}
+    assert lags_by_signal(names) == {
+        "occupancy": [(11, "occupancy_t-11"), (0, "occupancy_t")],
+        "idle_minutes": [(2, "idle_minutes_t-2")],
+    }
