@@ -187,10 +187,15 @@ def _segments(blocks: SensorBlocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _row_max_gap(blocks: SensorBlocks, value, counts, is_step) -> np.ndarray:
-    """Per observation, how long its value may hold: ``max_gap``, or ``max_on`` if nonzero."""
+    """Per observation, how long its value may hold: :func:`_step_hold` or ``max_gap``."""
     max_gap = np.repeat(blocks.max_gap_ns, counts)
     max_on = np.repeat(blocks.max_on_ns, counts)
-    return np.where(is_step & (value != 0), max_on, max_gap)
+    return np.where(is_step, _step_hold(value, max_gap, max_on), max_gap)
+
+
+def _step_hold(value, max_gap_ns, max_on_ns):
+    """How long a step value holds without a report: ``max_on`` if nonzero, else ``max_gap``."""
+    return np.where(value != 0, max_on_ns, max_gap_ns)
 
 
 def _sum_between(per_segment: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -250,7 +255,7 @@ def _sensor_idle(
     run_starts = np.flatnonzero(run_starts)
     before = np.searchsorted(ts, ends, side="left")  # observations with ts < the bin's end
     last = np.maximum(before - 1, 0)
-    hold = np.where(value[last] != 0, max_on_ns, max_gap_ns)
+    hold = _step_hold(value[last], max_gap_ns, max_on_ns)
     defined = (before > 0) & (ends - ts[last] <= hold)
     # A zero at ``last`` belongs to the run of zeros that began at the last run start before it.
     quiet = value[last] == 0
