@@ -32,7 +32,7 @@ from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
 from snuk_assets.partitions import LOOKBACK_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
-from snuk_assets.transforms.resample import max_gap_by_type, positive_duration
+from snuk_assets.transforms.resample import max_gap_with_defaults, positive_duration
 
 
 def _absolute(uri: str) -> str:
@@ -91,7 +91,7 @@ class SnukSettings(ConfigurableResource):
         """
         pd.Timedelta(self.bin_freq)
         positive_duration(self.max_on, "max_on")
-        gaps = max_gap_by_type(self.max_gap_by_type)  # unknown types, gaps <= 0
+        gaps = max_gap_with_defaults(self.max_gap_by_type)  # unknown types, gaps <= 0
         lookback = pd.Timedelta(days=LOOKBACK_DAYS)
         too_long = {name: str(gap) for name, gap in gaps.items() if gap > lookback}
         if too_long:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
 from snuk_assets.settings import SnukSettings
+from snuk_assets.transforms.resample import DEFAULT_MAX_ON
 
 
 def settings(**fields) -> SnukSettings:
@@ -16,6 +18,7 @@ def settings(**fields) -> SnukSettings:
 
 def test_defaults_and_a_shorter_gap_are_accepted():
     assert settings().max_on == "12h"
+    assert pd.Timedelta(settings().max_on) == DEFAULT_MAX_ON  # one default, written twice
     assert settings(max_gap={"motion": "24h", "temperature": "10min"}).max_gap_by_type["motion"]
 
 

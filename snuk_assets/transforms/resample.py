@@ -119,7 +119,7 @@ def resample_observations(
     if method not in ("exact", "two_step"):
         raise ValueError(f"method must be 'exact' or 'two_step', not {method!r}")
     bins = _bins(start, end, freq)
-    gaps = max_gap_by_type(max_gap)
+    gaps = max_gap_with_defaults(max_gap)
     obs = sort_observations(observations)
     unknown = sorted(set(obs.sensor_types) - set(SENSOR_TYPES))
     if unknown:
@@ -167,7 +167,7 @@ def _bins(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> Bins:
     return Bins(start_ns=start.value, width_ns=width.value, count=int(span // width))
 
 
-def max_gap_by_type(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd.Timedelta]:
+def max_gap_with_defaults(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd.Timedelta]:
     """DEFAULT_MAX_GAP overridden by ``max_gap``; a ValueError on unknown types or gaps <= 0."""
     merged = dict(DEFAULT_MAX_GAP)
     for name, gap in (max_gap or {}).items():
@@ -180,6 +180,7 @@ def max_gap_by_type(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd.
 
 
 def positive_duration(duration, name: str) -> pd.Timedelta:
+    """``duration`` as a Timedelta; a ValueError naming ``name`` unless it is positive."""
     duration = pd.Timedelta(duration)
     if duration <= pd.Timedelta(0):
         raise ValueError(f"{name} must be positive, not {duration}")
