@@ -38,17 +38,18 @@ def arrivals(observations: pd.DataFrame) -> pa.Table:
     )
 
 
-def replay_day(observations: pd.DataFrame, config, day: dt.date):
-    """Prime with the three days before ``day`` in one step, then one step per bin of ``day``."""
+def replay_day(observations: pd.DataFrame, config, day: dt.date, hours=(0, 24)):
+    """Prime with the three days before ``day`` (and its first ``hours[0]``) in one step, then
+    one step per bin up to ``hours[1]`` (and the next bin: its climate needs the next reports).
+    """
     freq = pd.Timedelta(config.freq)
     day_start = pd.Timestamp(day, tz="UTC")
     ts = observations["ts"]
     state = BuildingState()
     fed = ts < day_start - pd.Timedelta(days=3)
     closed, rooms, forecasts = [], [], []
-    bin_end = day_start
-    # one step per bin to the next day's first hour (the last bins' climate needs 00:00+)
-    while bin_end <= day_start + pd.Timedelta(days=1):
+    bin_end = day_start + pd.Timedelta(hours=hours[0])
+    while bin_end <= day_start + pd.Timedelta(hours=hours[1]) + freq:
         now = bin_end + config.delay
         new = ~fed & (ts < now)
         result = live_step(state, arrivals(observations[new]), now, config)
@@ -59,13 +60,13 @@ def replay_day(observations: pd.DataFrame, config, day: dt.date):
         forecasts.append(result.forecasts)
         bin_end += freq
 
-    def of_day(frames):
-        frame = pd.concat(frames, ignore_index=True)
-        return frame[frame["bin_start"].dt.date == day].reset_index(drop=True)
+    first, end = (day_start + pd.Timedelta(hours=h) for h in hours)
 
-    forecasts = pd.concat(forecasts, ignore_index=True)
-    forecasts = forecasts[forecasts["anchor_bin_start"].dt.date == day]
-    return of_day(closed), of_day(rooms), forecasts.reset_index(drop=True), state
+    def of_day(frames, column="bin_start"):
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[(frame[column] >= first) & (frame[column] < end)].reset_index(drop=True)
+
+    return of_day(closed), of_day(rooms), of_day(forecasts, "anchor_bin_start"), state
 
 
 def assert_same(live: pd.DataFrame, batch: pd.DataFrame, keys: list[str], columns: list[str]):
@@ -102,7 +103,15 @@ ROOM_COLUMNS = [
 ]
 
 
-def forecast_parity(live_forecasts, batch_day, lakehouse):
+def within(frame: pd.DataFrame, hours, column="bin_start") -> pd.DataFrame:
+    start = pd.Timestamp(PARITY_DAY, tz="UTC")
+    inside = (frame[column] >= start + pd.Timedelta(hours=hours[0])) & (
+        frame[column] < start + pd.Timedelta(hours=hours[1])
+    )
+    return frame[inside].reset_index(drop=True)
+
+
+def forecast_parity(live_forecasts, batch_day, lakehouse, *, last_of_day=True):
     """Live probabilities at every anchor of the day = the batch model on the batch windows."""
     models = latest_models(lakehouse, PARITY_DAY).set_index("room_id")
     windows = batch_day["windows"]
@@ -113,10 +122,14 @@ def forecast_parity(live_forecasts, batch_day, lakehouse):
         expected = positive_proba(load_model(row["model"]), room[list(row["feature_names"])])
         live = live_forecasts[live_forecasts["room_id"] == room_id]
         got = live.pivot(index="anchor_bin_start", columns="horizon", values="occupied_probability")
-        got = got.loc[room.index]  # the batch has windows only where the labels are complete
+        # the batch has windows only where the labels are complete
+        got = got.loc[room.index.intersection(got.index)]
+        expected = expected[room.index.isin(got.index)]
         assert np.abs(got.to_numpy() - expected).max() <= TOL
         compared += expected.size
-    assert compared > 1000
+    assert compared > 500
+    if not last_of_day:
+        return
     # and the batch's own forecast of the day (its last complete window) is the live one
     batch = batch_day["forecasts"]
     merged = batch.merge(
@@ -145,13 +158,16 @@ def test_a_day_replayed_on_time_gives_the_batch_tables(batch_building, batch_day
 
 def test_default_delay_motion_and_forecasts_exact(batch_building, batch_day):
     """At the default 30 s, motion, occupancy, idle minutes and forecasts are still exact;
-    climate bins whose next report came after the delay miss only their last seconds."""
+    climate bins whose next report came after the delay miss only their last seconds. The
+    morning arrivals, 06:00 .. 10:00, after closing the night's bins in one step."""
     settings = batch_building.settings
     config = building_config(settings, PARITY_DAY)
     assert config.delay == pd.Timedelta(seconds=30)
-    bins, rooms, forecasts, _ = replay_day(batch_building.observations, config, PARITY_DAY)
+    hours = (6, 10)
+    bins, rooms, forecasts, _ = replay_day(batch_building.observations, config, PARITY_DAY, hours)
     motion = bins[bins["sensor_type"] == "motion"]
-    batch = batch_day["bins"]
+    batch = within(batch_day["bins"], hours)
+    batch_day = {**batch_day, "rooms": within(batch_day["rooms"], hours)}
     assert_same(
         motion, batch[batch["sensor_type"] == "motion"], ["sensor_id", "bin_start"], BIN_COLUMNS
     )
@@ -161,7 +177,10 @@ def test_default_delay_motion_and_forecasts_exact(batch_building, batch_day):
         ["room_id", "bin_start"],
         ["occupancy", "idle_minutes", "occupancy_coverage"],
     )
-    forecast_parity(forecasts, batch_day, settings.lakehouse())
+    windows = within(batch_day["windows"], hours)
+    forecast_parity(
+        forecasts, {**batch_day, "windows": windows}, settings.lakehouse(), last_of_day=False
+    )
     climate = bins[bins["sensor_type"] != "motion"].sort_values(["sensor_id", "bin_start"])
     expected = batch[batch["sensor_type"] != "motion"].sort_values(["sensor_id", "bin_start"])
     shortfall = expected["coverage"].to_numpy() - climate["coverage"].to_numpy()
