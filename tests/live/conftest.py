@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 
 import pytest
 from live_building import (
@@ -26,6 +33,8 @@ from snuk_assets.assets.room_series import room_series
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="session")
 def batch_building(tmp_path_factory, small_registry) -> BatchBuilding:
@@ -44,3 +53,44 @@ def batch_building(tmp_path_factory, small_registry) -> BatchBuilding:
     run_assets([occupancy_models], settings, MODEL_DAY, MODEL_DAY)
     run_assets([occupancy_forecasts], settings, PARITY_DAY, PARITY_DAY)
     return BatchBuilding(settings=settings, observations=observations)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory) -> Iterator[str]:
+    """A real Mosquitto on a free loopback port: ``mqtt://127.0.0.1:PORT``."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(binary):
+        if os.environ.get("CI"):
+            pytest.fail("mosquitto is not installed (.ci/run installs Debian's mosquitto)")
+        pytest.skip("mosquitto is not installed: apt-get install mosquitto")
+    port = free_port()
+    root = tmp_path_factory.mktemp("mosquitto")
+    template = (REPO / "deploy/mosquitto/mosquitto.conf").read_text()
+    conf = template.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1")
+    conf = conf.replace("persistence true", "persistence false")
+    conf = conf.replace("persistence_location /var/lib/mosquitto/\n", "")
+    (root / "mosquitto.conf").write_text(conf)
+    log = (root / "mosquitto.log").open("w")
+    process = subprocess.Popen([binary, "-c", str(root / "mosquitto.conf")], stdout=log, stderr=log)
+    try:
+        wait_for_port(port)
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

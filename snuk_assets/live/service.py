@@ -1,0 +1,214 @@
+"""The live service: MQTT in, the live step every tick, every closed bin out.
+
+One process: paho-mqtt's network thread queues messages (QoS 1, persistent session, manual
+acknowledgement); the main loop archives each batch (``ingest.Archive``), acknowledges it, runs
+the live step for every building and publishes what closed (``outputs``); uvicorn serves the
+HTTP API from a thread. Stop it with SIGINT or SIGTERM; killed with SIGKILL, nothing the broker
+delivered is lost (unacknowledged messages are redelivered) and nothing is archived twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import pandas as pd
+
+from snuk_assets.live.ingest import SENSOR_TOPICS, Archive, Message
+from snuk_assets.live.outputs import (
+    ForecastTable,
+    LiveView,
+    forecast_table,
+    mqtt_payloads,
+    room_states,
+)
+from snuk_assets.live.step import BuildingConfig, BuildingState, building_config, live_step
+
+log = logging.getLogger("snuk.live")
+BATCH_MAX = 5000  # messages archived per file at most
+TICK_S = 0.2
+
+
+def parse_broker(url: str) -> tuple[str, int]:
+    """``mqtt://HOST:PORT`` -> ``(HOST, PORT)``; the port defaults to 1883."""
+    parsed = urlparse(url if "://" in url else f"mqtt://{url}")
+    if parsed.scheme not in ("mqtt", "tcp"):
+        raise ValueError(f"--broker must be mqtt://HOST:PORT, not {url!r}")
+    return parsed.hostname or "127.0.0.1", parsed.port or 1883
+
+
+def parse_http(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``:PORT``, loopback) for the HTTP API."""
+    host, _, port = value.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+class Clock:
+    """Real time; ``ReplayClock`` runs from a start at N times real time."""
+
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp.now(tz="UTC")
+
+
+@dataclass
+class ReplayClock(Clock):
+    start: pd.Timestamp
+    speed: float
+    wall0: float = field(default_factory=time.monotonic)
+
+    def now(self) -> pd.Timestamp:
+        elapsed = (time.monotonic() - self.wall0) * self.speed
+        return self.start + pd.Timedelta(seconds=elapsed)
+
+
+@dataclass
+class LiveService:
+    settings: object  # SnukSettings
+    broker: tuple[str, int]
+    client_id: str = "snuk-live"
+    clock: Clock = field(default_factory=Clock)
+    view: LiveView = field(default_factory=LiveView)
+    delay: pd.Timedelta = pd.Timedelta(seconds=30)
+    write_table: bool = True
+    on_report: object = None  # called with (building_id, delta_version, rows, latest_bin)
+
+    def __post_init__(self) -> None:
+        self._queue: queue.Queue[Message] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self.configs: dict[str, BuildingConfig] = {}
+        self.states: dict[str, BuildingState] = {}
+        self._config_day: dt.date | None = None
+        self._crash_after = int(os.environ.get("SNUK_LIVE_CRASH_AFTER_FILES", "0"))
+        registry = self.settings.registry()
+        self.view.add_building(
+            registry.building_id,
+            dict(zip(registry.rooms["room_id"], registry.rooms["floor"].astype(int), strict=True)),
+            dict(zip(registry.rooms["room_id"], registry.rooms["name"], strict=True)),
+        )
+        self.archive = Archive(
+            self.settings.landing(),
+            name=self.client_id,
+            known_buildings=frozenset([registry.building_id]),
+            known_sensor_ids=registry.sensor_ids(),
+            max_lateness=self.settings.max_lateness,
+        )
+        self.table = ForecastTable(self.settings.lakehouse())
+        self.stats = {"steps": 0, "bins_closed": 0, "published": 0, "latency_s": []}
+
+    # -- MQTT ----------------------------------------------------------------------------
+    def _client(self):
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=False,  # a persistent session: the broker queues while we are down
+            manual_ack=True,  # acknowledged only once archived
+        )
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            if reason_code.is_failure:
+                log.error("broker refused the connection: %s", reason_code)
+                return
+            client.subscribe(SENSOR_TOPICS, qos=1)
+            self._connected.set()
+
+        def on_message(client, userdata, msg):
+            arrival = self.clock.now()
+            self._queue.put(Message(msg.topic, msg.payload, arrival.value // 1_000_000, msg.mid))
+
+        client.on_connect = on_connect
+        client.on_message = on_message
+        return client
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Until ``stop()`` (or SIGINT/SIGTERM in the main thread)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: self.stop())
+        client = self._client()
+        host, port = self.broker
+        client.connect(host, port, keepalive=30)
+        client.loop_start()
+        self.client = client
+        try:
+            while not self._stop.is_set():
+                self.tick(client)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+    def _drain(self) -> list[Message]:
+        messages = []
+        try:
+            messages.append(self._queue.get(timeout=TICK_S))
+            while len(messages) < BATCH_MAX:
+                messages.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        return messages
+
+    def tick(self, client) -> None:
+        messages = self._drain()
+        observations = {}
+        if messages:
+            batch = self.archive.ingest(messages)
+            if self.archive.counts.files >= self._crash_after > 0:
+                # Crash injection for the restart test: archived, not yet acknowledged.
+                os.kill(os.getpid(), signal.SIGKILL)
+            for message in messages:  # only now: every message is in the landing zone
+                client.ack(message.mid, 1)
+            observations = batch.observations
+        now = self.clock.now()
+        self._refresh_configs(now.date())
+        for building_id, config in self.configs.items():
+            result = live_step(
+                self.states.get(building_id, BuildingState()),
+                observations.get(building_id),
+                now,
+                config,
+            )
+            self.states[building_id] = result.state
+            self.stats["steps"] += 1
+            if not result.room_states.empty:
+                self._publish(client, building_id, result, now)
+
+    def _refresh_configs(self, day: dt.date) -> None:
+        if day == self._config_day:
+            return
+        config = building_config(self.settings, day, delay=self.delay)
+        self.configs[config.building_id] = config
+        self._config_day = day
+        log.info("models for %s: %d rooms", day, len(config.models))
+
+    def _publish(self, client, building_id: str, result, now: pd.Timestamp) -> None:
+        states = room_states(result)
+        self.view.update(building_id, states)
+        for topic, payload in mqtt_payloads(building_id, states):
+            client.publish(topic, payload, qos=1, retain=True)
+        version = None
+        if self.write_table and len(result.forecasts):
+            version = self.table.append(forecast_table(result, now))
+        latest = result.room_states["bin_start"].max()
+        bins = result.room_states["bin_start"].nunique()
+        self.stats["bins_closed"] += bins
+        self.stats["published"] += 1
+        # latency: from the bin's close (its end + the allowed delay) to published, wall time
+        close = latest + pd.Timedelta(self.configs[building_id].freq) + self.delay
+        self.stats["latency_s"].append((self.clock.now() - close).total_seconds())
+        self.stats["latency_s"] = self.stats["latency_s"][-10_000:]
+        if self.on_report is not None:
+            self.on_report(building_id, version, len(result.forecasts), latest)
