@@ -16,6 +16,11 @@ from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
+from snuk_assets.live.dagster_assets import (
+    live_freshness_checks,
+    live_freshness_sensor,
+    live_room_forecasts,
+)
 from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
@@ -43,10 +48,11 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     definitions = Definitions(
-        assets=assets,
+        # live_room_forecasts is external: written by `snuk live`, which reports each bin.
+        assets=[*assets, live_room_forecasts],
         jobs=[daily_pipeline, ingest_job],
-        asset_checks=table_checks(assets),
-        sensors=[landing_files_sensor, automation_sensor],
+        asset_checks=[*table_checks(assets), *live_freshness_checks],
+        sensors=[landing_files_sensor, automation_sensor, live_freshness_sensor],
         resources={
             "settings": settings or SnukSettings.from_env(),
             # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).

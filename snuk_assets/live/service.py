@@ -58,6 +58,16 @@ class Clock:
 
 
 @dataclass
+class SetClock(Clock):
+    """A clock that says what it was last set to (tests, and replays driven step by step)."""
+
+    when: pd.Timestamp
+
+    def now(self) -> pd.Timestamp:
+        return self.when
+
+
+@dataclass
 class ReplayClock(Clock):
     start: pd.Timestamp
     speed: float
@@ -101,6 +111,10 @@ class LiveService:
             max_lateness=self.settings.max_lateness,
         )
         self.table = ForecastTable(self.settings.lakehouse())
+        if self.on_report is None:
+            from snuk_assets.live.dagster_assets import Reporter
+
+            self.on_report = Reporter(self.table.uri)
         self.stats = {"steps": 0, "bins_closed": 0, "published": 0, "latency_s": []}
 
     # -- MQTT ----------------------------------------------------------------------------
