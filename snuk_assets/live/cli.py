@@ -18,6 +18,10 @@ import pandas as pd
 
 # History simulated and trained on first when --replay finds no models: four weeks.
 TRAIN_DAYS = 28
+# Published at once before the replay's start, so its first bins have their windows and each
+# motion sensor its last report (the batch looks back 3 days: a room quiet for longer than
+# PRIME_DAYS has no occupancy until its first motion in the replay).
+PRIME_DAYS = 1
 
 
 def add_live_parser(commands) -> None:
@@ -38,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2016, 7, 6))
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--start-broker",
+        action="store_true",
+        help="start Debian's mosquitto on the --broker port unless something listens there",
+    )
 
 
 def live_command(args: argparse.Namespace) -> int:
@@ -48,10 +57,12 @@ def live_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = SnukSettings.from_env()
     broker = parse_broker(args.broker)
+    if args.start_broker:
+        start_broker(*broker)
     clock: Clock = Clock()
     if args.replay:
         ensure_models(settings, args.start, args.seed)
-        # Three days of history first (at once), so the first bins have their lookback.
+        # A day of history first (at once), so the first bins have their lookback.
         clock = ReplayClock(start=pd.Timestamp(args.start, tz="UTC"), speed=args.speed)
     service = LiveService(
         settings, broker, client_id=args.client_id, clock=clock, delay=pd.Timedelta(args.delay)
@@ -84,6 +95,37 @@ def live_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def start_broker(host: str, port: int):
+    """Mosquitto with ``deploy/mosquitto/mosquitto.conf`` on ``port`` (in memory), if needed."""
+    import atexit
+    import pathlib
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    with socket.socket() as sock:
+        if sock.connect_ex((host, port)) == 0:
+            return None
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not pathlib.Path(binary).exists():
+        raise SystemExit("mosquitto is not installed: apt-get install mosquitto")
+    template = pathlib.Path(__file__).resolve().parents[2] / "deploy/mosquitto/mosquitto.conf"
+    conf = template.read_text().replace("listener 1883 127.0.0.1", f"listener {port} {host}")
+    conf = conf.replace("persistence true", "persistence false")
+    conf = conf.replace("persistence_location /var/lib/mosquitto/\n", "")
+    path = pathlib.Path(tempfile.mkdtemp(prefix="snuk-mosquitto-")) / "mosquitto.conf"
+    path.write_text(conf)
+    process = subprocess.Popen([binary, "-c", str(path)])
+    atexit.register(process.terminate)
+    for _ in range(100):
+        with socket.socket() as sock:
+            if sock.connect_ex((host, port)) == 0:
+                return process
+        time.sleep(0.1)
+    raise SystemExit(f"mosquitto did not start on {host}:{port}")
+
+
 def ensure_models(settings, start: dt.date, seed: int) -> None:
     """Simulate and train on the ``TRAIN_DAYS`` before ``start`` unless models exist."""
     from snuk_assets.live.step import load_models
@@ -109,8 +151,8 @@ def ensure_models(settings, start: dt.date, seed: int) -> None:
 
 
 def replay(*, settings, broker, clock, start: dt.date, days: int, seed: int, stop) -> None:
-    """Publish the simulated building from ``start - 3 days``: the lookback days at once, then
-    each observation when the replay clock reaches its timestamp (QoS 1)."""
+    """Publish the simulated building from ``start - PRIME_DAYS``: those at once, then each
+    observation when the replay clock reaches its timestamp (QoS 1)."""
     import paho.mqtt.client as mqtt
 
     from snuk_assets.simulate.observations import simulate_observations
@@ -122,8 +164,8 @@ def replay(*, settings, broker, clock, start: dt.date, days: int, seed: int, sto
     client.max_inflight_messages_set(1000)
     client.connect(*broker)
     client.loop_start()
-    first = start - dt.timedelta(days=3)
-    days_total = days + 3
+    first = start - dt.timedelta(days=PRIME_DAYS)
+    days_total = days + PRIME_DAYS
     building = registry.building_id
     for table in simulate_observations(registry=registry, start=first, days=days_total, seed=seed):
         frame = table.to_pandas().sort_values("timestamp_ms", kind="stable")
