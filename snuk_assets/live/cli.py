@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--clock",
+        choices=["auto", "event"],
+        default="auto",
+        help="auto: real time, or the replay's N x real time; event: the newest measurement "
+        "seen (a replay as fast as it goes, for benchmarks)",
+    )
+    parser.add_argument(
         "--start-broker",
         action="store_true",
         help="start Debian's mosquitto on the --broker port unless something listens there",
@@ -51,7 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def live_command(args: argparse.Namespace) -> int:
     from snuk_assets.live.api import create_app, serve
-    from snuk_assets.live.service import Clock, LiveService, ReplayClock, parse_broker, parse_http
+    from snuk_assets.live.service import (
+        Clock,
+        EventClock,
+        LiveService,
+        ReplayClock,
+        parse_broker,
+        parse_http,
+    )
     from snuk_assets.settings import SnukSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -64,12 +78,14 @@ def live_command(args: argparse.Namespace) -> int:
         ensure_models(settings, args.start, args.seed)
         # A day of history first (at once), so the first bins have their lookback.
         clock = ReplayClock(start=pd.Timestamp(args.start, tz="UTC"), speed=args.speed)
+    if args.clock == "event":
+        clock = EventClock(pd.Timestamp(args.start, tz="UTC"))
     service = LiveService(
         settings, broker, client_id=args.client_id, clock=clock, delay=pd.Timedelta(args.delay)
     )
     host, port = parse_http(args.http)
     serve(
-        create_app(service.view, health=lambda: {"ingest": service.archive.counts.as_dict()}),
+        create_app(service.view, health=service.health),
         host,
         port,
     )
@@ -175,7 +191,7 @@ def replay(*, settings, broker, clock, start: dt.date, days: int, seed: int, sto
             if stop.is_set():
                 return
             wait = (ts_ms / 1000) - clock.now().value / 1e9
-            if wait > 0:
+            if wait > 0 and hasattr(clock, "speed"):
                 time.sleep(wait / clock.speed)
             payload = json.dumps({"timestamp": int(ts_ms), "value": float(value)})
             client.publish(f"snuk/{building}/sensors/{sensor}", payload, qos=1)
