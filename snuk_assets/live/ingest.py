@@ -147,20 +147,14 @@ class Archive:
             by_day[day].append(message)
         for day, day_messages in sorted(by_day.items()):
             kept_lines, kept_keys, bad, bad_keys = [], set(), [], set()
-            lines, owners = [], []
+            lines, owners, refused = [], [], []
             for message in day_messages:
                 building, line, reason = message_line(message)
                 known = self.known_buildings
                 if reason is None and known is not None and building not in known:
                     reason = f"topic: unknown building {building!r}"
                 if reason is not None:
-                    record = self._bad_record(message, reason)
-                    key = _digest(record["topic"], record["payload"])
-                    if self._seen(key) or key in bad_keys:
-                        redelivered += 1
-                        continue
-                    bad_keys.add(key)
-                    bad.append(record)
+                    refused.append((message, reason))
                     continue
                 lines.append(line)
                 owners.append((message, building))
@@ -179,13 +173,7 @@ class Archive:
                 zip(lines, owners, strict=True), start=1
             ):
                 if number in reasons:
-                    record = self._bad_record(message, reasons[number])
-                    key = _digest(record["topic"], record["payload"])
-                    if self._seen(key) or key in bad_keys:
-                        redelivered += 1
-                        continue
-                    bad_keys.add(key)
-                    bad.append(record)
+                    refused.append((message, reasons[number]))
                     continue
                 row = parsed.slice(number - 1, 1).to_pylist()[0]
                 key = observation_key(row["sensor_id"], row["ts_ms"], row["value"])
@@ -198,6 +186,14 @@ class Archive:
                 record = {"sensor_id": row["sensor_id"], "timestamp": row["ts_ms"]}
                 kept_lines.append(json.dumps({**record, "value": row["value"]}))
                 kept_by_key[key] = (row, building)
+            for message, reason in refused:
+                record = self._bad_record(message, reason)
+                key = _digest(record["topic"], record["payload"])
+                if self._seen(key) or key in bad_keys:
+                    redelivered += 1
+                    continue
+                bad_keys.add(key)
+                bad.append(record)
             stamp = f"{day_messages[0].arrival_ms:013d}-{self._seq:06d}"
             self._seq += 1
             if kept_lines:

@@ -12,27 +12,20 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from snuk_assets.assets.occupancy_forecasts import SCHEMA as FORECAST_SCHEMA
 from snuk_assets.live.step import StepResult
 
 TABLE = "live_room_forecasts"
 COMPACT_EVERY = 288  # appends: a day of 5-minute bins
+# occupancy_forecasts' columns, with the building and when the row was published.
 SCHEMA = pa.schema(
     [
         ("building_id", pa.string()),
-        ("room_id", pa.string()),
-        ("anchor_bin_start", pa.timestamp("us", tz="UTC")),
-        ("horizon", pa.int64()),
-        ("bin_start", pa.timestamp("us", tz="UTC")),
-        ("occupied_probability", pa.float64()),
-        ("threshold", pa.float64()),
-        ("occupied", pa.bool_()),
-        ("beats_baselines", pa.bool_()),
-        ("model_date", pa.date32()),
+        *(f for f in FORECAST_SCHEMA if f.name != "date"),
         ("published_at", pa.timestamp("us", tz="UTC")),
         ("date", pa.date32()),
     ]
@@ -186,6 +179,3 @@ def mqtt_payloads(building_id: str, states: dict[str, dict]) -> list[tuple[str, 
             messages.append((f"{base}/forecast", json.dumps(forecast).encode()))
     return messages
 
-
-def nan_to_none(values) -> list:
-    return [None if isinstance(v, float) and np.isnan(v) else v for v in values]
