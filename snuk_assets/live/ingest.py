@@ -34,6 +34,9 @@ from snuk_assets.transforms.validate import validate_observations
 TOPIC_RE = re.compile(r"^snuk/(?P<building>[^/]+)/sensors/(?P<sensor>[^/]+)$")
 SENSOR_TOPICS = "snuk/+/sensors/+"
 QUARANTINE_DIR = "quarantine/live"
+# Archive files are named mqtt-<client id>-<arrival ms>-<sequence>.jsonl; the file follower
+# (service.py) leaves them alone, since their observations came in over MQTT.
+ARCHIVE_PREFIX = "mqtt-"
 # How many recent archive files are remembered (and read back on start) to drop redeliveries:
 # the broker redelivers only what was not acknowledged, i.e. the last batch or two.
 RECENT_FILES = 16
@@ -197,7 +200,7 @@ class Archive:
             stamp = f"{day_messages[0].arrival_ms:013d}-{self._seq:06d}"
             self._seq += 1
             if kept_lines:
-                path = f"{day_folder(day)}/{self.name}-{stamp}.jsonl"
+                path = f"{day_folder(day)}/{ARCHIVE_PREFIX}{self.name}-{stamp}.jsonl"
                 self.landing.write_bytes(path, ("\n".join(kept_lines) + "\n").encode())
                 files.append(path)
                 for row, building in kept_by_key.values():
@@ -205,7 +208,7 @@ class Archive:
                         (row["sensor_id"], row["ts_ms"], row["value"], day, path)
                     )
             if bad:
-                path = f"{QUARANTINE_DIR}/{day:%Y/%m/%d}/{self.name}-{stamp}.jsonl"
+                path = f"{QUARANTINE_DIR}/{day:%Y/%m/%d}/{ARCHIVE_PREFIX}{self.name}-{stamp}.jsonl"
                 self.landing.write_bytes(
                     path, ("\n".join(json.dumps(r) for r in bad) + "\n").encode()
                 )
@@ -263,7 +266,7 @@ class Archive:
                     files = self.landing.list_files(prefix)
                 except Exception:  # a landing zone not created yet
                     files = []
-                mine = f"{self.name}-"
+                mine = f"{ARCHIVE_PREFIX}{self.name}-"
                 paths += [f.path for f in files if f.path.rsplit("/", 1)[-1].startswith(mine)]
         paths = sorted(paths, key=lambda p: p.rsplit("/", 1)[-1])[-RECENT_FILES:]
         recent = []

@@ -178,4 +178,3 @@ def mqtt_payloads(building_id: str, states: dict[str, dict]) -> list[tuple[str, 
             }
             messages.append((f"{base}/forecast", json.dumps(forecast).encode()))
     return messages
-

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from snuk_assets.live.ingest import SENSOR_TOPICS, Archive, Message
+from snuk_assets.live.ingest import ARCHIVE_PREFIX, SENSOR_TOPICS, Archive, Message
 from snuk_assets.live.outputs import (
     ForecastTable,
     LiveView,
@@ -30,11 +31,18 @@ from snuk_assets.live.outputs import (
     mqtt_payloads,
     room_states,
 )
-from snuk_assets.live.step import BuildingConfig, BuildingState, building_config, live_step
+from snuk_assets.live.step import (
+    OBSERVATION_SCHEMA,
+    BuildingConfig,
+    BuildingState,
+    building_config,
+    live_step,
+)
 
 log = logging.getLogger("snuk.live")
 BATCH_MAX = 5000  # messages archived per file at most
 TICK_S = 0.2
+FOLLOW_S = 5.0  # how often the landing zone is listed for gateways' uploaded files
 
 
 def parse_broker(url: str) -> tuple[str, int]:
@@ -132,7 +140,16 @@ class LiveService:
             from snuk_assets.live.dagster_assets import Reporter
 
             self.on_report = Reporter(self.table.uri)
-        self.stats = {"steps": 0, "bins_closed": 0, "published": 0, "latency_s": []}
+        self._seen_files = self._landing_files(self.clock.now().date())  # there before the start
+        self._followed_at = 0.0
+        self.stats = {
+            "steps": 0,
+            "bins_closed": 0,
+            "published": 0,
+            "latency_s": [],
+            "files_followed": 0,
+            "observations_followed": 0,
+        }
 
     # -- MQTT ----------------------------------------------------------------------------
     def _client(self):
@@ -174,6 +191,8 @@ class LiveService:
             "steps": self.stats["steps"],
             "bins_closed": self.stats["bins_closed"],
             "published": self.stats["published"],
+            "files_followed": self.stats["files_followed"],
+            "observations_followed": self.stats["observations_followed"],
             "latency_p50_s": pct(0.5),
             "latency_p95_s": pct(0.95),
             "clock": self.clock.now().isoformat(),
@@ -222,6 +241,10 @@ class LiveService:
             observations = batch.observations
             if isinstance(self.clock, EventClock):
                 self.clock.observe(observations)
+        for building_id, table in self.follow_files().items():
+            if building_id in observations:
+                table = pa.concat_tables([observations[building_id], table])
+            observations = {**observations, building_id: table}
         now = self.clock.now()
         self._refresh_configs(now.date())
         for building_id, config in self.configs.items():
@@ -235,6 +258,57 @@ class LiveService:
             self.stats["steps"] += 1
             if not result.room_states.empty:
                 self._publish(client, building_id, result, now)
+
+    # -- files too -------------------------------------------------------------------------
+    def _landing_files(self, day: dt.date) -> set[str]:
+        """Today's and yesterday's gateway files (not this service's MQTT archive)."""
+        landing = self.settings.landing()
+        paths = set()
+        for d in (day - dt.timedelta(days=1), day):
+            try:
+                files = landing.list_day(d)
+            except Exception:  # the landing zone does not exist yet
+                files = []
+            paths |= {
+                f.path for f in files if not f.path.rsplit("/", 1)[-1].startswith(ARCHIVE_PREFIX)
+            }
+        return paths
+
+    def follow_files(self, force: bool = False) -> dict[str, pa.Table]:
+        """Observations of gateway files that landed since the last look (every FOLLOW_S).
+
+        Read and validated as ``raw_observations`` does; they are in the landing zone already,
+        so nothing is archived. Files there before the service started are left to the batch.
+        """
+        if not force and time.monotonic() - self._followed_at < FOLLOW_S:
+            return {}
+        from snuk_assets.assets.raw_observations import read_and_parse
+        from snuk_assets.landing import arrival_day_of
+        from snuk_assets.transforms.validate import validate_observations
+
+        self._followed_at = time.monotonic()
+        new = sorted(self._landing_files(self.clock.now().date()) - self._seen_files)
+        tables = []
+        landing = self.settings.landing()
+        for path in new:
+            result = validate_observations(
+                read_and_parse(landing, path),
+                arrival_day=arrival_day_of(path),
+                max_lateness=self.settings.max_lateness,
+            )
+            tables.append(result.kept.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA))
+            self._seen_files.add(path)
+            self.stats["files_followed"] += 1
+            self.stats["observations_followed"] += result.rows_kept
+            log.info(
+                "followed %s: %d observations kept, %d quarantined",
+                path,
+                result.rows_kept,
+                result.rows_quarantined,
+            )
+        if not tables:
+            return {}
+        return {self.settings.registry().building_id: pa.concat_tables(tables)}
 
     def _refresh_configs(self, day: dt.date) -> None:
         if day == self._config_day:

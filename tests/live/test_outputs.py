@@ -186,3 +186,23 @@ def browser():
             yield instance
         finally:
             instance.close()
+
+
+def test_files_too_gateway_uploads_are_followed(running):
+    """A gateway file landing in today's folder reaches the live step (it is not archived)."""
+    landing = running.settings.landing()
+    when = running.clock.when - pd.Timedelta("10s")  # measured after the open bin's start
+    sensor = sorted(running.settings.registry().sensor_ids())[0]
+    ms = int(when.value // 1_000_000)
+    lines = [f"sensor_id='{sensor}', timestamp={ms + k}, value=1.0," for k in range(3)]
+    lines.append("garbage")
+    path = f"raw_data/{when:%Y/%m/%d}/gateway-7-upload.txt"
+    landing.write_bytes(path, ("\n".join(lines) + "\n").encode())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and running.service.stats["files_followed"] < 1:
+        time.sleep(0.2)
+    assert running.service.stats["files_followed"] == 1
+    assert running.service.stats["observations_followed"] == 3
+    time.sleep(0.5)
+    state = running.service.states[running.building].observations
+    assert path in set(state["source_file"].to_pylist())
