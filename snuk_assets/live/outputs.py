@@ -132,7 +132,7 @@ def room_states(result: StepResult) -> dict[str, dict]:
 
 def forecast_table(result: StepResult, published_at: pd.Timestamp) -> pa.Table:
     frame = result.forecasts.copy()
-    frame["published_at"] = published_at
+    frame["published_at"] = pd.Timestamp(published_at).floor("us")  # the table keeps µs
     frame["beats_baselines"] = frame["beats_baselines"].astype(object)
     return pa.Table.from_pandas(frame[SCHEMA.names], schema=SCHEMA, preserve_index=False)
 
