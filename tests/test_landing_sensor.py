@@ -45,8 +45,9 @@ def settings(storage_root, tmp_path) -> SnukSettings:
 class Ticks:
     """Evaluates the sensor tick after tick, carrying its cursor like the daemon does."""
 
-    def __init__(self, settings: SnukSettings):
+    def __init__(self, settings: SnukSettings, sensor=landing_files_sensor):
         self.settings = settings
+        self.sensor = sensor
         self.cursor: str | None = None
         self.instance = DagsterInstance.ephemeral()
 
@@ -54,9 +55,10 @@ class Ticks:
         context = build_sensor_context(
             cursor=self.cursor, resources={"settings": self.settings}, instance=self.instance
         )
-        result = landing_files_sensor(context)
+        result = self.sensor(context)
         assert isinstance(result, SensorResult)
         self.cursor = result.cursor
+        self.run_requests = result.run_requests or []
         return [(r.partition_key, r.run_key) for r in result.run_requests or []]
 
 
