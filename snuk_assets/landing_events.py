@@ -210,7 +210,8 @@ class LandingQueue:
     def receive(self, *, wait_seconds: int, max_batches: int) -> list[QueueMessage]:
         """Up to ``max_batches`` x 10 messages; the first call waits up to ``wait_seconds``.
 
-        Later calls wait at most a second, so a tick stays well inside Dagster's 60 s limit.
+        A short batch means the queue is drained for now (the rest waits for the next tick);
+        later calls wait at most a second, so a tick stays well inside Dagster's 60 s limit.
         """
         messages: list[QueueMessage] = []
         for batch in range(max_batches):
@@ -223,7 +224,7 @@ class LandingQueue:
             messages += [
                 QueueMessage(m["MessageId"], m["ReceiptHandle"], m["Body"]) for m in received
             ]
-            if not received:
+            if len(received) < SQS_BATCH:
                 break
         return messages
 

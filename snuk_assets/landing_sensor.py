@@ -145,11 +145,11 @@ def ingest_run_requests(
     context: SensorEvaluationContext, requests: Sequence[DayRequest], **tags: str
 ) -> list[RunRequest]:
     """A ``RunRequest`` per day inside the partitions; days outside them are logged, not run."""
-    known = set(daily_partitions.get_partition_keys())
     run_requests = []
     for request in requests:
         key = request.day.isoformat()
-        if key not in known:
+        # Not get_partition_keys(): listing every day since SNUK_START_DATE took 0.4 s a tick.
+        if not daily_partitions.has_partition_key(key):
             context.log.warning(
                 f"files for {key} are outside the partitions (SNUK_START_DATE "
                 f"{daily_partitions.start:%Y-%m-%d} .. today): {request.files[:3]}"
