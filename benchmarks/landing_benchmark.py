@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import pathlib
@@ -179,25 +180,43 @@ def moto_server() -> Iterator[str]:
 
 
 # -- the runs --------------------------------------------------------------------------------
-def measure(tickers: list[Ticker], land_one: Callable[[int], None], repeat: int) -> dict:
-    """Warm each sensor up (its first tick sees the history), then time ``repeat`` new files."""
-    figures = {}
-    for ticker in tickers:
+def measure(
+    ticker: Ticker,
+    land_one: Callable[[], None],
+    repeat: int,
+    *,
+    warm_up: bool = True,
+    before_tick: Callable[[], None] = lambda: None,
+) -> list[dict]:
+    """Warm the sensor up (its first tick sees the history), then time ``repeat`` new files."""
+    if warm_up:
         ticker.tick()
         ticker.tick()  # the events sensor deletes the first tick's messages here
-    for ticker in tickers:
-        samples = []
-        for r in range(repeat):
-            land_one(r)
-            samples.append(ticker.tick())
-            runs = samples[-1]["runs"]
-            assert runs == [(TODAY.isoformat(), 1)], f"{ticker.name} requested {runs}"
-        figures[ticker.name] = {
-            "seconds_median": statistics.median(s["seconds"] for s in samples),
-            "seconds": [s["seconds"] for s in samples],
-            "requests_median": statistics.median(s["requests"] for s in samples),
-        }
-    return figures
+    samples = []
+    for _ in range(repeat):
+        land_one()
+        before_tick()
+        samples.append(ticker.tick())
+        runs = samples[-1]["runs"]
+        assert runs == [(TODAY.isoformat(), 1)], f"{ticker.name} requested {runs}"
+    return samples
+
+
+def summary(backend: str, n_files: int, sensor_name: str, samples: list[dict]) -> dict:
+    row = {
+        "backend": backend,
+        "files": n_files,
+        "sensor": sensor_name,
+        "seconds_median": statistics.median(s["seconds"] for s in samples),
+        "seconds": [s["seconds"] for s in samples],
+        "requests_median": statistics.median(s["requests"] for s in samples),
+    }
+    print(
+        f"  {backend:6} {n_files:>9,} files  {sensor_name:16} "
+        f"{row['seconds_median'] * 1000:9.1f} ms  {row['requests_median']:6.0f} requests",
+        flush=True,
+    )
+    return row
 
 
 def run_folder(args, counter: Requests) -> list[dict]:
@@ -211,28 +230,22 @@ def run_folder(args, counter: Requests) -> list[dict]:
         for stray in (root / day_folder(TODAY)).glob("new-*"):
             stray.unlink()  # the previous size's new files
         grow_folder(root, days, args.files_per_day, n_files)
-        print(f"{n_files:,} files in {root} ({time.perf_counter() - t0:.0f} s to build)")
+        print(
+            f"{n_files:,} files in {root} ({time.perf_counter() - t0:.0f} s to build)", flush=True
+        )
         settings = SnukSettings(landing_uri=str(root), lakehouse_uri=str(root / "unused"))
         tickers = [
             Ticker("full_listing", full_listing(), settings, counter),
             Ticker("bounded_listing", landing_files_sensor, settings, counter),
         ]
 
-        def land_one(r: int) -> None:
+        def land_one() -> None:
             (root / day_folder(TODAY) / f"new-{uuid.uuid4().hex[:8]}.txt").write_bytes(b"")
             time.sleep(0.02)  # distinct modification times
 
         for ticker in tickers:
-            figures = measure([ticker], land_one, args.repeat)
-            rows.append(
-                {
-                    "backend": "folder",
-                    "files": n_files,
-                    "sensor": ticker.name,
-                    **figures[ticker.name],
-                }
-            )
-            print_row(rows[-1])
+            samples = measure(ticker, land_one, args.repeat)
+            rows.append(summary("folder", n_files, ticker.name, samples))
     return rows
 
 
@@ -252,7 +265,10 @@ def run_s3(args, counter: Requests) -> list[dict]:
             t0 = time.perf_counter()
             grow_bucket(bucket, days, args.files_per_day, made, n_files)
             made = n_files
-            print(f"{n_files:,} objects on moto ({time.perf_counter() - t0:.0f} s to upload)")
+            print(
+                f"{n_files:,} objects on moto ({time.perf_counter() - t0:.0f} s to upload)",
+                flush=True,
+            )
             rule = {
                 "QueueArn": arn["Attributes"]["QueueArn"],
                 "Events": ["s3:ObjectCreated:*"],
@@ -268,12 +284,9 @@ def run_s3(args, counter: Requests) -> list[dict]:
                 landing_queue_wait_seconds=1,
             )
 
-            def land_one(r: int) -> None:
-                s3.put_object(
-                    Bucket=bucket,
-                    Key=f"{day_folder(TODAY)}/new-{uuid.uuid4().hex[:8]}.txt",
-                    Body=b"",
-                )
+            def land_one() -> None:
+                key = f"{day_folder(TODAY)}/new-{uuid.uuid4().hex[:8]}.txt"
+                s3.put_object(Bucket=bucket, Key=key, Body=b"")
 
             tickers = [
                 Ticker("full_listing", full_listing(dt.timedelta(seconds=1)), settings, counter),
@@ -282,36 +295,16 @@ def run_s3(args, counter: Requests) -> list[dict]:
             ]
             for ticker in tickers:
                 drain(sqs, queue_url)  # events of the other sensors' new files
-                figures = measure([ticker], land_one, args.repeat)
-                rows.append(
-                    {
-                        "backend": "s3",
-                        "files": n_files,
-                        "sensor": ticker.name,
-                        **figures[ticker.name],
-                    }
-                )
-                print_row(rows[-1])
-            repair = tickers[-1]
-            samples = []
-            for r in range(args.repeat):
-                land_one(100 + r)
-                cursor = EventsCursor.parse(repair.cursor)
-                repair.cursor = EventsCursor(
-                    cursor.pending, cursor.seen, cursor.listed_through
-                ).dump()
-                samples.append(repair.tick())
-            rows.append(
-                {
-                    "backend": "s3",
-                    "files": n_files,
-                    "sensor": "events_repair",
-                    "seconds_median": statistics.median(s["seconds"] for s in samples),
-                    "seconds": [s["seconds"] for s in samples],
-                    "requests_median": statistics.median(s["requests"] for s in samples),
-                }
-            )
-            print_row(rows[-1])
+                samples = measure(ticker, land_one, args.repeat)
+                rows.append(summary("s3", n_files, ticker.name, samples))
+            events = tickers[-1]
+
+            def repair_due(events=events) -> None:
+                cursor = EventsCursor.parse(events.cursor)
+                events.cursor = dataclasses.replace(cursor, repaired_at=None).dump()
+
+            samples = measure(events, land_one, args.repeat, warm_up=False, before_tick=repair_due)
+            rows.append(summary("s3", n_files, "events_repair", samples))
     return rows
 
 
@@ -324,13 +317,6 @@ def drain(sqs, queue_url: str) -> None:
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
         ]
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-
-
-def print_row(row: dict) -> None:
-    print(
-        f"  {row['backend']:6} {row['files']:>9,} files  {row['sensor']:16} "
-        f"{row['seconds_median'] * 1000:9.1f} ms  {row['requests_median']:6.0f} requests"
-    )
 
 
 def main() -> None:
