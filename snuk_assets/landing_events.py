@@ -248,6 +248,25 @@ def _region_of(queue_url: str) -> str:
     return parts[1] if len(parts) > 3 and parts[0] == "sqs" else "us-east-1"
 
 
+def _read(
+    context: SensorEvaluationContext, messages: Sequence[QueueMessage], landing: Location
+) -> tuple[list[CreatedFile], list[str]]:
+    """The files the messages announce, and the receipt handles of the messages understood."""
+    announced: list[CreatedFile] = []
+    consumed: list[str] = []
+    for message in messages:
+        try:
+            announced += parse_notification(message.body, landing)
+        except UnparseableMessage as error:
+            context.log.warning(
+                f"message {message.message_id} is left for the dead-letter queue: {error}; "
+                f"body starts {message.body[:200]!r}"
+            )
+            continue
+        consumed.append(message.receipt_handle)
+    return announced, consumed
+
+
 def _log_left_out(context: SensorEvaluationContext, plan: EventPlan) -> None:
     if plan.outside:
         context.log.warning(
@@ -294,18 +313,7 @@ def landing_events_sensor(context: SensorEvaluationContext, settings: SnukSettin
         wait_seconds=settings.landing_queue_wait_seconds,
         max_batches=settings.landing_queue_max_batches,
     )
-    announced: list[CreatedFile] = []
-    consumed: list[str] = []
-    for message in messages:
-        try:
-            announced += parse_notification(message.body, landing.location)
-        except UnparseableMessage as error:
-            context.log.warning(
-                f"message {message.message_id} is left for the dead-letter queue: {error}; "
-                f"body starts {message.body[:200]!r}"
-            )
-            continue
-        consumed.append(message.receipt_handle)
+    announced, consumed = _read(context, messages, landing.location)
 
     now = dt.datetime.now(dt.UTC)
     repair_due = previous.repaired_at is None or now - previous.repaired_at >= dt.timedelta(

@@ -142,7 +142,7 @@ def day_run_key(day: dt.date, versions: Iterable[str]) -> str:
 
 
 def ingest_run_requests(
-    context: SensorEvaluationContext, requests: Sequence[DayRequest], **tags: str
+    context: SensorEvaluationContext, requests: Sequence[DayRequest]
 ) -> list[RunRequest]:
     """A ``RunRequest`` per day inside the partitions; days outside them are logged, not run."""
     run_requests = []
@@ -159,7 +159,7 @@ def ingest_run_requests(
             RunRequest(
                 run_key=request.run_key,
                 partition_key=key,
-                tags={"snuk/new_files": str(len(request.files)), **tags},
+                tags={"snuk/new_files": str(len(request.files))},
             )
         )
     return run_requests
