@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--client-id", default="snuk-live", help="MQTT client id (session)")
     parser.add_argument("--delay", default="30s", help="allowed delay before a bin closes")
+    parser.add_argument(
+        "--flush", default="10s", help="archive (and acknowledge) received messages this often"
+    )
     parser.add_argument("--replay", action="store_true", help="publish the simulated building")
     parser.add_argument("--speed", type=float, default=60.0, help="replay N x real time")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2016, 7, 6))
@@ -81,7 +84,12 @@ def live_command(args: argparse.Namespace) -> int:
     if args.clock == "event":
         clock = EventClock(pd.Timestamp(args.start, tz="UTC"))
     service = LiveService(
-        settings, broker, client_id=args.client_id, clock=clock, delay=pd.Timedelta(args.delay)
+        settings,
+        broker,
+        client_id=args.client_id,
+        clock=clock,
+        delay=pd.Timedelta(args.delay),
+        flush=pd.Timedelta(args.flush),
     )
     host, port = parse_http(args.http)
     serve(

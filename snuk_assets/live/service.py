@@ -111,11 +111,14 @@ class LiveService:
     clock: Clock = field(default_factory=Clock)
     view: LiveView = field(default_factory=LiveView)
     delay: pd.Timedelta = pd.Timedelta(seconds=30)
+    flush: pd.Timedelta = pd.Timedelta(seconds=10)  # archive a file at most this often
     write_table: bool = True
     on_report: object = None  # called with (building_id, delta_version, rows, latest_bin)
 
     def __post_init__(self) -> None:
         self._queue: queue.Queue[Message] = queue.Queue()
+        self._pending: list[Message] = []
+        self._pending_since = time.monotonic()
         self._stop = threading.Event()
         self._connected = threading.Event()
         self.configs: dict[str, BuildingConfig] = {}
@@ -219,13 +222,22 @@ class LiveService:
             client.disconnect()
 
     def _drain(self) -> list[Message]:
-        messages = []
+        """The messages to archive now: every ``flush`` of clock time (a real clock's 10 s is
+        a file per 10 s, not one per tick), or ``BATCH_MAX`` of them, whichever comes first."""
         try:
-            messages.append(self._queue.get(timeout=TICK_S))
-            while len(messages) < BATCH_MAX:
-                messages.append(self._queue.get_nowait())
+            self._pending.append(self._queue.get(timeout=TICK_S))
+            while len(self._pending) < BATCH_MAX:
+                self._pending.append(self._queue.get_nowait())
         except queue.Empty:
             pass
+        if not self._pending:
+            return []
+        speed = getattr(self.clock, "speed", None)
+        wait_s = self.flush.total_seconds() / speed if speed else 0.0
+        if len(self._pending) < BATCH_MAX and time.monotonic() - self._pending_since < wait_s:
+            return []
+        messages, self._pending = self._pending, []
+        self._pending_since = time.monotonic()
         return messages
 
     def tick(self, client) -> None:

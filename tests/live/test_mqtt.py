@@ -97,6 +97,8 @@ def start_service(env, broker: str, http_port: int) -> subprocess.Popen:
             f"127.0.0.1:{http_port}",
             "--client-id",
             "snuk-live-test",
+            "--flush",  # a file per 0.2 s (default 10 s), so the crash lands mid-stream
+            "0.2s",
         ],
         env=env,
     )
