@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from snuk_assets.assets.control import control_assets
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
@@ -43,7 +44,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     definitions = Definitions(
-        assets=assets,
+        # The control evaluation runs by hand, on a simulated building (README: Control).
+        assets=[*assets, control_assets],
         jobs=[daily_pipeline, ingest_job],
         asset_checks=table_checks(assets),
         sensors=[landing_files_sensor, automation_sensor],

@@ -1,4 +1,4 @@
-"""The plant that control policies are evaluated on: lights and a first-order thermal model per room.
+"""The plant that control policies are evaluated on: lights and a 1R1C thermal model per room.
 
 Every parameter is fixed here, with its source, before any policy was run on it (the commit that
 added this module holds no policy). The model is deliberately simple, as the issue asks: per
