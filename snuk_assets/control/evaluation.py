@@ -22,11 +22,13 @@ from snuk_assets.control.policies import (
     FixedSchedule,
     ForecastPolicy,
     Oracle,
+    Prices,
     Reactive,
 )
 from snuk_assets.control.simulation import WARMUP_DAYS, loop_bins, loop_inputs, run_policy
 
 TRUTH_FILE = "occupancy_truth.parquet"
+FORECAST_HORIZONS = 12  # what the models forecast: the next hour of 5-minute bins
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class ControlParams:
 
     threshold: float = 0.3
     lead_bins: int = 12
+    prices: Prices = field(default_factory=Prices)
     plant: PlantParams = field(default_factory=PlantParams)
 
 
@@ -63,10 +66,56 @@ def evaluate_control(
     params: ControlParams | None = None,
 ) -> ControlRun:
     """Run every policy over ``days`` UTC days from ``start`` (after the warm-up)."""
+    params = params or ControlParams()
+    inputs, why = control_inputs(
+        lakehouse,
+        registry,
+        truth=truth,
+        start=start,
+        days=days,
+        seed=seed,
+        freq=freq,
+        plant_params=params.plant,
+    )
+    policies = {
+        "fixed_schedule": FixedSchedule(registry.timezone),
+        "reactive": Reactive(),
+        "forecast": forecast_policy(registry, params),
+        "oracle": Oracle(),
+    }
+    results = [run_policy(name, policies[name], inputs) for name in POLICIES]
+    kinds = registry.room_kinds()
+    kpis = pd.concat([r.kpis for r in results], ignore_index=True)
+    kpis["kind"] = kpis["room_id"].map(kinds)
+    controls = pd.concat([r.controls for r in results], ignore_index=True)
+    return ControlRun(kpis[["date", "room_id", "kind", "policy", *KPI_COLUMNS]], controls, why)
+
+
+def forecast_policy(registry, params: ControlParams) -> ForecastPolicy:
+    return ForecastPolicy(
+        registry.timezone,
+        threshold=params.threshold,
+        lead_bins=params.lead_bins,
+        prices=params.prices,
+    )
+
+
+def control_inputs(
+    lakehouse,
+    registry,
+    *,
+    truth: pd.DataFrame,
+    start: dt.date,
+    days: int,
+    seed: int,
+    freq: str,
+    plant_params: PlantParams,
+    horizons: int = FORECAST_HORIZONS,
+):
+    """The loop's inputs (``LoopInputs``) and the rooms without forecasts, with why."""
     from snuk_assets.assets.occupancy_models import read_models
 
-    params = params or ControlParams()
-    plant = RoomPlant.from_rooms(registry.rooms, params.plant)
+    plant = RoomPlant.from_rooms(registry.rooms, plant_params)
     first = start - dt.timedelta(days=WARMUP_DAYS)
     room_days = [first + dt.timedelta(days=n) for n in range(-1, days + WARMUP_DAYS)]
     rooms = lakehouse.read("room_series", dates=room_days, missing_ok=True)
@@ -82,7 +131,7 @@ def evaluate_control(
         anchors=bins - pd.Timedelta(freq),
         freq=freq,
         timezone=registry.timezone,
-        horizons=params.lead_bins,
+        horizons=horizons,
     )
     inputs = loop_inputs(
         plant,
@@ -94,20 +143,7 @@ def evaluate_control(
         seed=seed,
         freq=freq,
     )
-    policies = {
-        "fixed_schedule": FixedSchedule(registry.timezone),
-        "reactive": Reactive(),
-        "forecast": ForecastPolicy(
-            registry.timezone, threshold=params.threshold, lead_bins=params.lead_bins
-        ),
-        "oracle": Oracle(),
-    }
-    results = [run_policy(name, policies[name], inputs) for name in POLICIES]
-    kinds = registry.room_kinds()
-    kpis = pd.concat([r.kpis for r in results], ignore_index=True)
-    kpis["kind"] = kpis["room_id"].map(kinds)
-    controls = pd.concat([r.controls for r in results], ignore_index=True)
-    return ControlRun(kpis[["date", "room_id", "kind", "policy", *KPI_COLUMNS]], controls, why)
+    return inputs, why
 
 
 def _models_before(read_models, lakehouse, first: dt.date, max_age_days: int = 7):
@@ -171,14 +207,8 @@ def done_when(building: pd.DataFrame) -> dict[str, dict]:
 
 
 def format_summary(summary: dict[str, pd.DataFrame], criteria: dict[str, dict]) -> list[str]:
-    shown = [
-        "energy_kwh",
-        "lighting_kwh",
-        "hvac_kwh",
-        "discomfort_kh",
-        "miss_minutes",
-        "dark_occupied_minutes",
-    ]
+    """The printed tables: per policy, the building's KPIs, each room kind's, the criteria."""
+    shown = [c for c in KPI_COLUMNS if c != "occupied_minutes"]
     lines = ["building:", "  " + f"{'policy':16s}" + "".join(f"{c:>23s}" for c in shown)]
     for policy, row in summary["building"].iterrows():
         lines.append("  " + f"{policy:16s}" + "".join(f"{row[c]:23.1f}" for c in shown))
