@@ -193,8 +193,8 @@ def test_the_forecast_policy_preconditions_ahead_of_a_forecast_arrival(plant):
 def test_the_forecast_policy_lights_by_the_price_of_a_dark_minute(plant):
     policy = ForecastPolicy("Europe/Berlin")
     cut = policy.prices.light_cut(plant, 5)
-    # Office: 237 W for 5 min at 0.30 EUR/kWh against 5 dark minutes at 0.10 EUR.
-    assert cut[0] == pytest.approx(20 * 1.1 * 10.764 * 5 / 60 / 1000 * 0.30 / 0.5)
+    # Office: 237 W for 5 min at 0.30 EUR/kWh against 5 dark minutes at 0.017 EUR.
+    assert cut[0] == pytest.approx(20 * 1.1 * 10.764 * 5 / 60 / 1000 * 0.30 / (5 * 0.017))
     forecast = np.zeros((2, 12))
     forecast[:, 0] = cut * 1.01
     assert policy(situation(forecast=forecast), plant).lights.all()
