@@ -58,16 +58,15 @@ def policy_on(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     present = frame["occupant_presence"].to_numpy() > 0
     local = frame["timestamp"]
     hour = local.dt.hour.to_numpy()
-    working = local.dt.dayofweek.to_numpy() < 5
-    # Rows are 5 minutes apart within a day; days are not contiguous, so the reactive hold
-    # never bridges from one logged day to the next.
-    day = local.dt.date.to_numpy()
-    hold_rows = REACTIVE_DELAY_MINUTES // ROW_MINUTES
+    working = local.dt.day_of_week.to_numpy() < 5
+    # Present in a row within the last 20 minutes, by the clock: the logged days are not
+    # contiguous, and a gap in the rows is not presence.
+    seconds = local.astype("int64").to_numpy() // 10**9
+    hold_s = REACTIVE_DELAY_MINUTES * 60
     recent = np.zeros(len(frame), dtype=bool)
-    for lag in range(1, hold_rows + 1):
-        shifted = np.concatenate([np.zeros(lag, bool), present[:-lag]])
-        same_day = np.concatenate([np.zeros(lag, bool), day[lag:] == day[:-lag]])
-        recent |= shifted & same_day
+    for lag in range(1, min(REACTIVE_DELAY_MINUTES // ROW_MINUTES, len(frame) - 1) + 1):
+        within = seconds[lag:] - seconds[:-lag] <= hold_s
+        recent[lag:] |= present[:-lag] & within
     return {
         "fixed_schedule": working & (hour >= 7) & (hour < 19),
         "reactive": recent,
