@@ -117,8 +117,11 @@ def forecast_now(frame: pd.DataFrame, room_id: str) -> tuple[np.ndarray, dict]:
         timezone=TIMEZONE,
         anchors=pd.DatetimeIndex(room["bin_start"]),
     )
-    model_row = train_room(windows[windows["bin_start"] < TRAIN_BEFORE], params).iloc[0]
     proba = np.full(len(room), np.nan)
+    train = windows[windows["bin_start"] < TRAIN_BEFORE] if len(windows) else windows
+    if train.empty:
+        return proba, {"status": "skipped", "reason": f"no complete window before {TRAIN_BEFORE}"}
+    model_row = train_room(train, params).iloc[0]
     if model_row["status"] != "trained":
         return proba, {"status": model_row["status"], "reason": model_row["reason"]}
     test = windows[windows["bin_start"] >= TRAIN_BEFORE]
