@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from snuk_assets.assets.control import control_assets
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
@@ -53,7 +54,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor
     definitions = Definitions(
         # live_room_forecasts is external: written by `snuk live`, which reports each bin.
-        assets=[*assets, live_room_forecasts],
+        # The control evaluation runs by hand, on a simulated building (README: Control).
+        assets=[*assets, live_room_forecasts, control_assets],
         jobs=[daily_pipeline, ingest_job],
         asset_checks=[*table_checks(assets), *live_freshness_checks],
         sensors=[landing_sensor, automation_sensor, live_freshness_sensor],
