@@ -68,7 +68,8 @@ def read_partitions(
         uris = (
             table.file_uris(file_pruning_predicate=[(DATE_COLUMN, "in", wanted)]) if wanted else []
         )
-    spark_schema = from_arrow_schema(schema)
+    # Explicit: a naive timestamp is TIMESTAMP_NTZ on PySpark 3.5 too (its default is False).
+    spark_schema = from_arrow_schema(schema, prefer_timestamp_ntz=True)
     if not uris:
         return spark.createDataFrame([], spark_schema)
     files = [(uri, _partition_day(uri, name)) for uri in uris]
