@@ -336,12 +336,12 @@ def _group_apply_by_apply_in_arrow(rows, keys, run, output_schema):
 
     Defined in the script (``__main__``), so Spark ships it to its workers by value.
     """
-    from snuk_assets.engines.spark import _spark_schema
+    from snuk_assets.engines.spark_arrow import spark_schema
 
     def run_group(group: pa.Table) -> pa.Table:  # applyInArrow picks its form from the hints
         return run(group)
 
-    return rows.groupBy(*keys).applyInArrow(run_group, _spark_schema(output_schema))
+    return rows.groupBy(*keys).applyInArrow(run_group, spark_schema(output_schema))
 
 
 def _stage(stage: str, engine, settings, days: list[dt.date]) -> int:

@@ -205,7 +205,7 @@ def test_groups_on_spark_span_arrow_batches(spark):
 def test_sorted_batches_are_cut_into_groups_of_every_key():
     # Executor-side code alone (no JVM): batches sorted by (date, room), nulls first, as
     # Spark sorts them; groups continue across batch boundaries and break at any key change.
-    from snuk_assets.engines.spark import _run_sorted_groups
+    from snuk_assets.engines.spark_arrow import _run_sorted_groups
 
     table = pa.table(
         {"date": [None, D1, D1, D1, D2, D2], "room_id": ["a", "a", "a", "b", "a", "a"]},
