@@ -29,8 +29,11 @@ $(BIN35)/python:
 	$(PYTHON) -m venv $(VENV35)
 	$(BIN35)/pip install --quiet --upgrade pip
 
-$(VENV35)/.installed: pyproject.toml constraints/spark35.txt | $(BIN35)/python
-	$(BIN35)/pip install --quiet -e '.[dev,spark]' --constraint constraints/spark35.txt
+# The same versions as .venv but for pyspark and its py4j: the two runs differ in PySpark alone.
+$(VENV35)/.installed: pyproject.toml constraints/spark35.txt $(VENV)/.installed | $(BIN35)/python
+	$(BIN)/pip freeze --exclude-editable | grep -viE '^(pyspark|py4j)==' > $(VENV35)/same-as-venv.txt
+	$(BIN35)/pip install --quiet -e '.[dev,spark]' --constraint constraints/spark35.txt \
+	    --constraint $(VENV35)/same-as-venv.txt
 	@$(BIN35)/pip list 2>/dev/null | grep -E '^(pandas|pyarrow|pyspark) '
 	@touch $@
 
