@@ -199,8 +199,8 @@ def test_groups_on_spark_span_arrow_batches(spark):
         )
     finally:
         spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
-    rooms = [r if isinstance(r, str) else None for r in out["room_id"]]  # null: None or NaN
-    assert (rooms, out["rows"].tolist()) == (["a", "b", "c", None], [6, 3, 1, 2])
+    keys = [r if isinstance(r, str) else None for r in out["room_id"]]  # null: None or NaN
+    assert (keys, out["rows"].tolist()) == (["a", "b", "c", None], [6, 3, 1, 2])
 
 
 def test_sorted_batches_are_cut_into_groups_of_every_key():
