@@ -4,9 +4,14 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
+# A second environment with the PySpark of the default EMR release (3.5): the Spark and EMR
+# tests run there too (constraints/spark35.txt).
+VENV35 := .venv-spark35
+BIN35  := $(VENV35)/bin
+SPARK_TESTS := tests/spark tests/emr
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: demo test dev live install lint bench bench-engines clean
+.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +19,25 @@ $(BIN)/python:
 
 # Reinstall when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
-	@$(BIN)/pip list 2>/dev/null | grep -E '^(dagster|deltalake|pandas|pyarrow) '
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	@$(BIN)/pip list 2>/dev/null | grep -E '^(dagster|deltalake|pandas|pyarrow|pyspark) '
 	@touch $@
 
 install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+$(BIN35)/python:
+	$(PYTHON) -m venv $(VENV35)
+	$(BIN35)/pip install --quiet --upgrade pip
+
+# The same versions as .venv but for pyspark and its py4j: the two runs differ in PySpark alone.
+$(VENV35)/.installed: pyproject.toml constraints/spark35.txt $(VENV)/.installed | $(BIN35)/python
+	$(BIN)/pip freeze --exclude-editable | grep -viE '^(pyspark|py4j)==' > $(VENV35)/same-as-venv.txt
+	$(BIN35)/pip install --quiet -e '.[dev,spark]' --constraint constraints/spark35.txt \
+	    --constraint $(VENV35)/same-as-venv.txt
+	@$(BIN35)/pip list 2>/dev/null | grep -E '^(pandas|pyarrow|pyspark) '
+	@touch $@
+
+install-spark35: $(VENV35)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 # dagster.yaml is read only from $DAGSTER_HOME: link the project's copy there.
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
@@ -28,10 +47,15 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install
 	$(BIN)/snuk demo
 
-test: install
+test: install install-spark35
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	$(BIN35)/pytest $(SPARK_TESTS)
+
+# The Spark engine, Delta I/O and spark-submit/Pipes tests on PySpark 3.5 alone.
+test-spark35: install-spark35
+	$(BIN35)/pytest $(SPARK_TESTS)
 
 dev: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -44,6 +44,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 START = dt.date(2016, 6, 1)  # the first daily partition
 STAGES = ("resample", "train")
 ENGINES = ("local", "spark")
+# The Spark engine with its grouping before issue 23 (groupBy().applyInArrow, PySpark 4 only),
+# to compare the grouping that runs on PySpark 3.5 as well against it: --engines spark OLD_SPARK.
+OLD_SPARK = "spark-applyinarrow"
 TRAIN_DAYS = 28  # TrainingConfig's default window
 # Uploads arrive up to a few days after their measurement day (max_lateness is 3 days).
 ARRIVAL_DAYS_AFTER = 4
@@ -67,7 +70,7 @@ def main() -> None:
     logs = workdir / "logs"
     for index, scale in enumerate(scales):
         lake, registry, inputs[scale] = scaled_lakehouse(workdir, source, scale, days)
-        engines = ENGINES if index % 2 == 0 else ENGINES[::-1]  # drift hits both alike
+        engines = args.engines if index % 2 == 0 else args.engines[::-1]  # drift hits both alike
         job = {"lakehouse": str(lake), "registry": str(registry), "days": [str(d) for d in days]}
         if "resample" in args.stages:
             runs += [
@@ -105,6 +108,14 @@ def _parse_args() -> argparse.Namespace:
         help="copies of the reference building, each a run (default: 1 2 4)",
     )
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
+    parser.add_argument(
+        "--engines",
+        nargs=2,
+        choices=(*ENGINES, OLD_SPARK),
+        default=list(ENGINES),
+        help=f"the two engines compared (default: %(default)s; {OLD_SPARK}: the Spark engine "
+        "grouping with groupBy().applyInArrow, as before issue 23)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="simulator seed (default: 42)")
     parser.add_argument(
         "--workdir",
@@ -297,11 +308,16 @@ def _run_job(job: dict) -> None:
     from snuk_assets.engines import engine_from_env
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    engine = engine_from_env({"SNUK_ENGINE": job["engine"], "SNUK_SPARK_MASTER": "local[2]"})
+    if job["engine"] == OLD_SPARK:
+        import snuk_assets.engines.spark as spark_engine
+
+        spark_engine.group_apply = _group_apply_by_apply_in_arrow
+    kind = "spark" if job["engine"] == OLD_SPARK else job["engine"]
+    engine = engine_from_env({"SNUK_ENGINE": kind, "SNUK_SPARK_MASTER": "local[2]"})
     settings = _settings(job["lakehouse"], job["registry"])
     days = [dt.date.fromisoformat(d) for d in job["days"]]
     session_start_s = None
-    if job["engine"] == "spark":
+    if kind == "spark":
         t0 = time.perf_counter()
         engine.session()  # starts the JVM: timed apart from the stage
         session_start_s = time.perf_counter() - t0
@@ -311,8 +327,21 @@ def _run_job(job: dict) -> None:
     wall_s = time.perf_counter() - t0
     result = {"wall_s": wall_s, "session_start_s": session_start_s, "rows_written": rows}
     print(STAGE_RESULT + json.dumps(result), flush=True)
-    if job["engine"] == "spark":
+    if kind == "spark":
         engine.session().stop()
+
+
+def _group_apply_by_apply_in_arrow(rows, keys, run, output_schema):
+    """The Spark engine's grouping before issue 23: ``groupBy().applyInArrow`` (PySpark 4.0+).
+
+    Defined in the script (``__main__``), so Spark ships it to its workers by value.
+    """
+    from snuk_assets.engines.spark_arrow import spark_schema
+
+    def run_group(group: pa.Table) -> pa.Table:  # applyInArrow picks its form from the hints
+        return run(group)
+
+    return rows.groupBy(*keys).applyInArrow(run_group, spark_schema(output_schema))
 
 
 def _stage(stage: str, engine, settings, days: list[dt.date]) -> int:
@@ -498,6 +527,12 @@ def ratios(runs: list[dict]) -> dict:
             out["spark_over_local"][f"{stage} x{scale}"] = {
                 "wall": run["wall_s"] / local["wall_s"],
                 "peak_rss": run["peak_rss_bytes"] / local["peak_rss_bytes"],
+            }
+        old = by.get((stage, OLD_SPARK, scale))
+        if engine == "spark" and old:
+            out.setdefault(f"spark_over_{OLD_SPARK}", {})[f"{stage} x{scale}"] = {
+                "wall": run["wall_s"] / old["wall_s"],
+                "peak_rss": run["peak_rss_bytes"] / old["peak_rss_bytes"],
             }
         smallest = min(s for st, e, s in by if st == stage and e == engine)
         if scale != smallest:

@@ -38,9 +38,13 @@ if [[ -n "$CONSTRAINTS_URI" ]]; then
   aws s3 cp "$CONSTRAINTS_URI" "$WORK/constraints.txt"
   PIP_ARGS+=(--constraint "$WORK/constraints.txt")
 fi
-# The cluster's own pyspark (on spark-submit's PYTHONPATH) comes first on sys.path; the one
-# dagster-pyspark pulls into the venv is only used by `pyspark` started by hand.
+# The wheel without extras: no pyspark of its own (the [spark] extra is for local runs). The
+# steps run on the cluster's PySpark, which spark-submit puts on PYTHONPATH.
 "$VENV/bin/python" -m pip install --quiet "${PIP_ARGS[@]}" "$WORK"/snuk_assets-*.whl
+if "$VENV/bin/python" -c "import importlib.util, sys; sys.exit(not importlib.util.find_spec('pyspark'))"; then
+  echo "error: $VENV has its own pyspark, which would fight the cluster's Spark" >&2
+  exit 1
+fi
 
 if [[ -n "$REGISTRY_URI" ]]; then
   aws s3 cp "$REGISTRY_URI" /opt/snuk/building.yaml

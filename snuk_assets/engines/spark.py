@@ -1,18 +1,19 @@
-"""The Spark engine: the same group functions, run by executors with ``applyInArrow``.
+"""The Spark engine: the same group functions, run by executors on PySpark 3.5 and 4.x.
 
 A stage's rows go from the source table's Parquet files (listed by delta-rs) to the executors,
-through ``groupBy(key).applyInArrow`` and back to Parquet files the executors write; the driver
-only lists files, commits them with delta-rs and collects each group's small summary. pyspark is
-imported when the engine is first used, so importing this module starts no JVM.
+through a per-group step (``group_apply``) and back to Parquet files the executors write; the
+driver only lists files, commits them with delta-rs and collects each group's small summary.
+pyspark is imported when the engine is first used, so importing this module starts no JVM.
 
 Each group reaches ``fn`` as ``pyarrow.Table.to_pandas()`` of its rows, exactly as in the local
 engine (``applyInPandas`` would hand over Spark's own pandas conversion, with naive timestamps).
+The grouping is written on ``mapInArrow`` rather than ``groupBy().applyInArrow``: EMR 7 ships
+Spark 3.5, which has no ``applyInArrow`` (new in 4.0), and one code path is tested on both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -31,6 +32,13 @@ from snuk_assets.engines.base import (
     empty_frame,
     split_result,
     to_arrow,
+)
+from snuk_assets.engines.spark_arrow import (
+    arrow_to_spark,
+    from_ipc,
+    group_apply,
+    spark_to_arrow,
+    to_ipc,
 )
 from snuk_assets.lakehouse import DATE_COLUMN, Lakehouse
 
@@ -81,13 +89,10 @@ class SparkEngine(ComputeEngine):
         output_schema: pa.Schema,
     ) -> pd.DataFrame:
         table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data)
-        rows = (
-            self.session()
-            .createDataFrame(table)
-            .groupBy(key)
-            .applyInArrow(_group_runner(fn, output_schema, None), _spark_schema(output_schema))
-        )
-        frame = rows.toArrow().cast(output_schema).to_pandas()
+        spark = self.session()
+        rows = arrow_to_spark(spark, table)
+        results = group_apply(rows, [key], _group_runner(fn, output_schema, None), output_schema)
+        frame = spark_to_arrow(results, output_schema).to_pandas()
         # Each group's rows come from one task, in order: a stable sort keeps them so.
         return frame.sort_values(key, kind="stable", ignore_index=True)
 
@@ -103,8 +108,8 @@ class SparkEngine(ComputeEngine):
         packed = output_schema
         if summary_schema is not None:
             packed = output_schema.append(pa.field(SUMMARY_COLUMN, pa.binary()))
-        results = rows.groupBy(*keys).applyInArrow(
-            _group_runner(stage.fn, output_schema, summary_schema), _spark_schema(packed)
+        results = group_apply(
+            rows, keys, _group_runner(stage.fn, output_schema, summary_schema), packed
         )
         write = partial(
             replace_partitions,
@@ -120,7 +125,7 @@ class SparkEngine(ComputeEngine):
         try:
             report = write(results.where(F.col(SUMMARY_COLUMN).isNull()))
             blobs = results.where(F.col(SUMMARY_COLUMN).isNotNull()).select(SUMMARY_COLUMN)
-            summaries = [_from_ipc(row[0]) for row in blobs.collect()]
+            summaries = [from_ipc(row[0]) for row in blobs.collect()]
         finally:
             results.unpersist()
         summary = pa.concat_tables(summaries) if summaries else summary_schema.empty_table()
@@ -160,13 +165,8 @@ def _group_runner(
     output_schema: pa.Schema,
     summary_schema: pa.Schema | None,
 ) -> Callable[[pa.Table], pa.Table]:
-    """``_run_group`` for ``applyInArrow``, which needs a plain function with type hints (it
-    picks the table or the batch-iterator form from them; a ``partial`` has none)."""
-
-    def run(group: pa.Table) -> pa.Table:
-        return _run_group(group, fn=fn, output_schema=output_schema, summary_schema=summary_schema)
-
-    return run
+    """``_run_group`` with the stage's function and schemas bound."""
+    return partial(_run_group, fn=fn, output_schema=output_schema, summary_schema=summary_schema)
 
 
 def _run_group(
@@ -182,26 +182,9 @@ def _run_group(
     table = to_arrow(rows, output_schema)
     if summary is None:
         return table
-    blob = _to_ipc(to_arrow(summary, summary_schema))
+    blob = to_ipc(to_arrow(summary, summary_schema))
     marker = pa.table(
         [pa.nulls(1, field.type) for field in table.schema], schema=table.schema
     ).append_column(SUMMARY_COLUMN, pa.array([blob], pa.binary()))
     table = table.append_column(SUMMARY_COLUMN, pa.nulls(table.num_rows, pa.binary()))
     return pa.concat_tables([table, marker])
-
-
-def _spark_schema(schema: pa.Schema):
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema)
-
-
-def _to_ipc(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
-def _from_ipc(blob: bytes) -> pa.Table:
-    return pa.ipc.open_stream(blob).read_all()

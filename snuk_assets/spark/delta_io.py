@@ -52,10 +52,10 @@ def read_partitions(
     The same rows and columns as ``Lakehouse.read(name, dates=dates, columns=columns)``; the
     snapshot is the table's version when this is called.
     """
-    from pyspark.sql.pandas.types import from_arrow_schema
+    from snuk_assets.engines.spark_arrow import spark_safe_schema, spark_schema
 
     table = lakehouse.table(name)
-    schema = _plain_schema(pa.schema(table.schema()))
+    schema = spark_safe_schema(pa.schema(table.schema()))
     if columns:
         missing = sorted(set(columns) - set(schema.names))
         if missing:
@@ -68,14 +68,14 @@ def read_partitions(
         uris = (
             table.file_uris(file_pruning_predicate=[(DATE_COLUMN, "in", wanted)]) if wanted else []
         )
-    spark_schema = from_arrow_schema(schema)
+    spark_types = spark_schema(schema)  # the same on PySpark 3.5 and 4
     if not uris:
-        return spark.createDataFrame([], spark_schema)
+        return spark.createDataFrame([], spark_types)
     files = [(uri, _partition_day(uri, name)) for uri in uris]
     slices = min(len(files), 4 * spark.sparkContext.defaultParallelism)
     listing = spark.sparkContext.parallelize(files, numSlices=slices).toDF(_FILE_LIST_DDL)
     return listing.mapInArrow(
-        partial(_read_files, schema=schema, s3_options=lakehouse.storage_options), spark_schema
+        partial(_read_files, schema=schema, s3_options=lakehouse.storage_options), spark_types
     )
 
 
@@ -299,9 +299,3 @@ def _filesystem(uri: str, s3_options: dict[str, str] | None) -> tuple[pafs.FileS
         scheme, _, host = endpoint.partition("://")
         options.update(scheme=scheme, endpoint_override=host.rstrip("/"))
     return pafs.S3FileSystem(**options), uri.removeprefix("s3://")
-
-
-def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    """Delta's Arrow schema with view and large types as Spark's Arrow conversion expects."""
-    plain = {pa.string_view(): pa.string(), pa.large_string(): pa.string()}
-    return pa.schema([f.with_type(plain.get(f.type, f.type)) for f in schema])

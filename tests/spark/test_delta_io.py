@@ -13,6 +13,7 @@ from snuk_assets.lakehouse import Lakehouse
 
 pytest.importorskip("pyspark")
 
+from snuk_assets.engines.spark_arrow import arrow_to_spark, spark_to_arrow  # noqa: E402
 from snuk_assets.spark.delta_io import read_partitions, replace_partitions  # noqa: E402
 
 D1, D2, D3 = dt.date(2016, 6, 1), dt.date(2016, 6, 2), dt.date(2016, 6, 3)
@@ -46,7 +47,8 @@ def as_sorted(table: pa.Table) -> list[dict]:
 
 
 def spark_frame(spark, table: pa.Table):
-    return spark.createDataFrame(table.to_pandas())
+    # Arrow in and out (spark_to_arrow below), the same on PySpark 3.5 and 4.
+    return arrow_to_spark(spark, table)
 
 
 def test_replace_then_read_back(spark, storage_root):
@@ -68,10 +70,10 @@ def test_replace_then_read_back(spark, storage_root):
     uris = lakehouse.table("t").file_uris(file_pruning_predicate=[("date", "in", ["2016-06-02"])])
     assert len(uris) == 1 and "/date=2016-06-02/part-" in uris[0]
     # Spark reads the same rows back, only the named partitions.
-    back = read_partitions(spark, lakehouse, "t", dates=[D2, D3]).toArrow()
+    back = spark_to_arrow(read_partitions(spark, lakehouse, "t", dates=[D2, D3]))
     assert as_sorted(back.cast(SCHEMA)) == as_sorted(new)
     some = read_partitions(spark, lakehouse, "t", dates=[D1], columns=["value", "date"])
-    assert some.toArrow().to_pylist() == [{"value": 1.0, "date": D1}]
+    assert spark_to_arrow(some).to_pylist() == [{"value": 1.0, "date": D1}]
 
 
 def test_first_write_creates_the_table_and_empty_data_empties_partitions(spark, tmp_path):
@@ -96,7 +98,7 @@ def test_a_new_column_joins_the_table_and_older_files_read_it_as_null(spark, tmp
 
     replace_partitions(spark_frame(spark, newer), lakehouse, "t", dates=[D2], schema=wider)
 
-    back = read_partitions(spark, lakehouse, "t", columns=["sensor_id", "idle"]).toArrow()
+    back = spark_to_arrow(read_partitions(spark, lakehouse, "t", columns=["sensor_id", "idle"]))
     assert sorted(back.to_pylist(), key=lambda r: r["sensor_id"]) == [
         {"sensor_id": "a", "idle": None},
         {"sensor_id": "b", "idle": 3.5},

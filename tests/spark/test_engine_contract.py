@@ -147,3 +147,89 @@ def test_apply_per_group_sorts_by_key(engine):
     data = pd.DataFrame({"room_id": ["b", "a", "b", "c"], "value": [1.0, 2.0, 3.0, 4.0]})
     out = engine.apply_per_group(data, key="room_id", fn=count_rows, output_schema=COUNTS)
     assert out.to_dict("list") == {"room_id": ["a", "b", "c"], "rows": [1, 2, 1]}
+
+
+TYPED = pa.schema(
+    [
+        ("room_id", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float64()),
+        ("date", pa.date32()),
+    ]
+)
+TYPES = pa.schema([("room_id", pa.string()), ("types", pa.string()), ("first_ts", pa.string())])
+
+
+def describe_types(group: pd.DataFrame) -> pd.DataFrame:
+    """What a group function sees: each column's pandas dtype, and its first timestamp."""
+    types = ",".join(f"{name}:{dtype}" for name, dtype in group.dtypes.items())
+    first = group["ts"].min().isoformat()
+    return pd.DataFrame(
+        {"room_id": [group["room_id"].iloc[0]], "types": [types], "first_ts": [first]}
+    )
+
+
+def test_groups_see_the_same_types_and_time_zone_on_every_engine(engine):
+    start = dt.datetime(2016, 6, 1, 22, 30, tzinfo=dt.UTC)
+    data = pa.table(
+        {
+            "room_id": ["a", "b", "a"],
+            "ts": [start, start + dt.timedelta(hours=1), start + dt.timedelta(hours=2)],
+            "value": [1.0, 2.0, 3.0],
+            "date": [D1, D1, D2],
+        },
+        schema=TYPED,
+    )
+    expected = LocalEngine(max_workers=1).apply_per_group(
+        data, key="room_id", fn=describe_types, output_schema=TYPES
+    )
+    out = engine.apply_per_group(data, key="room_id", fn=describe_types, output_schema=TYPES)
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["first_ts"].tolist() == ["2016-06-01T22:30:00+00:00", "2016-06-01T23:30:00+00:00"]
+
+
+def test_groups_on_spark_span_arrow_batches(spark):
+    """Groups cut out of sorted Arrow batches: a group split over batches is still one group."""
+    rooms = [None, "a", "b", "a", None, "c", "b", "a", "a", "a", "a", "b"]
+    data = pd.DataFrame({"room_id": rooms, "value": [float(i) for i in range(len(rooms))]})
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "2")
+    try:
+        out = SparkEngine.on(spark).apply_per_group(
+            data, key="room_id", fn=count_rows, output_schema=COUNTS
+        )
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    keys = [r if isinstance(r, str) else None for r in out["room_id"]]  # null: None or NaN
+    assert (keys, out["rows"].tolist()) == (["a", "b", "c", None], [6, 3, 1, 2])
+
+
+def test_sorted_batches_are_cut_into_groups_of_every_key():
+    # Executor-side code alone (no JVM): batches sorted by (date, room), nulls first, as
+    # Spark sorts them; groups continue across batch boundaries and break at any key change.
+    from snuk_assets.engines.spark_arrow import _run_sorted_groups
+
+    table = pa.table(
+        {"date": [None, D1, D1, D1, D2, D2], "room_id": ["a", "a", "a", "b", "a", "a"]},
+        schema=pa.schema([("date", pa.date32()), ("room_id", pa.string())]),
+    )
+    counted = pa.schema([("date", pa.date32()), ("room_id", pa.string()), ("rows", pa.int64())])
+
+    def count(group: pa.Table) -> pa.Table:
+        return pa.table(
+            {"date": group["date"][:1], "room_id": group["room_id"][:1], "rows": [len(group)]},
+            schema=counted,
+        )
+
+    batches = _run_sorted_groups(
+        iter(table.to_batches(max_chunksize=2)),
+        keys=["date", "room_id"],
+        run=count,
+        input_schema=table.schema,
+        result_schema=counted,
+    )
+    assert pa.Table.from_batches(list(batches), counted).to_pylist() == [
+        {"date": None, "room_id": "a", "rows": 1},
+        {"date": D1, "room_id": "a", "rows": 2},
+        {"date": D1, "room_id": "b", "rows": 1},
+        {"date": D2, "room_id": "a", "rows": 2},
+    ]
