@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
+from ci_components import in_ci, require
 
 from snuk_assets.registry import default_registry_path
 
@@ -22,6 +23,27 @@ MOTO_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ALLOW_HTTP": "true",
 }
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under ``CI=true`` a run that skipped anything fails, naming what skipped and why.
+
+    ``ci_components.require`` already fails a missing component by name; this also catches a
+    skip that does not go through it (a stray ``pytest.skip`` or ``importorskip``).
+    """
+    if not in_ci():
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if not skipped:
+        return
+    lines = [f"CI=true: {len(skipped)} skipped; CI must run everything:"]
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        lines.append(f"  {report.nodeid}: {reason}")
+    reporter.ensure_newline()
+    reporter.write_line("\n".join(lines), red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _free_port() -> int:
@@ -36,6 +58,7 @@ def moto_server() -> Iterator[str]:
 
     The AWS variables point every client (boto3, delta-rs, spawned workers) at it.
     """
+    require("moto")
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
