@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 from ci_components import in_ci, require
+from hypothesis import settings as hypothesis_settings
 
 from snuk_assets.registry import default_registry_path
 
@@ -23,6 +24,15 @@ MOTO_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ALLOW_HTTP": "true",
 }
+
+
+# Hypothesis: under CI=true the examples are derandomized (a fixed seed derived from each test),
+# so a run is reproducible and a red CI is red again on rerun; each property test states its
+# example count in its own @settings (100 where it does not). On a developer's machine examples
+# are fresh every run and failures are kept in .hypothesis/ (the default database).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if in_ci() else "dev"))
 
 
 def pytest_sessionfinish(session, exitstatus):
