@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from ci_components import in_ci, require
+from ci_components import HANG_GUARD_S, in_ci, require
 from hypothesis import settings as hypothesis_settings
 
 from snuk_assets.registry import default_registry_path
@@ -76,7 +76,7 @@ def moto_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HANG_GUARD_S  # returns once it answers; fails if it exits
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
