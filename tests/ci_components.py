@@ -10,7 +10,8 @@ calls ``require("name")``. When the component is there nothing happens. When it 
   still run the rest.
 
 A component is a name and a probe returning None when it is usable, or why it is not.
-Register another one with ``component("mosquitto")`` on its probe (see the end of this file);
+Register another one with ``@component("name")`` on its probe (mosquitto, for the live
+service's tests, is the last one below);
 ``tests/conftest.py`` also fails a CI run that skipped anything at all, whatever the reason.
 """
 
@@ -123,3 +124,11 @@ def _playwright() -> str | None:
 def _chromium() -> str | None:
     # Debian's chromium (.ci/run installs it); Playwright drives it, no browser is downloaded.
     return _runs(["chromium", "--headless", "--no-sandbox", "--version"])
+
+
+@component("mosquitto")
+def _mosquitto() -> str | None:
+    # Debian's broker for the live tests (.ci/run installs it); /usr/sbin is not always on PATH.
+    if shutil.which("mosquitto") or os.access("/usr/sbin/mosquitto", os.X_OK):
+        return None
+    return "no mosquitto on PATH or in /usr/sbin (apt-get install mosquitto)"

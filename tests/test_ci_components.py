@@ -44,4 +44,4 @@ def test_a_present_component_passes_and_an_unknown_name_is_an_error(monkeypatch)
 
 
 def test_the_required_components_are_registered():
-    assert {"pyspark", "java", "chromium", "playwright", "moto"} <= set(PROBES)
+    assert {"pyspark", "java", "chromium", "playwright", "moto", "mosquitto"} <= set(PROBES)
