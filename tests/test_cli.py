@@ -118,7 +118,10 @@ def test_snuk_demo_materializes_every_table_and_says_so(demo):
     assert sorted(listed) == sorted(TABLES)
     for name in TABLES:
         assert listed[name] == table_rows(env, name), name
-    assert listed["resampled_series"] > 0 and listed["room_series"] == 2 * 288 * DEMO_DAYS
+    # Every stage wrote rows: the demo's late files reach 4 days past the simulation, so the
+    # data tables hold at least the simulated days (2 rooms x 288 bins a day).
+    assert all(rows > 0 for rows in listed.values()), listed
+    assert listed["room_series"] >= 2 * 288 * DEMO_DAYS
 
 
 def test_snuk_tables_lists_what_the_lakehouse_holds(demo):
