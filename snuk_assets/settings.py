@@ -99,6 +99,11 @@ class SnukSettings(ConfigurableResource):
         'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
         "(72 h for motion, a quiet weekend; 30 min for the others).",
     )
+    truth_dir: str = Field(
+        default="./data/ground_truth",
+        description="Folder of the simulator's occupancy_truth.parquet, which the control "
+        "evaluation reads (SNUK_TRUTH_DIR).",
+    )
     max_on: str = Field(
         default="12h",
         description="The longest motion ON holds without a report before the sensor counts as "
@@ -136,6 +141,7 @@ class SnukSettings(ConfigurableResource):
             registry_path=env.get("SNUK_REGISTRY", ""),
             max_lateness_days=MAX_LATENESS_DAYS,
             bin_freq=env.get("SNUK_BIN_FREQ", "5min"),
+            truth_dir=_absolute(env.get("SNUK_TRUTH_DIR", "./data/ground_truth")),
         )
 
     @property
