@@ -128,7 +128,13 @@ def _chromium() -> str | None:
 
 @component("mosquitto")
 def _mosquitto() -> str | None:
-    # Debian's broker for the live tests (.ci/run installs it); /usr/sbin is not always on PATH.
-    if shutil.which("mosquitto") or os.access("/usr/sbin/mosquitto", os.X_OK):
-        return None
-    return "no mosquitto on PATH or in /usr/sbin (apt-get install mosquitto)"
+    # Debian's broker and its command-line clients (packages mosquitto, mosquitto-clients;
+    # .ci/run installs both); /usr/sbin, where the broker is, is not always on PATH.
+    missing = [
+        name
+        for name in ("mosquitto", "mosquitto_sub", "mosquitto_pub")
+        if not (shutil.which(name) or os.access(f"/usr/sbin/{name}", os.X_OK))
+    ]
+    if missing:
+        return f"no {', '.join(missing)} (apt-get install mosquitto mosquitto-clients)"
+    return None
