@@ -36,7 +36,7 @@ TABLES = [
 def uci_file(path: Path, start: str, days: int) -> None:
     """A UCI Occupancy Detection file: 7 names, 8 fields a row; an office lit 08:00-18:00."""
     minutes = pd.date_range(start, periods=days * 24 * 60, freq="1min")
-    occupied = ((minutes.hour >= 8) & (minutes.hour < 18) & (minutes.dayofweek < 5)).astype(int)
+    occupied = ((minutes.hour >= 8) & (minutes.hour < 18) & (minutes.day_of_week < 5)).astype(int)
     rows = pd.DataFrame(
         {
             "date": minutes.strftime("%Y-%m-%d %H:%M:%S"),
