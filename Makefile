@@ -11,7 +11,7 @@ BIN35  := $(VENV35)/bin
 SPARK_TESTS := tests/spark tests/emr
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines clean
+.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,5 +81,14 @@ bench-engines: install
 	$(BIN)/python benchmarks/engine_benchmark.py --days 30 --scales 1 2 4
 	$(BIN)/python benchmarks/engine_benchmark.py --days 90 --scales 1 --workdir benchmarks/results/engine_scratch_90d
 
+# Mutation testing of the numeric transforms (pyproject [tool.mutmut]; not part of make test,
+# not in CI: about 30 minutes on 2 cores). Hypothesis runs its CI profile, so every mutant
+# meets the same examples. Results: benchmarks/README.md.
+mutation: install
+	$(BIN)/pip install --quiet -e '.[dev,mutation]'
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=ci $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results  # the surviving mutants; `mutmut show NAME` prints one
+
 clean:
-	rm -rf data .dagster
+	rm -rf data .dagster mutants

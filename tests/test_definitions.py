@@ -8,6 +8,7 @@ import sys
 from dagster import AssetKey
 
 from snuk_assets.definitions import build_definitions
+from snuk_assets.partitions import daily_partitions
 from snuk_assets.settings import SnukSettings
 
 EXPECTED_GRAPH = {
@@ -29,6 +30,19 @@ EXPECTED_GRAPH = {
 }
 
 
+# The daily job: ingest through forecasts (every daily stage but the control ones).
+DAILY_JOB = {
+    "raw_observations",
+    "quarantined_observations",
+    "resampled_series",
+    "room_series",
+    "feature_windows",
+    "occupancy_models",
+    "model_metrics",
+    "occupancy_forecasts",
+}
+
+
 def asset_graph_snapshot() -> dict[str, tuple[str, bool, list[str]]]:
     defs = build_definitions(SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h"))
     graph = defs.resolve_asset_graph()
@@ -47,10 +61,12 @@ def test_asset_graph_snapshot():
     assert asset_graph_snapshot() == EXPECTED_GRAPH
 
 
-def test_definitions_load_and_validate():
+def test_definitions_load_and_the_daily_job_runs_every_partitioned_stage():
     defs = build_definitions(SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h"))
-    assert defs.resolve_job_def("daily_pipeline") is not None
-    assert defs.resolve_assets_def(AssetKey("raw_observations")).partitions_def is not None
+    job = defs.resolve_job_def("daily_pipeline")  # raises if it is not defined
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == DAILY_JOB
+    assert job.partitions_def == daily_partitions
+    assert defs.resolve_assets_def(AssetKey("raw_observations")).partitions_def == daily_partitions
 
 
 def test_importing_the_package_starts_no_jvm():

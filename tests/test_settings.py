@@ -19,7 +19,11 @@ def settings(**fields) -> SnukSettings:
 def test_defaults_and_a_shorter_gap_are_accepted():
     assert settings().max_on == "12h"
     assert pd.Timedelta(settings().max_on) == DEFAULT_MAX_ON  # one default, written twice
-    assert settings(max_gap={"motion": "24h", "temperature": "10min"}).max_gap_by_type["motion"]
+    shorter = settings(max_gap={"motion": "24h", "temperature": "10min"})
+    assert shorter.max_gap_by_type == {
+        "motion": pd.Timedelta("24h"),
+        "temperature": pd.Timedelta("10min"),
+    }
 
 
 @pytest.mark.parametrize(

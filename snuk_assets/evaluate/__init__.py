@@ -79,7 +79,7 @@ def _uci_command(args: argparse.Namespace) -> int:
         frames["datatest"],
         timezone=UCI_TIMEZONE,
         params=params,
-        detection_sets=DETECTION_SETS,
+        detection_sets=detection_sets(params.bsteps),
     )
     print_scores(
         f"UCI Occupancy Detection, {params.freq} bins (published RF detection: 95.05% accuracy "
@@ -109,7 +109,7 @@ def _room_climate_command(args: argparse.Namespace) -> int:
             test,
             timezone=ROOM_CLIMATE_TIMEZONE,
             params=params,
-            detection_sets=DETECTION_SETS,
+            detection_sets=detection_sets(params.bsteps),
         )
         print_scores(
             f"Room climate {folder.name}, {params.freq} bins (published detection from "
@@ -120,12 +120,16 @@ def _room_climate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-DETECTION_SETS = {
-    "temperature+humidity+luminosity": ["temperature_t", "humidity_t", "luminosity_t"],
-    "temperature+humidity": ["temperature_t", "humidity_t"],
-    "temperature+luminosity": ["temperature_t", "luminosity_t"],
-    "luminosity": ["luminosity_t"],
-    "temperature+humidity changes over the window": [
-        f"{signal}_change_{k}" for signal in ("temperature", "humidity") for k in range(1, 12)
-    ],
-}
+def detection_sets(bsteps: int) -> dict[str, list[str]]:
+    """The detectors' feature sets; the changes reach as far back as the windows (``bsteps``)."""
+    return {
+        "temperature+humidity+luminosity": ["temperature_t", "humidity_t", "luminosity_t"],
+        "temperature+humidity": ["temperature_t", "humidity_t"],
+        "temperature+luminosity": ["temperature_t", "luminosity_t"],
+        "luminosity": ["luminosity_t"],
+        "temperature+humidity changes over the window": [
+            f"{signal}_change_{k}"
+            for signal in ("temperature", "humidity")
+            for k in range(1, bsteps)
+        ],
+    }

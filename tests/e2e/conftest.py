@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from ci_components import HANG_GUARD_S
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -33,7 +34,7 @@ START = dt.date(2016, 6, 1)
 DAYS = 3
 LOCATION = "snuk"
 REPOSITORY = "__repository__"
-STARTUP_TIMEOUT_S = 120
+STARTUP_TIMEOUT_S = HANG_GUARD_S
 
 TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -145,7 +146,7 @@ class DagsterServer:
         )
         return data["runOrError"].get("status", data["runOrError"]["__typename"])
 
-    def wait_for_run(self, run_id: str, timeout_s: float = 180) -> str:
+    def wait_for_run(self, run_id: str, timeout_s: float = HANG_GUARD_S) -> str:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             status = self.run_status(run_id)
@@ -325,6 +326,6 @@ def sensors_materialized(dagster_server):
     )["launchRun"]
     assert result["__typename"] == "LaunchRunSuccess", result
     run_id = result["run"]["runId"]
-    status = dagster_server.wait_for_run(run_id, timeout_s=120)
+    status = dagster_server.wait_for_run(run_id)
     assert status == "SUCCESS", f"sensors run {run_id}: {status}\n{dagster_server.log_tail()}"
     return run_id

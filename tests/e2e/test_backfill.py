@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ci_components import HANG_GUARD_S
 
 from snuk_assets.lakehouse import Lakehouse
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 DATES = ["2016-06-01", "2016-06-02", "2016-06-03"]
 BACKFILL_ASSETS = ["raw_observations", "resampled_series"]
-BACKFILL_TIMEOUT_S = 300
+BACKFILL_TIMEOUT_S = HANG_GUARD_S  # a hang guard: the loop ends when the backfill does
 
 LAUNCH_BACKFILL = """
 mutation($params: LaunchBackfillParams!) {

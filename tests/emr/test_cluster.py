@@ -3,6 +3,7 @@
 moto accepts clusters and steps but never runs them (a step stays RUNNING or PENDING), so each
 run here ends by the launcher's own ``timeout_seconds``, which terminates the cluster it created
 or cancels the steps it added: the requests, the polling and the clean-up are all real HTTP.
+The success path (steps that run, report through Pipes and complete): test_emr_success.py.
 """
 
 import copy

@@ -6,7 +6,6 @@ spark-submit (a JVM) once per step.
 """
 
 import datetime as dt
-import importlib
 import json
 import os
 import subprocess
@@ -14,6 +13,7 @@ import sys
 
 import pytest
 import yaml
+from ci_components import require
 from dagster import (
     AssetExecutionContext,
     AssetSpec,
@@ -42,14 +42,14 @@ from snuk_assets.registry import default_registry_path
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
 
-pytest.importorskip("pyspark")
+require("pyspark")
+require("java", why="spark-submit starts a JVM")
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
 
 ROOMS = ["7101", "7103"]
 START = dt.date(2016, 6, 6)
 LAST = START + dt.timedelta(days=4)
-HAS_TRAIN_ON_SPARK = hasattr(importlib.import_module("snuk_assets.spark.stages"), "train_on_spark")
 
 
 def partition_range(first: dt.date, last: dt.date) -> dict[str, str]:
@@ -135,10 +135,6 @@ def test_the_resample_entry_point_reports_its_materialization_through_pipes(sett
     assert any(f"resampling 2 days ({days[0]}..{days[-1]})" in m for m in messages)
 
 
-@pytest.mark.skipif(
-    not HAS_TRAIN_ON_SPARK,
-    reason="snuk_assets.spark.stages has no train_on_spark yet: train_occupancy.py needs it",
-)
 def test_two_steps_of_one_run_report_their_own_assets(settings, s3_bucket):
     """Resample and train in one run, one Pipes session per step: each reports its asset."""
     lakehouse = settings.lakehouse().uri

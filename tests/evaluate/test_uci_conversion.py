@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from snuk_assets.evaluate import add_evaluate_parser
 from snuk_assets.evaluate.datasets import landing_lines, uci_observations
 from snuk_assets.sensor_types import is_valid_sensor_id
 
@@ -31,10 +30,4 @@ def test_uci_rows_become_four_sensors_in_utc(tmp_path):
     )
 
 
-def test_the_evaluate_command_parses():
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    add_evaluate_parser(parser.add_subparsers())
-    args = parser.parse_args(["evaluate", "uci-occupancy", "--data", "/x", "--fsteps", "6"])
-    assert args.fsteps == 6 and callable(args.func)
+# The command itself (parsing, conversion, scoring) runs in tests/test_cli.py.

@@ -9,12 +9,9 @@ import sys
 import pyarrow as pa
 import pytest
 
+from snuk_assets.engines.spark_arrow import arrow_to_spark, spark_to_arrow
 from snuk_assets.lakehouse import Lakehouse
-
-pytest.importorskip("pyspark")
-
-from snuk_assets.engines.spark_arrow import arrow_to_spark, spark_to_arrow  # noqa: E402
-from snuk_assets.spark.delta_io import read_partitions, replace_partitions  # noqa: E402
+from snuk_assets.spark.delta_io import read_partitions, replace_partitions
 
 D1, D2, D3 = dt.date(2016, 6, 1), dt.date(2016, 6, 2), dt.date(2016, 6, 3)
 SCHEMA = pa.schema(

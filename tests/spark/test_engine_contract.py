@@ -9,13 +9,10 @@ import sys
 import pandas as pd
 import pyarrow as pa
 import pytest
+from pyspark import cloudpickle
 
 from snuk_assets.engines import TARGET_DATE, LocalEngine, SparkEngine
 from snuk_assets.lakehouse import Lakehouse
-
-pytest.importorskip("pyspark")
-
-from pyspark import cloudpickle  # noqa: E402
 
 # Spark's Python workers cannot import this test module: ship its group functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -6,7 +6,6 @@ import datetime as dt
 import shutil
 
 import pandas as pd
-import pytest
 from dagster import materialize
 
 from snuk_assets.assets.raw_observations import raw_observations
@@ -15,10 +14,7 @@ from snuk_assets.engines import LocalEngine
 from snuk_assets.registry import default_registry_path, load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate.simulation import simulate_building
-
-pytest.importorskip("pyspark")
-
-from snuk_assets.spark.stages import resample_on_spark  # noqa: E402
+from snuk_assets.spark.stages import resample_on_spark
 
 DAYS = [dt.date(2016, 6, 2), dt.date(2016, 6, 3)]
 KEY = ["sensor_id", "bin_start"]

@@ -57,34 +57,49 @@ def test_a_missing_bin_is_never_bridged():
     assert windows.dropped == 5
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    values=st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=8, max_size=30),
-    anchor=st.integers(0, 29),
-    changed=st.floats(0, 1),
-    offset=st.integers(1, 10),
-)
-def test_no_look_ahead(values, anchor, changed, offset):
-    anchor %= len(values)
+BSTEPS, FSTEPS = 4, 3
+
+
+@st.composite
+def series_with_a_complete_window(draw):
+    """A series, an anchor whose whole window (lags and targets) is defined, and a later bin.
+
+    Missing bins (NaN) fall anywhere outside that window, so every example reaches both
+    assertions: the old strategy needed about 7 consecutive values by chance and returned early
+    in 21 % of examples, never reaching the ``tseries_to_ml`` half.
+    """
+    n = draw(st.integers(BSTEPS + FSTEPS, 30))
+    anchor = draw(st.integers(BSTEPS - 1, n - FSTEPS - 1))
+    values = draw(st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=n, max_size=n))
+    window = range(anchor - BSTEPS + 1, anchor + FSTEPS + 1)
+    for i in window:
+        if values[i] is None:
+            values[i] = draw(st.floats(0, 1))
+    first_changed = draw(st.integers(anchor + 1, n - 1))
+    return values, anchor, first_changed
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=series_with_a_complete_window(), changed=st.floats(0, 1))
+def test_no_look_ahead(case, changed):
+    values, anchor, first_changed = case
     bins = pd.date_range("2016-06-01", periods=len(values), freq="5min", tz="UTC")
     series = pd.Series([np.nan if v is None else v for v in values], index=bins)
     later = series.copy()
-    later.iloc[min(anchor + offset, len(values) - 1) :] = changed
-    if anchor + offset >= len(values):
-        return
-    kwargs = {"bsteps": 4, "fsteps": 3}
-    for before, after in [
-        (shifted_table(series, **kwargs), shifted_table(later, **kwargs)),
-        (
-            tseries_to_ml(series.to_frame("occupancy"), **kwargs).features,
-            tseries_to_ml(later.to_frame("occupancy"), **kwargs).features,
-        ),
-    ]:
-        feature_columns = [c for c in before.columns if "+" not in c]
-        if bins[anchor] in before.index and bins[anchor] in after.index:
-            pd.testing.assert_series_equal(
-                before.loc[bins[anchor], feature_columns], after.loc[bins[anchor], feature_columns]
-            )
+    later.iloc[first_changed:] = changed  # the future changes, the anchor's past does not
+    kwargs = {"bsteps": BSTEPS, "fsteps": FSTEPS}
+
+    before, after = shifted_table(series, **kwargs), shifted_table(later, **kwargs)
+    past = [c for c in before.columns if "+" not in c]
+    assert len(past) == BSTEPS
+    pd.testing.assert_series_equal(before.loc[bins[anchor], past], after.loc[bins[anchor], past])
+
+    # Every feature of tseries_to_ml is a past value: none may move when the future does.
+    before = tseries_to_ml(series.to_frame("occupancy"), **kwargs).features
+    after = tseries_to_ml(later.to_frame("occupancy"), **kwargs).features
+    assert bins[anchor] in before.index and bins[anchor] in after.index
+    assert before.shape[1] == BSTEPS
+    pd.testing.assert_series_equal(before.loc[bins[anchor]], after.loc[bins[anchor]])
 
 
 def test_calendar_features_use_the_buildings_local_time():

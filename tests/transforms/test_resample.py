@@ -342,17 +342,27 @@ def reference_idle(times_ns, values, *, max_gap_ns, width_ns, n_bins, max_on_ns=
 
 
 @st.composite
-def sensor_series(draw, sensor_type: str, window_ms: int):
+def sensor_series(draw, sensor_type: str, *, width_ms: int, n_bins: int, max_gap_ms: int):
+    """Observations of one sensor, drawing the cases a bin kernel gets wrong on purpose.
+
+    Times fall on bin edges (an observation at a bin's end belongs to the next bin), gaps equal
+    ``max_gap`` exactly or one millisecond either side (held, or offline), and whole bins.
+    """
     n = draw(st.integers(1, 20))
-    # Short gaps, and long ones beyond any max_gap drawn below.
-    gaps = draw(
-        st.lists(
-            st.one_of(st.integers(1, 600_000), st.integers(600_000, 7_200_000)),
-            min_size=n - 1,
-            max_size=n - 1,
+    gap = st.one_of(
+        st.integers(1, 600_000),  # short
+        st.integers(600_000, 7_200_000),  # beyond most max_gaps drawn
+        st.sampled_from([max_gap_ms - 1, max_gap_ms, max_gap_ms + 1]).filter(lambda g: g > 0),
+        st.integers(1, 3).map(lambda k: k * width_ms),  # from one bin edge to another
+    )
+    gaps = draw(st.lists(gap, min_size=n - 1, max_size=n - 1))
+    window_ms = width_ms * n_bins
+    first = draw(
+        st.one_of(
+            st.integers(-3_600_000, window_ms),
+            st.integers(-2, n_bins).map(lambda k: k * width_ms),  # on a bin edge
         )
     )
-    first = draw(st.integers(-3_600_000, window_ms))
     times_ms = np.cumsum([first, *gaps])
     if sensor_type == "motion":
         level = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(-5, 5))
@@ -369,9 +379,15 @@ def resampling_cases(draw):
     types = draw(
         st.lists(st.sampled_from(list(SENSOR_OF_TYPE)), min_size=1, max_size=3, unique=True)
     )
-    series = {t: draw(sensor_series(t, width_ms * n_bins)) for t in types}
     max_gap_ms = {t: draw(st.integers(1_000, 3_600_000)) for t in types}
-    max_on_ms = draw(st.integers(1_000, 7_200_000))  # below or above the step type's max_gap
+    series = {
+        t: draw(sensor_series(t, width_ms=width_ms, n_bins=n_bins, max_gap_ms=max_gap_ms[t]))
+        for t in types
+    }
+    # Below or above the step type's max_gap, or equal to it.
+    max_on_ms = draw(
+        st.one_of(st.integers(1_000, 7_200_000), st.just(max_gap_ms.get("motion", 1_000)))
+    )
     order = draw(st.permutations(range(sum(len(s[0]) for s in series.values()))))
     return width_ms, n_bins, series, max_gap_ms, max_on_ms, order
 

@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.transforms.parse import parse_landing_file
 from snuk_assets.transforms.validate import (
     KEPT_SCHEMA,
@@ -335,3 +337,45 @@ def test_any_mix_of_lines_is_accounted_for(mix: list[tuple[bool, str]]) -> None:
     distinct_valid = {text for valid, text in mix if valid}
     assert result.rows_kept == len(distinct_valid)
     assert set(result.kept["source_file"].to_pylist()) <= {plain}
+
+
+# Values at each type's plausible-range edges and one ulp either side, and times at the arrival
+# window's edges and one millisecond either side, drawn on purpose (a uniform draw almost never
+# lands on them); the oracle is the rule as the README states it.
+SENSOR_OF_TYPE = {
+    "motion": MOTION,
+    "temperature": TEMPERATURE,
+    "humidity": "1-22-333-4444-h",
+    "luminosity": "99-1-1-1-l",
+}
+EARLIEST_MS = DAY_START_MS - 3 * 86_400_000  # max_lateness 3 days before the arrival day
+END_MS = DAY_START_MS + 86_400_000  # the arrival day's end (exclusive)
+
+
+@st.composite
+def edge_readings(draw) -> tuple[str, float, int]:
+    type_name = draw(st.sampled_from(sorted(SENSOR_OF_TYPE)))
+    lo, hi = SENSOR_TYPES[type_name].min_value, SENSOR_TYPES[type_name].max_value
+    edges = [lo, hi, *(math.nextafter(x, d) for x in (lo, hi) for d in (-math.inf, math.inf))]
+    value = draw(st.one_of(st.sampled_from(edges), st.floats(lo - 1, hi + 1)))
+    ts_edges = [EARLIEST_MS - 1, EARLIEST_MS, END_MS - 1, END_MS]
+    ts = draw(st.one_of(st.sampled_from(ts_edges), st.integers(EARLIEST_MS - 10, END_MS + 10)))
+    return type_name, value, ts
+
+
+@settings(max_examples=200, deadline=None)
+@given(readings=st.lists(edge_readings(), min_size=1, max_size=20))
+def test_range_and_window_edges_keep_exactly_the_plausible_readings(readings) -> None:
+    lines = [line(SENSOR_OF_TYPE[t], ts + i, repr(v)) for i, (t, v, ts) in enumerate(readings)]
+    result = validate_lines(*lines)
+    expected = []
+    for i, (type_name, value, ts) in enumerate(readings):
+        sensor_type = SENSOR_TYPES[type_name]
+        if type_name == "motion":
+            plausible = value in (0.0, 1.0)
+        else:
+            plausible = sensor_type.min_value <= value <= sensor_type.max_value
+        if plausible and EARLIEST_MS <= ts + i < END_MS:
+            expected.append((SENSOR_OF_TYPE[type_name], ts + i, value))
+    got = [(s, round(t.timestamp() * 1000), v) for s, t, v in kept_rows(result)]
+    assert sorted(got) == sorted(expected)

@@ -1,0 +1,74 @@
+"""occupancy_forecasts' own logic: the rooms called free ahead, and why a room gets no forecast.
+
+Hand-built rooms and frames; the whole asset runs in tests/assets/test_occupancy_pipeline.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from snuk_assets.assets.occupancy_forecasts import forecast_room, rooms_free_ahead
+from snuk_assets.settings import SnukSettings
+
+DAY = dt.date(2016, 6, 7)
+SETTINGS = SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h")
+
+
+def forecast(room_id: str, day: dt.date, occupied: list[bool]) -> pd.DataFrame:
+    return pd.DataFrame({"room_id": room_id, "date": day, "occupied": occupied})
+
+
+def test_rooms_free_ahead_are_the_rooms_called_free_at_every_bin_per_day():
+    later = DAY + dt.timedelta(days=1)
+    frames = [
+        forecast("7102", DAY, [False, False, False]),
+        forecast("7101", DAY, [False, False, False]),
+        forecast("7103", DAY, [False, True, False]),  # one bin occupied: not free
+        forecast("7104", DAY, [True, True, True]),
+        forecast("7101", later, [True, False, False]),
+        forecast("7105", later, [False, False, False]),
+    ]
+    assert rooms_free_ahead(frames) == {str(DAY): ["7101", "7102"], str(later): ["7105"]}
+    assert rooms_free_ahead([forecast("7104", DAY, [True])]) == {}
+    assert rooms_free_ahead([]) == {}
+
+
+def room_day(occupancy) -> pd.DataFrame:
+    """A room's room_series rows for the day before DAY and DAY (5-minute bins)."""
+    bins = pd.date_range(
+        pd.Timestamp(DAY, tz="UTC") - pd.Timedelta("1D"), periods=2 * 288, freq="5min"
+    )
+    return pd.DataFrame({"room_id": "7101", "bin_start": bins, "occupancy": occupancy})
+
+
+def model_row(feature_names: list[str]) -> SimpleNamespace:
+    # No model blob: every branch below answers before a model would be loaded.
+    return SimpleNamespace(room_id="7101", feature_names=feature_names, model=None)
+
+
+LAGS = ["occupancy_t-2", "occupancy_t-1", "occupancy_t", "time_of_day_sin"]
+
+
+def reason(room: pd.DataFrame, features: list[str]) -> str:
+    got = forecast_room(room, model_row(features), day=DAY, settings=SETTINGS, timezone="UTC")
+    assert isinstance(got, str), got
+    return got
+
+
+def test_a_room_without_occupancy_on_the_day_gets_no_forecast_and_says_why():
+    assert reason(room_day(np.nan).iloc[:0], LAGS) == "no occupancy data on the day"
+    assert reason(room_day(np.nan), LAGS) == "no occupancy data on the day"
+
+
+def test_a_room_without_a_complete_window_gets_no_forecast():
+    # Every other bin missing: no three consecutive bins, so no window anchored on the day.
+    assert reason(room_day([0.5, np.nan] * 288), LAGS) == "no complete feature window on the day"
+
+
+def test_a_model_feature_the_day_cannot_give_is_named():
+    got = reason(room_day(0.0), [*LAGS, "co2_t"])
+    assert got == "the day lacks the model's features ['co2_t']"
