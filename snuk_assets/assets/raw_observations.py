@@ -152,12 +152,7 @@ def raw_observations(context: AssetExecutionContext, settings: SnukSettings):
         yield quarantine_result
     if RAW not in selected:
         return  # the checks below belong to raw_observations
-    # Records are counted from the files' bytes, not from the parser's rows; a whole-file
-    # problem (an unreadable file, the lines past the size limit) is one row but no record.
-    adds_up = (
-        totals["read"] == totals["kept"] + totals["quarantined"] + totals["duplicate"]
-        and totals["records"] == totals["read"] - totals["file_level_rows"]
-    )
+    adds_up = rows_add_up(totals)
     yield AssetCheckResult(
         asset_key=RAW,
         check_name="rows_add_up",
@@ -182,6 +177,19 @@ def raw_observations(context: AssetExecutionContext, settings: SnukSettings):
         if unknown
         else "every sensor id is in the building registry",
         metadata={"unknown_sensors": MetadataValue.json(dict(unknown.most_common(50)))},
+    )
+
+
+def rows_add_up(totals: dict[str, int]) -> bool:
+    """Records in the files = rows read less whole-file rows; read = kept + quarantined + dup.
+
+    ``records`` is counted from the files' bytes (``records.count_records``), not from the
+    parser's rows, so a file the parser collapsed (3 lines read as 1 row) fails; a whole-file
+    problem (an unreadable file, the lines past the size limit) is one row but no record.
+    """
+    return (
+        totals["read"] == totals["kept"] + totals["quarantined"] + totals["duplicate"]
+        and totals["records"] == totals["read"] - totals["file_level_rows"]
     )
 
 
