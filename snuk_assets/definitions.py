@@ -15,6 +15,7 @@ from snuk_assets.assets.sensors import sensors
 from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
+from snuk_assets.housekeeping import vacuum_job, vacuum_schedule
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
 
@@ -44,7 +45,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     definitions = Definitions(
         assets=assets,
-        jobs=[daily_pipeline, ingest_job],
+        jobs=[daily_pipeline, ingest_job, vacuum_job],
+        schedules=[vacuum_schedule],
         asset_checks=table_checks(assets),
         sensors=[landing_files_sensor, automation_sensor],
         resources={

@@ -273,6 +273,67 @@ class Lakehouse:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 
+    # -- housekeeping --------------------------------------------------------------------
+    def table_names(self) -> list[str]:
+        """The Delta tables directly below the root, sorted."""
+        if self.location.is_s3:
+            from snuk_assets.storage import s3_client
+
+            prefix = f"{self.location.prefix}/" if self.location.prefix else ""
+            pages = (
+                s3_client()
+                .get_paginator("list_objects_v2")
+                .paginate(Bucket=self.location.bucket, Prefix=prefix, Delimiter="/")
+            )
+            names = [
+                entry["Prefix"][len(prefix) :].strip("/")
+                for page in pages
+                for entry in page.get("CommonPrefixes", [])
+            ]
+        else:
+            root = Path(self.location.prefix)
+            names = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+        return sorted(name for name in names if self.exists(name))
+
+    def vacuum(
+        self, *, retention_hours: int | None = None, dry_run: bool = False
+    ) -> dict[str, list[str] | str]:
+        """Delete files no version within the retention needs: replaced partitions, orphans.
+
+        Delta's own rule holds: ``retention_hours`` (default: each table's
+        ``delta.deletedFileRetentionDuration``, 7 days) may not be shorter than the table's
+        retention, so time travel and a reader still on an older version within it keep
+        working. A follower table with an unfinished ingest is left alone: its reads need the
+        older version (see ``replace_partitions_together``).
+
+        Returns per table the files deleted (or that would be, with ``dry_run``), or why the
+        table was skipped.
+        """
+        done: dict[str, list[str] | str] = {}
+        for name in self.table_names():
+            unfinished = self.uncommitted_dates(name)
+            if unfinished:
+                days = ", ".join(str(d) for d in sorted(unfinished))
+                done[name] = (
+                    f"skipped: an unfinished ingest of {days}; materialize raw_observations "
+                    "for those days, then vacuum"
+                )
+                continue
+            try:
+                done[name] = self.table(name).vacuum(
+                    retention_hours=retention_hours,
+                    dry_run=dry_run,
+                    enforce_retention_duration=True,
+                    # Full: also files no commit names (a crashed write's), not only the
+                    # replaced ones the log lists as removed.
+                    full=True,
+                )
+            except (DeltaError, OSError) as error:
+                raise LakehouseError(
+                    f"vacuuming the Delta table {self.table_uri(name)} failed: {error}"
+                ) from error
+        return done
+
     # -- reading -------------------------------------------------------------------------
     def read(
         self,
