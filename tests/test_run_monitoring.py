@@ -64,17 +64,20 @@ def test_a_sigkilled_run_is_marked_failed_not_left_started(tmp_path):
     script.write_text(KILLABLE_RUN)
     marker = tmp_path / "started"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    run = subprocess.Popen([sys.executable, str(script), str(marker)], env=env, cwd=tmp_path)
+    # Its own session: the kill takes the step's process and log tailers with it.
+    run = subprocess.Popen(
+        [sys.executable, str(script), str(marker)], env=env, cwd=tmp_path, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
             assert run.poll() is None and time.monotonic() < deadline, "the run never started"
             time.sleep(0.2)
-        run.send_signal(signal.SIGKILL)
+        os.killpg(run.pid, signal.SIGKILL)
         assert run.wait(timeout=30) == -signal.SIGKILL
     finally:
         if run.poll() is None:
-            run.kill()
+            os.killpg(run.pid, signal.SIGKILL)
 
     with DagsterInstance.from_config(str(home)) as instance:
         [record] = instance.get_run_records()

@@ -192,6 +192,7 @@ def test_sigkill_between_the_two_commits_leaves_both_tables_as_they_were(local_s
             str(marker),
         ],
         env={**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")},
+        start_new_session=True,  # the kill takes any child process with it
     )
     (tmp_path / "dagster_home").mkdir()
     try:
@@ -200,11 +201,11 @@ def test_sigkill_between_the_two_commits_leaves_both_tables_as_they_were(local_s
             assert process.poll() is None, "the ingest ended before its first commit"
             assert time.monotonic() < deadline, "the first commit never landed"
             time.sleep(0.2)
-        process.send_signal(signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
         assert process.wait(timeout=30) == -signal.SIGKILL
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
 
     # The quarantine's commit is on disk, the raw one is not ...
     quarantine_uri = lakehouse.table_uri("quarantined_observations")

@@ -166,13 +166,14 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
     import pyarrow as pa
     import skops.io as sio
 
+    from snuk_assets.assets.occupancy_models import SCHEMA as MODEL_TABLE_SCHEMA
     from snuk_assets.lakehouse import Lakehouse
 
     lakehouse, last = lakehouse_with_models
     root = tmp_path / "lakehouse"
     shutil.copytree(lakehouse.location.prefix, root)  # the module's tables stay as they are
     copy = Lakehouse(str(root))
-    models = copy.read("occupancy_models", dates=[last]).to_pandas()
+    models = read_models(copy, [last])
     trained = models.index[models["status"] == "trained"]
     dict_room, tree_room = models.loc[trained[0], "room_id"], models.loc[trained[1], "room_id"]
     forest = load_model(models.loc[trained[1], "model"])
@@ -180,10 +181,9 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
     forest.estimators_[0].tree_.children_right[0] = 2**40
     models.at[trained[0], "model"] = sio.dumps({"not": "a model"})
     models.at[trained[1], "model"] = sio.dumps(forest)
-    schema = pa.schema(copy.table("occupancy_models").schema())
     copy.replace_partitions(
         "occupancy_models",
-        pa.Table.from_pandas(models, schema=schema, preserve_index=False),
+        pa.Table.from_pandas(models[MODEL_TABLE_SCHEMA.names], schema=MODEL_TABLE_SCHEMA),
         dates=[last],
     )
     settings = SnukSettings(
