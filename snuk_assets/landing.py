@@ -233,7 +233,7 @@ class LandingZone:
                 return response["Body"].read()
             except (ClientError, BotoCoreError) as error:
                 raise LandingZoneError(
-                    f"cannot read {self.describe(relative_path)}: {error}"
+                    f"cannot read {self.describe(relative_path)} (s3 GetObject): {error}"
                 ) from error
         return self._read_local(relative_path, max_bytes)
 
