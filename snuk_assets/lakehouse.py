@@ -263,12 +263,10 @@ class Lakehouse:
             except (CommitFailedError, DeltaError) as error:
                 if not _is_retryable(error) or attempt == self.max_commit_attempts:
                     raise LakehouseError(
-                        f"writing (a Delta commit to) {uri} failed: {error}"
+                        f"writing {uri} failed (a Delta commit): {error}"
                     ) from error
             except OSError as error:
-                raise LakehouseError(
-                    f"writing (a Delta commit to) {uri} failed: {error}"
-                ) from error
+                raise LakehouseError(f"writing {uri} failed (a Delta commit): {error}") from error
                 # Back off with jitter so parallel backfill runs stop colliding.
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
