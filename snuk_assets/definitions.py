@@ -16,6 +16,7 @@ from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
 from snuk_assets.housekeeping import vacuum_job, vacuum_schedule
+from snuk_assets.landing_events import landing_events_sensor
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.settings import SnukSettings
 
@@ -43,14 +44,17 @@ daily_pipeline = define_asset_job(
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
+    settings = settings or SnukSettings.from_env()
+    # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
+    landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor
     definitions = Definitions(
         assets=assets,
         jobs=[daily_pipeline, ingest_job, vacuum_job],
         schedules=[vacuum_schedule],
         asset_checks=table_checks(assets),
-        sensors=[landing_files_sensor, automation_sensor],
+        sensors=[landing_sensor, automation_sensor],
         resources={
-            "settings": settings or SnukSettings.from_env(),
+            "settings": settings,
             # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).
             "engine": engine_from_env(),
         },

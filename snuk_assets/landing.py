@@ -23,11 +23,16 @@ class LandingZoneError(RuntimeError):
 
 @dataclass(frozen=True)
 class LandingFile:
-    """One raw file: its path relative to the landing root, size and modification time (UTC)."""
+    """One raw file: its path relative to the landing root, size and modification time (UTC).
+
+    ``etag`` is the S3 entity tag without quotes (empty on a local folder): S3 event
+    notifications carry it too, so it names one version of an object in both.
+    """
 
     path: str
     size: int
     last_modified: dt.datetime
+    etag: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,15 @@ def unsafe_path_reason(relative_path: str) -> str | None:
 def day_folder(day: dt.date) -> str:
     """Relative folder of an arrival day, e.g. ``raw_data/2016/08/14``."""
     return f"{RAW_DATA_DIR}/{day:%Y/%m/%d}"
+
+
+def day_folders(first: dt.date, last: dt.date) -> list[str]:
+    """The folders of the arrival days ``first`` .. ``last``, oldest first.
+
+    The one place that knows which prefixes hold a range of days: a layout with a building
+    level (``raw_data/<building_id>/YYYY/MM/DD``) returns one folder per building and day here.
+    """
+    return [day_folder(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
 
 
 def arrival_day_of(path: str) -> dt.date | None:
@@ -98,6 +112,13 @@ class LandingZone:
     def scan_day(self, day: dt.date) -> tuple[list[LandingFile], list[SkippedFile]]:
         """Files of one arrival day, and the entries skipped there with the reason."""
         return self.scan(day_folder(day))
+
+    def list_days(self, first: dt.date, last: dt.date) -> list[LandingFile]:
+        """Files of the arrival days ``first`` .. ``last``: one listing per day folder.
+
+        Its cost follows the number of days and their files, not the landing zone's history.
+        """
+        return [f for folder in day_folders(first, last) for f in self.list_files(folder)]
 
     def day_exists(self, day: dt.date) -> bool:
         """Whether the day's folder exists (on S3: whether any object lies below it)."""
@@ -202,6 +223,7 @@ class LandingZone:
                                 path=rel,
                                 size=obj["Size"],
                                 last_modified=obj["LastModified"].astimezone(dt.UTC),
+                                etag=obj.get("ETag", "").strip('"'),
                             )
                         )
         except (ClientError, BotoCoreError) as error:

@@ -7,6 +7,7 @@ runs on local folders with no cloud account or on S3:
 variable                    default                              meaning
 ==========================  ===================================  ================================
 ``SNUK_LANDING_URI``        ``./data/landing``                   raw files, folder or s3://b/p
+``SNUK_LANDING_QUEUE_URL``  (none: list the recent day folders)  SQS queue of the bucket's events
 ``SNUK_LAKEHOUSE_URI``      ``./data/lakehouse``                 Delta tables, folder or s3://b/p
 ``SNUK_REGISTRY``           ``resources/buildings/reference_office.yaml``  building registry YAML
 ``SNUK_MAX_LATENESS_DAYS``  ``3``                                how late an observation may land
@@ -50,6 +51,29 @@ class SnukSettings(ConfigurableResource):
     landing_uri: str = Field(
         default="./data/landing",
         description="Landing zone root: local folder or s3://bucket/prefix (SNUK_LANDING_URI).",
+    )
+    landing_queue_url: str = Field(
+        default="",
+        description="SQS queue that the landing bucket notifies on s3:ObjectCreated:* under "
+        "raw_data/ (SNUK_LANDING_QUEUE_URL); empty: the sensor lists the recent day folders.",
+    )
+    landing_queue_wait_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=20,
+        description="Long polling: how long a tick's first receive waits for a message (SQS "
+        "allows 0-20 s).",
+    )
+    landing_queue_max_batches: int = Field(
+        default=10,
+        ge=1,
+        description="At most this many receives of 10 messages per tick.",
+    )
+    landing_repair_interval_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="With a queue, how often the recent day folders are also listed, to find "
+        "files whose events were lost.",
     )
     lakehouse_uri: str = Field(
         default="./data/lakehouse",
@@ -122,6 +146,7 @@ class SnukSettings(ConfigurableResource):
         env = os.environ if environ is None else environ
         return cls(
             landing_uri=_absolute(env.get("SNUK_LANDING_URI", "./data/landing")),
+            landing_queue_url=env.get("SNUK_LANDING_QUEUE_URL", ""),
             lakehouse_uri=_absolute(env.get("SNUK_LAKEHOUSE_URI", "./data/lakehouse")),
             registry_path=env.get("SNUK_REGISTRY", ""),
             max_lateness_days=MAX_LATENESS_DAYS,
