@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -56,7 +55,7 @@ def test_the_project_instance_enables_run_monitoring():
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_a_sigkilled_run_is_marked_failed_not_left_started(tmp_path):
+def test_a_sigkilled_run_is_marked_failed_not_left_started(tmp_path, sigkill_at_marker):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -68,16 +67,7 @@ def test_a_sigkilled_run_is_marked_failed_not_left_started(tmp_path):
     run = subprocess.Popen(
         [sys.executable, str(script), str(marker)], env=env, cwd=tmp_path, start_new_session=True
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert run.poll() is None and time.monotonic() < deadline, "the run never started"
-            time.sleep(0.2)
-        os.killpg(run.pid, signal.SIGKILL)
-        assert run.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
+    sigkill_at_marker(run, marker, timeout=120)
 
     with DagsterInstance.from_config(str(home)) as instance:
         [record] = instance.get_run_records()

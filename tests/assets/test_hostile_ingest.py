@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -165,7 +163,9 @@ KILLABLE_INGEST = textwrap.dedent(
 
 
 @pytest.mark.timeout(300)
-def test_sigkill_between_the_two_commits_leaves_both_tables_as_they_were(local_settings, tmp_path):
+def test_sigkill_between_the_two_commits_leaves_both_tables_as_they_were(
+    local_settings, tmp_path, sigkill_at_marker
+):
     day_folder = Path(local_settings.landing_uri) / FOLDER
     (day_folder / "gw01.txt").write_text(LINES)
     assert ingest(local_settings).success
@@ -195,17 +195,7 @@ def test_sigkill_between_the_two_commits_leaves_both_tables_as_they_were(local_s
         start_new_session=True,  # the kill takes any child process with it
     )
     (tmp_path / "dagster_home").mkdir()
-    try:
-        deadline = time.monotonic() + 240
-        while not marker.exists():
-            assert process.poll() is None, "the ingest ended before its first commit"
-            assert time.monotonic() < deadline, "the first commit never landed"
-            time.sleep(0.2)
-        os.killpg(process.pid, signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    sigkill_at_marker(process, marker)
 
     # The quarantine's commit is on disk, the raw one is not ...
     quarantine_uri = lakehouse.table_uri("quarantined_observations")
