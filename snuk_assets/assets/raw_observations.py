@@ -26,8 +26,13 @@ from dagster import (
 from snuk_assets.landing import LandingFile, LandingZone, LandingZoneError, SkippedFile, day_folder
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.parse import PARSED_SCHEMA, ParseLimits, parse_landing_file
-from snuk_assets.transforms.records import count_records
+from snuk_assets.transforms.parse import (
+    PARSED_SCHEMA,
+    ParseLimits,
+    decode_landing_file,
+    parse_decoded,
+)
+from snuk_assets.transforms.records import count_decoded
 from snuk_assets.transforms.validate import ValidationResult, validate_observations
 
 RAW = "raw_observations"
@@ -264,9 +269,11 @@ def read_and_parse(
         row = {name: None for name in PARSED_SCHEMA.names}
         row.update(raw_text="", raw_length=0, source_file=path, error=f"unreadable file: {error}")
         return pa.Table.from_pylist([row], schema=PARSED_SCHEMA), 0
-    complete = len(data) <= limits.max_file_bytes
-    rows = parse_landing_file(path, data, limits=limits, complete=complete)
-    return rows, count_records(path, data, limits=limits, complete=complete)
+    # Read once, then parsed and counted apart (the count shares only this reading).
+    decoded = decode_landing_file(
+        path, data, limits=limits, complete=len(data) <= limits.max_file_bytes
+    )
+    return parse_decoded(path, decoded, limits=limits), count_decoded(decoded)
 
 
 def _per_day_table(days_read: list[DayIngest]) -> str:

@@ -167,6 +167,11 @@ def parse_landing_file(
         UTF-32 byte-order mark; ``\\n``, ``\\r\\n`` and a lone ``\\r`` all end a line.
     """
     decoded = decode_landing_file(name, data, limits=limits, complete=complete)
+    return parse_decoded(name, decoded, limits=limits)
+
+
+def parse_decoded(name: str, decoded: DecodedFile, *, limits: ParseLimits = DEFAULT_LIMITS):
+    """:func:`parse_landing_file` on a file already read by :func:`decode_landing_file`."""
     if decoded.file_format == "parquet":
         if decoded.cut is None:
             rows = _parse_parquet(decoded.text)

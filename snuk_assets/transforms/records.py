@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from snuk_assets.transforms.parse import (
     BLANK_BYTES,
     DEFAULT_LIMITS,
+    DecodedFile,
     ParseLimits,
     csv_header_names,
     decode_landing_file,
@@ -35,7 +36,11 @@ def count_records(
     parser reports them as one file-level row, which ``rows_add_up`` leaves out); a file-level
     problem (unreadable Parquet) has no records.
     """
-    decoded = decode_landing_file(name, data, limits=limits, complete=complete)
+    return count_decoded(decode_landing_file(name, data, limits=limits, complete=complete))
+
+
+def count_decoded(decoded: DecodedFile) -> int:
+    """:func:`count_records` on a file already read by ``decode_landing_file``."""
     if decoded.file_format == "parquet":
         if decoded.cut is not None:
             return 0
