@@ -114,6 +114,11 @@ class SnukSettings(ConfigurableResource):
         'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
         "(72 h for motion, a quiet weekend; 30 min for the others).",
     )
+    truth_dir: str = Field(
+        default="./data/ground_truth",
+        description="Folder of the simulator's occupancy_truth.parquet, which the control "
+        "evaluation reads (SNUK_TRUTH_DIR).",
+    )
     max_on: str = Field(
         default="12h",
         description="The longest motion ON holds without a report before the sensor counts as "
@@ -153,6 +158,7 @@ class SnukSettings(ConfigurableResource):
             bin_freq=env.get("SNUK_BIN_FREQ", "5min"),
             max_line_bytes=int(env.get("SNUK_MAX_LINE_BYTES", DEFAULT_LIMITS.max_line_bytes)),
             max_file_bytes=int(env.get("SNUK_MAX_FILE_BYTES", DEFAULT_LIMITS.max_file_bytes)),
+            truth_dir=_absolute(env.get("SNUK_TRUTH_DIR", "./data/ground_truth")),
         )
 
     @property
