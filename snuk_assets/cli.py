@@ -4,6 +4,7 @@ snuk simulate --landing ./data/landing --start 2016-06-01 --days 35 --seed 42
 snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
+snuk vacuum [--dry-run]        # delete replaced Delta files past their retention (7 days)
 snuk evaluate uci-occupancy --data DIR   # detection and forecasts on a public dataset
 snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 [--replay --speed 60]
 """
@@ -59,6 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     tables = commands.add_parser("tables", help="list the lakehouse's tables and row counts")
     tables.set_defaults(func=_tables_command)
 
+    vacuum = commands.add_parser(
+        "vacuum", help="delete the lakehouse's replaced and orphaned files past the retention"
+    )
+    vacuum.add_argument(
+        "--retention-hours",
+        type=int,
+        default=None,
+        help="keep files younger than this (default: each table's Delta retention, 168 h; "
+        "shorter is refused)",
+    )
+    vacuum.add_argument("--dry-run", action="store_true", help="list the files, delete none")
+    vacuum.set_defaults(func=_vacuum_command)
+
     args = parser.parse_args(argv)
     return args.func(args) or 0
 
@@ -109,6 +123,24 @@ def _demo_command(args: argparse.Namespace) -> int:
         "then browse http://127.0.0.1:3000"
     )
     return 0 if ok else 1
+
+
+def _vacuum_command(args: argparse.Namespace) -> int:
+    from snuk_assets.lakehouse import LakehouseError
+    from snuk_assets.settings import SnukSettings
+
+    lakehouse = SnukSettings.from_env().lakehouse()
+    try:
+        done = lakehouse.vacuum(retention_hours=args.retention_hours, dry_run=args.dry_run)
+    except LakehouseError as error:
+        print(error, file=sys.stderr)
+        return 1
+    verb = "would delete" if args.dry_run else "deleted"
+    for name, files in done.items():
+        print(
+            f"{name}: {files}" if isinstance(files, str) else f"{name}: {verb} {len(files)} files"
+        )
+    return 0
 
 
 def _tables_command(args: argparse.Namespace) -> int:

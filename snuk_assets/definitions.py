@@ -16,6 +16,7 @@ from snuk_assets.assets.sensors import sensors
 from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
+from snuk_assets.housekeeping import vacuum_job, vacuum_schedule
 from snuk_assets.landing_events import landing_events_sensor
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.live.dagster_assets import (
@@ -56,7 +57,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
         # live_room_forecasts is external: written by `snuk live`, which reports each bin.
         # The control evaluation runs by hand, on a simulated building (README: Control).
         assets=[*assets, live_room_forecasts, control_assets],
-        jobs=[daily_pipeline, ingest_job],
+        jobs=[daily_pipeline, ingest_job, vacuum_job],
+        schedules=[vacuum_schedule],
         asset_checks=[*table_checks(assets), *live_freshness_checks],
         sensors=[landing_sensor, automation_sensor, live_freshness_sensor],
         resources={

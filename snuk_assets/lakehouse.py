@@ -6,24 +6,41 @@ ones, so other partitions are never touched, a rerun gives the same rows, and a 
 the old or the new partition, never a mix. Concurrent writers of different partitions (a backfill
 runs partitions in parallel) are serialised by Delta's optimistic concurrency: a conflicting
 commit is retried.
+
+An ingest writes two tables, ``quarantined_observations`` and ``raw_observations``; Delta has no
+transaction over two tables, so a commit protocol makes the pair atomic
+(:meth:`Lakehouse.replace_partitions_together`): the follower (quarantine) is committed first,
+the commit point (raw) last, both carrying the same ingest id and dates in their commit info. A
+follower's write counts only once its commit point holds the same ingest id: ``read`` of a
+follower serves each date at its latest committed write, so a run killed between the two
+commits leaves both tables as they were, to every reader through this class.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable, QueryBuilder, write_deltalake
+from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from snuk_assets.storage import Location, s3_storage_options
 
 DATE_COLUMN = "date"
+# Follower table -> its commit point: a follower's write is visible once the commit point has
+# a write with the same ingest id (see replace_partitions_together).
+COMMIT_POINTS = {"quarantined_observations": "raw_observations"}
+_INGEST_ID = "snuk.ingest_id"
+_DATES = "snuk.dates"
 
 
 class LakehouseError(RuntimeError):
@@ -91,32 +108,104 @@ class Lakehouse:
     def table_uri(self, name: str) -> str:
         return self.location.join(name)
 
-    def exists(self, name: str) -> bool:
-        return DeltaTable.is_deltatable(self.table_uri(name), storage_options=self.storage_options)
+    def check_reachable(self) -> None:
+        """Fail now, naming the URI and the operation, if the lakehouse root cannot be used.
 
-    def table(self, name: str) -> DeltaTable:
+        Local: the folder is created if missing and must be writable. S3: the bucket must
+        answer a listing of the prefix. Called before an ingest reads any file, so a wrong
+        endpoint or missing bucket costs seconds, not a whole ingest.
+        """
+        if not self.location.is_s3:
+            root = Path(self.location.prefix)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise LakehouseError(
+                    f"creating the lakehouse folder {self.uri}: {error}"
+                ) from error
+            if not os.access(root, os.W_OK | os.X_OK):
+                raise LakehouseError(f"the lakehouse folder {self.uri} is not writable")
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from snuk_assets.storage import s3_client
+
         try:
-            return DeltaTable(self.table_uri(name), storage_options=self.storage_options)
-        except TableNotFoundError as error:
+            s3_client().list_objects_v2(
+                Bucket=self.location.bucket, Prefix=self.location.prefix, MaxKeys=1
+            )
+        except (ClientError, BotoCoreError) as error:
             raise LakehouseError(
-                f"the Delta table {self.table_uri(name)} does not exist yet: "
-                f"materialize the asset {name!r} first"
+                f"listing the lakehouse {self.uri} (s3 ListObjectsV2 on bucket "
+                f"{self.location.bucket!r}) failed: {error}. Check that the bucket exists, the "
+                "credentials may list it, and AWS_ENDPOINT_URL if you use a non-AWS endpoint."
             ) from error
 
+    def exists(self, name: str) -> bool:
+        uri = self.table_uri(name)
+        try:
+            return DeltaTable.is_deltatable(uri, storage_options=self.storage_options)
+        except (DeltaError, OSError) as error:
+            raise LakehouseError(
+                f"checking for a Delta table at {uri} (reading its _delta_log) failed: {error}"
+            ) from error
+
+    def table(self, name: str, *, version: int | None = None) -> DeltaTable:
+        uri = self.table_uri(name)
+        try:
+            return DeltaTable(uri, version=version, storage_options=self.storage_options)
+        except TableNotFoundError as error:
+            raise LakehouseError(
+                f"the Delta table {uri} does not exist yet: materialize the asset {name!r} first"
+            ) from error
+        except (DeltaError, OSError) as error:
+            at = "" if version is None else f" at version {version}"
+            raise LakehouseError(f"opening the Delta table {uri}{at} failed: {error}") from error
+
     # -- writing -------------------------------------------------------------------------
+    def replace_partitions_together(
+        self, tables: Sequence[tuple[str, pa.Table]], *, dates: Sequence[dt.date]
+    ) -> list[WriteReport]:
+        """Replace the partitions ``dates`` of several tables as one ingest: all or nothing.
+
+        The tables are committed in order, each with the same ingest id; the last is the
+        commit point. A follower's rows for a date are only read (``read``) once the commit
+        point holds that ingest, so a crash between the commits shows the old rows of every
+        table, and the next run of those dates replaces all of them. Every table's rows are
+        checked before the first commit.
+        """
+        dates = tuple(sorted(set(dates)))
+        for name, data in tables:
+            _check_rows_within(data, dates, name)
+        ingest_id = uuid.uuid4().hex
+        return [
+            self.replace_partitions(name, data, dates=dates, ingest_id=ingest_id)
+            for name, data in tables
+        ]
+
     def replace_partitions(
-        self, name: str, data: pa.Table, *, dates: Sequence[dt.date]
+        self,
+        name: str,
+        data: pa.Table,
+        *,
+        dates: Sequence[dt.date],
+        ingest_id: str | None = None,
     ) -> WriteReport:
         """Replace the partitions ``dates`` of table ``name`` with ``data`` in one commit.
 
         ``data`` may be empty (the partitions become empty) but every row's ``date`` must be
         one of ``dates``. Partitions not named are left untouched. The table is created,
-        partitioned by ``date``, on its first write.
+        partitioned by ``date``, on its first write. The commit info records the dates (and
+        ``ingest_id``, for :meth:`replace_partitions_together`).
         """
         dates = tuple(sorted(set(dates)))
         _check_rows_within(data, dates, name)
         uri = self.table_uri(name)
         predicate = partition_predicate(dates)
+        metadata = {_DATES: json.dumps([d.isoformat() for d in dates])}
+        if ingest_id is not None:
+            metadata[_INGEST_ID] = ingest_id
+        commit = CommitProperties(custom_metadata=metadata)
 
         def write() -> None:
             if self.exists(name):
@@ -129,6 +218,7 @@ class Lakehouse:
                     # it as null until they are materialized again.
                     schema_mode="merge",
                     storage_options=self.storage_options,
+                    commit_properties=commit,
                 )
             else:
                 write_deltalake(
@@ -137,6 +227,7 @@ class Lakehouse:
                     mode="error",
                     partition_by=[DATE_COLUMN],
                     storage_options=self.storage_options,
+                    commit_properties=commit,
                 )
 
         attempts = self.commit_with_retries(write, uri)
@@ -171,10 +262,75 @@ class Lakehouse:
                 return attempt
             except (CommitFailedError, DeltaError) as error:
                 if not _is_retryable(error) or attempt == self.max_commit_attempts:
-                    raise LakehouseError(f"writing {uri} failed: {error}") from error
+                    raise LakehouseError(
+                        f"writing {uri} failed (a Delta commit): {error}"
+                    ) from error
+            except OSError as error:
+                raise LakehouseError(f"writing {uri} failed (a Delta commit): {error}") from error
                 # Back off with jitter so parallel backfill runs stop colliding.
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
+
+    # -- housekeeping --------------------------------------------------------------------
+    def table_names(self) -> list[str]:
+        """The Delta tables directly below the root, sorted."""
+        if self.location.is_s3:
+            from snuk_assets.storage import s3_client
+
+            prefix = f"{self.location.prefix}/" if self.location.prefix else ""
+            pages = (
+                s3_client()
+                .get_paginator("list_objects_v2")
+                .paginate(Bucket=self.location.bucket, Prefix=prefix, Delimiter="/")
+            )
+            names = [
+                entry["Prefix"][len(prefix) :].strip("/")
+                for page in pages
+                for entry in page.get("CommonPrefixes", [])
+            ]
+        else:
+            root = Path(self.location.prefix)
+            names = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+        return sorted(name for name in names if self.exists(name))
+
+    def vacuum(
+        self, *, retention_hours: int | None = None, dry_run: bool = False
+    ) -> dict[str, list[str] | str]:
+        """Delete files no version within the retention needs: replaced partitions, orphans.
+
+        Delta's own rule holds: ``retention_hours`` (default: each table's
+        ``delta.deletedFileRetentionDuration``, 7 days) may not be shorter than the table's
+        retention, so time travel and a reader still on an older version within it keep
+        working. A follower table with an unfinished ingest is left alone: its reads need the
+        older version (see ``replace_partitions_together``).
+
+        Returns per table the files deleted (or that would be, with ``dry_run``), or why the
+        table was skipped.
+        """
+        done: dict[str, list[str] | str] = {}
+        for name in self.table_names():
+            unfinished = self.uncommitted_dates(name)
+            if unfinished:
+                days = ", ".join(str(d) for d in sorted(unfinished))
+                done[name] = (
+                    f"skipped: an unfinished ingest of {days}; materialize raw_observations "
+                    "for those days, then vacuum"
+                )
+                continue
+            try:
+                done[name] = self.table(name).vacuum(
+                    retention_hours=retention_hours,
+                    dry_run=dry_run,
+                    enforce_retention_duration=True,
+                    # Full: also files no commit names (a crashed write's), not only the
+                    # replaced ones the log lists as removed.
+                    full=True,
+                )
+            except (DeltaError, OSError) as error:
+                raise LakehouseError(
+                    f"vacuuming the Delta table {self.table_uri(name)} failed: {error}"
+                ) from error
+        return done
 
     # -- reading -------------------------------------------------------------------------
     def read(
@@ -199,18 +355,68 @@ class Lakehouse:
                     f"the Delta table {self.table_uri(name)} has no columns {missing}: it was "
                     f"written by an older SNUK; materialize {name!r} again to add them"
                 )
-        select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        sql = f"SELECT {select} FROM snuk_table"
-        if dates is not None:
-            wanted = sorted(set(dates))
-            if not wanted:
-                return _empty_result(table, columns)
-            sql += f" WHERE {partition_predicate(wanted)}"
-        # delta-rs's own query engine, not DeltaTable.to_pyarrow_table: the pyarrow dataset it
-        # builds leaves scanner threads that abort the interpreter at exit now and then
-        # (delta-rs issue 2184).
-        result = QueryBuilder().register("snuk_table", table).execute(sql).read_all()
-        return _plain_strings(pa.table(result))
+        wanted = None if dates is None else sorted(set(dates))
+        if wanted is not None and not wanted:
+            return _empty_result(table, columns)
+        older = self.uncommitted_dates(name)
+        if wanted is not None:
+            older = {d: v for d, v in older.items() if d in set(wanted)}
+        where = [] if wanted is None else [f"({partition_predicate(wanted)})"]
+        if older:
+            where.append(f"NOT ({partition_predicate(older)})")
+        try:
+            parts = [_query(table, columns, where)]
+            # Dates whose newest write is an unfinished ingest: their latest committed write.
+            for version in sorted({v for v in older.values() if v is not None}):
+                at = [d for d, v in older.items() if v == version]
+                past = self.table(name, version=version)
+                parts.append(_query(past, columns, [f"({partition_predicate(at)})"]))
+        except (DeltaError, OSError) as error:
+            raise LakehouseError(
+                f"reading the Delta table {self.table_uri(name)} failed: {error}"
+            ) from error
+        # An older version may lack a column a newer SNUK added: it reads as null.
+        return pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
+
+    def uncommitted_dates(self, name: str) -> dict[dt.date, int | None]:
+        """Dates of a follower table whose newest write belongs to an unfinished ingest.
+
+        For each, the version holding its latest committed write (None: there is none, the
+        date reads empty). Empty for tables that are not followers (``COMMIT_POINTS``).
+        """
+        point = COMMIT_POINTS.get(name)
+        if point is None or not self.exists(point) or not self.exists(name):
+            return {}
+        committed = {h.get(_INGEST_ID) for h in self.table(point).history()}
+        seen: set[dt.date] = set()
+        pending: set[dt.date] = set()
+        result: dict[dt.date, int | None] = {}
+        for commit in self.table(name).history():  # newest first
+            if _DATES not in commit:
+                # Written before commits named their dates: its state is the best known.
+                result.update(dict.fromkeys(pending, commit["version"]))
+                return result
+            dates = {dt.date.fromisoformat(d) for d in json.loads(commit[_DATES])}
+            if commit.get(_INGEST_ID, None) not in committed and _INGEST_ID in commit:
+                pending |= dates - seen
+            else:
+                result.update(dict.fromkeys(pending & dates, commit["version"]))
+                pending -= dates
+            seen |= dates
+        result.update(dict.fromkeys(pending))
+        return result
+
+
+def _query(table: DeltaTable, columns: list[str] | None, where: list[str]) -> pa.Table:
+    select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    sql = f"SELECT {select} FROM snuk_table"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    # delta-rs's own query engine, not DeltaTable.to_pyarrow_table: the pyarrow dataset it
+    # builds leaves scanner threads that abort the interpreter at exit now and then
+    # (delta-rs issue 2184).
+    result = QueryBuilder().register("snuk_table", table).execute(sql).read_all()
+    return _plain_strings(pa.table(result))
 
 
 def _plain_strings(table: pa.Table) -> pa.Table:

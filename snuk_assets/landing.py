@@ -7,8 +7,10 @@ earlier (gateways buffer and upload late).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from snuk_assets.storage import Location, s3_client
 
@@ -31,6 +33,31 @@ class LandingFile:
     size: int
     last_modified: dt.datetime
     etag: str = ""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A landing entry that is not read, and why (a symlink, a dot-file, a key with ``..``)."""
+
+    path: str
+    reason: str
+
+    @property
+    def category(self) -> str:
+        return self.reason.split(":", 1)[0]
+
+
+def unsafe_path_reason(relative_path: str) -> str | None:
+    """Why a relative path may not be read below the landing root, or None if it may.
+
+    Refused: absolute paths, empty, ``.`` or ``..`` segments (an S3 key ``raw_data/../x`` is
+    legal but names nothing in a day folder), backslashes, NUL bytes.
+    """
+    if relative_path.startswith("/") or "\\" in relative_path or "\x00" in relative_path:
+        return "outside the landing root: an absolute path, a backslash or a NUL byte"
+    if any(part in ("", ".", "..") for part in relative_path.split("/")):
+        return "outside the landing root: an empty, '.' or '..' path segment"
+    return None
 
 
 def day_folder(day: dt.date) -> str:
@@ -82,6 +109,10 @@ class LandingZone:
         """Files of one arrival day, sorted by path; empty if the day has no folder."""
         return self.list_files(day_folder(day))
 
+    def scan_day(self, day: dt.date) -> tuple[list[LandingFile], list[SkippedFile]]:
+        """Files of one arrival day, and the entries skipped there with the reason."""
+        return self.scan(day_folder(day))
+
     def list_days(self, first: dt.date, last: dt.date) -> list[LandingFile]:
         """Files of the arrival days ``first`` .. ``last``: one listing per day folder.
 
@@ -97,39 +128,80 @@ class LandingZone:
 
     def list_files(self, relative_prefix: str = RAW_DATA_DIR) -> list[LandingFile]:
         """Every file below ``relative_prefix``, recursively, sorted by path."""
+        return self.scan(relative_prefix)[0]
+
+    def scan(
+        self, relative_prefix: str = RAW_DATA_DIR
+    ) -> tuple[list[LandingFile], list[SkippedFile]]:
+        """Every readable file below ``relative_prefix``, and every entry skipped, sorted.
+
+        Never read: symlinks (to files or folders, anywhere below the root), entries that are
+        not regular files (a FIFO would block the read), dot-files (``.x.partial`` is an upload
+        in progress) and S3 keys with ``..`` or empty segments.
+        """
         if self._s3 is not None:
             return self._list_s3(relative_prefix)
         return self._list_local(relative_prefix)
 
-    def _list_local(self, relative_prefix: str) -> list[LandingFile]:
+    def _list_local(self, relative_prefix: str) -> tuple[list[LandingFile], list[SkippedFile]]:
         root = Path(self.location.prefix)
         if not root.is_dir():
             raise LandingZoneError(
                 f"landing zone {self.uri} is not a readable folder: create it, or set "
                 "SNUK_LANDING_URI to the folder or s3://bucket/prefix where raw files land"
             )
-        folder = root / relative_prefix
+        if (reason := unsafe_path_reason(relative_prefix.strip("/"))) is not None:
+            return [], [SkippedFile(relative_prefix, reason)]
+        folder = root
+        for part in PurePosixPath(relative_prefix.strip("/")).parts:
+            folder = folder / part
+            if folder.is_symlink():
+                rel = folder.relative_to(root).as_posix()
+                return [], [SkippedFile(rel, "symlink: a symlinked folder is not followed")]
         if not folder.is_dir():
-            return []
-        files = []
-        for path in folder.rglob("*"):
-            if path.is_file() and not path.name.startswith("."):
-                stat = path.stat()
-                files.append(
-                    LandingFile(
-                        path=path.relative_to(root).as_posix(),
-                        size=stat.st_size,
-                        last_modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC),
+            return [], []
+        files, skipped = [], []
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+            here = Path(dirpath)
+            for name in sorted(dirnames):
+                path = here / name
+                rel = path.relative_to(root).as_posix()
+                if path.is_symlink():
+                    skipped.append(SkippedFile(rel, "symlink: a symlinked folder is not followed"))
+                    dirnames.remove(name)
+                elif name.startswith("."):
+                    skipped.append(SkippedFile(rel, "hidden: a dot-folder is not read"))
+                    dirnames.remove(name)
+            for name in filenames:
+                path = here / name
+                rel = path.relative_to(root).as_posix()
+                info = path.lstat()
+                if stat.S_ISLNK(info.st_mode):
+                    skipped.append(
+                        SkippedFile(rel, "symlink: not followed out of the landing zone")
                     )
-                )
-        return sorted(files, key=lambda f: f.path)
+                elif name.startswith("."):
+                    skipped.append(
+                        SkippedFile(rel, "hidden: a dot-file (e.g. an upload in progress)")
+                    )
+                elif not stat.S_ISREG(info.st_mode):
+                    skipped.append(SkippedFile(rel, "not a regular file: a FIFO, socket or device"))
+                else:
+                    files.append(
+                        LandingFile(
+                            path=rel,
+                            size=info.st_size,
+                            last_modified=dt.datetime.fromtimestamp(info.st_mtime, dt.UTC),
+                        )
+                    )
+        return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda f: f.path)
 
-    def _list_s3(self, relative_prefix: str) -> list[LandingFile]:
+    def _list_s3(self, relative_prefix: str) -> tuple[list[LandingFile], list[SkippedFile]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         key_prefix = self.location.key(relative_prefix).rstrip("/") + "/"
         strip = len(self.location.prefix) + 1 if self.location.prefix else 0
-        files = []
+        files, skipped = [], []
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.location.bucket, Prefix=key_prefix
@@ -138,37 +210,78 @@ class LandingZone:
                 for obj in page.get("Contents", []):
                     if obj["Key"].endswith("/"):
                         continue  # a "folder" marker object, not a file
-                    files.append(
-                        LandingFile(
-                            path=obj["Key"][strip:],
-                            size=obj["Size"],
-                            last_modified=obj["LastModified"].astimezone(dt.UTC),
-                            etag=obj.get("ETag", "").strip('"'),
+                    rel = obj["Key"][strip:]
+                    if (reason := unsafe_path_reason(rel)) is not None:
+                        skipped.append(SkippedFile(rel, reason))
+                    elif rel.rsplit("/", 1)[-1].startswith("."):
+                        skipped.append(
+                            SkippedFile(rel, "hidden: a dot-file (e.g. an upload in progress)")
                         )
-                    )
+                    else:
+                        files.append(
+                            LandingFile(
+                                path=rel,
+                                size=obj["Size"],
+                                last_modified=obj["LastModified"].astimezone(dt.UTC),
+                                etag=obj.get("ETag", "").strip('"'),
+                            )
+                        )
         except (ClientError, BotoCoreError) as error:
             raise LandingZoneError(
                 f"cannot list the landing zone {self.describe(relative_prefix)}: {error}. "
                 "Check that the bucket exists, the credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE) "
                 "may list it, and AWS_ENDPOINT_URL if you use a non-AWS endpoint."
             ) from error
-        return sorted(files, key=lambda f: f.path)
+        return sorted(files, key=lambda f: f.path), sorted(skipped, key=lambda f: f.path)
 
     # -- reading and writing -------------------------------------------------------------
-    def read_bytes(self, relative_path: str) -> bytes:
+    def read_bytes(self, relative_path: str, *, max_bytes: int | None = None) -> bytes:
+        """The file's bytes, at most ``max_bytes + 1`` of them (to tell "more" apart).
+
+        Refuses (``LandingZoneError``) a path outside the landing root, a symlink, a file in a
+        symlinked folder and anything that is not a regular file, even if it changed since the
+        listing.
+        """
+        if (reason := unsafe_path_reason(relative_path)) is not None:
+            raise LandingZoneError(f"not reading {self.describe(relative_path)}: {reason}")
         if self._s3 is not None:
             from botocore.exceptions import BotoCoreError, ClientError
 
+            extra = {} if max_bytes is None else {"Range": f"bytes=0-{max_bytes}"}
             try:
                 response = self._s3.get_object(
-                    Bucket=self.location.bucket, Key=self.location.key(relative_path)
+                    Bucket=self.location.bucket, Key=self.location.key(relative_path), **extra
                 )
                 return response["Body"].read()
             except (ClientError, BotoCoreError) as error:
                 raise LandingZoneError(
-                    f"cannot read {self.describe(relative_path)}: {error}"
+                    f"cannot read {self.describe(relative_path)} (s3 GetObject): {error}"
                 ) from error
-        return Path(self.location.key(relative_path)).read_bytes()
+        return self._read_local(relative_path, max_bytes)
+
+    def _read_local(self, relative_path: str, max_bytes: int | None) -> bytes:
+        root = os.path.realpath(self.location.prefix)
+        path = Path(self.location.key(relative_path))
+        if os.path.realpath(path.parent) != os.path.join(root, *relative_path.split("/")[:-1]):
+            raise LandingZoneError(
+                f"not reading {self.describe(relative_path)}: symlink: its folder is a "
+                "symlink or lies outside the landing root"
+            )
+        try:
+            # O_NOFOLLOW: a symlink fails here; O_NONBLOCK: a FIFO does not hang the open.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as error:
+            if os.path.islink(path):
+                raise LandingZoneError(
+                    f"not reading {self.describe(relative_path)}: symlink: not followed"
+                ) from error
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise LandingZoneError(
+                    f"not reading {self.describe(relative_path)}: not a regular file"
+                )
+            return handle.read() if max_bytes is None else handle.read(max_bytes + 1)
 
     def write_bytes(self, relative_path: str, data: bytes) -> None:
         if self._s3 is not None:

@@ -12,6 +12,8 @@ variable                    default                              meaning
 ``SNUK_REGISTRY``           ``resources/buildings/reference_office.yaml``  building registry YAML
 ``SNUK_MAX_LATENESS_DAYS``  ``3``                                how late an observation may land
 ``SNUK_BIN_FREQ``           ``5min``                             resampling bin width
+``SNUK_MAX_LINE_BYTES``     ``65536``                            longer lines are quarantined
+``SNUK_MAX_FILE_BYTES``     ``268435456``                        bytes read per file, unzipped
 ==========================  ===================================  ================================
 
 ``SNUK_START_DATE`` (first daily partition) lives in ``partitions.py``: partitions are fixed when
@@ -33,6 +35,7 @@ from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
 from snuk_assets.partitions import LOOKBACK_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
+from snuk_assets.transforms.parse import DEFAULT_LIMITS, ParseLimits
 from snuk_assets.transforms.resample import max_gap_with_defaults, positive_duration
 
 
@@ -88,6 +91,18 @@ class SnukSettings(ConfigurableResource):
         "are quarantined (SNUK_MAX_LATENESS_DAYS).",
     )
     bin_freq: str = Field(default="5min", description="Resampling bin width (SNUK_BIN_FREQ).")
+    max_line_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_line_bytes,
+        gt=0,
+        description="A longer landing line is quarantined as too long, with its length and "
+        "prefix (SNUK_MAX_LINE_BYTES).",
+    )
+    max_file_bytes: int = Field(
+        default=DEFAULT_LIMITS.max_file_bytes,
+        gt=0,
+        description="At most this many bytes of a landing file are read, after decompression; "
+        "the rest is one quarantine row (SNUK_MAX_FILE_BYTES).",
+    )
     max_offline_share: float = Field(
         default=0.5,
         description="The resampled_series coverage check warns when a sensor is offline for "
@@ -141,12 +156,18 @@ class SnukSettings(ConfigurableResource):
             registry_path=env.get("SNUK_REGISTRY", ""),
             max_lateness_days=MAX_LATENESS_DAYS,
             bin_freq=env.get("SNUK_BIN_FREQ", "5min"),
+            max_line_bytes=int(env.get("SNUK_MAX_LINE_BYTES", DEFAULT_LIMITS.max_line_bytes)),
+            max_file_bytes=int(env.get("SNUK_MAX_FILE_BYTES", DEFAULT_LIMITS.max_file_bytes)),
             truth_dir=_absolute(env.get("SNUK_TRUTH_DIR", "./data/ground_truth")),
         )
 
     @property
     def max_lateness(self) -> dt.timedelta:
         return dt.timedelta(days=self.max_lateness_days)
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(max_line_bytes=self.max_line_bytes, max_file_bytes=self.max_file_bytes)
 
     @property
     def max_gap_by_type(self) -> dict[str, pd.Timedelta]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -131,3 +132,24 @@ def small_registry():
         return str(path)
 
     return write
+
+
+@pytest.fixture
+def sigkill_at_marker():
+    """Wait until a subprocess (started with ``start_new_session=True``) writes ``marker``,
+    then SIGKILL its whole process group; fails if it ends or ``timeout`` passes first."""
+
+    def kill(process: subprocess.Popen, marker, *, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            while not marker.exists():
+                assert process.poll() is None, "the process ended before writing its marker"
+                assert time.monotonic() < deadline, "the marker never appeared"
+                time.sleep(0.2)
+            os.killpg(process.pid, signal.SIGKILL)
+            assert process.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    return kill

@@ -24,7 +24,7 @@ from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.metrics import comparable_f1
-from snuk_assets.transforms.model_blobs import load_model
+from snuk_assets.transforms.model_blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models import TrainingParams, positive_proba
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.windows import lagged_signals, room_windows
@@ -63,6 +63,7 @@ def occupancy_forecasts(
             )
             if isinstance(forecast, str):
                 skipped[f"{day} {model_row.room_id}"] = forecast
+                context.log.warning(f"{day} {model_row.room_id}: no forecast: {forecast}")
             else:
                 frames.append(forecast)
     table = (
@@ -133,7 +134,17 @@ def forecast_room(room, model_row, *, day, settings, timezone) -> pd.DataFrame |
     if features.empty:
         return "no complete feature window on the day"
     latest = features.iloc[[-1]][list(model_row.feature_names)]
-    proba = positive_proba(load_model(model_row.model), latest)[0]
+    try:
+        # A refused blob (foreign type, damaged trees) skips this room only.
+        model = load_model(model_row.model)
+    except ModelLoadError as error:
+        return f"model of {model_row.date} refused: {error}"
+    if model.n_features_in_ != latest.shape[1]:
+        return (
+            f"model of {model_row.date} refused: it takes {model.n_features_in_} inputs, "
+            f"its feature_names list {latest.shape[1]}"
+        )
+    proba = positive_proba(model, latest)[0]
     anchor = latest.index[0]
     step = pd.Timedelta(settings.bin_freq)
     horizons = list(model_row.horizons)

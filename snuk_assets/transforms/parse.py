@@ -11,6 +11,7 @@ import json
 import math
 import re
 import zlib
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
 
@@ -26,6 +27,7 @@ PARSED_SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("line_number", pa.int64()),
         ("raw_text", pa.string()),
+        ("raw_length", pa.int64()),
         ("source_file", pa.string()),
         ("error", pa.string()),
     ]
@@ -41,7 +43,21 @@ _FORMAT_BY_SUFFIX = {
     ".parquet": "parquet",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
-_UTF8_BOM = b"\xef\xbb\xbf"
+# UTF-32 LE before UTF-16 LE: its mark starts with the other's.
+_BYTE_ORDER_MARKS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+# raw_text keeps at most this many characters of a line; raw_length has the whole length.
+RAW_TEXT_MAX_CHARS = 1024
+# Text is split into lines a block of about this size at a time (memory, not a limit).
+_CHUNK_BYTES = 4 * 1024 * 1024
+# Lines of only these characters are not records; the record count (records.py) agrees.
+_BLANK_CHARS = " \t\x0b\x0c"
+BLANK_BYTES = _BLANK_CHARS.encode()
 _INT64_RANGE = (-(2**63), 2**63 - 1)
 
 # One grammar for numbers, shared by the vectorised fast path (RE2) and the per-line reader
@@ -61,12 +77,61 @@ _GATEWAY_LINE = (
 )
 # 18 digits always fit in int64; longer timestamps go to the per-line reader, which says why.
 _MAX_FAST_TS_DIGITS = 18
-_GATEWAY_FIELD_RE = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*(.*?)\s*")
+# Longer number texts are refused before int() or Decimal() sees them.
+_MAX_NUMBER_CHARS = 400
+_FIELD_NAME_RE = re.compile(r"[A-Za-z_]\w*")
 _QUOTED_RE = re.compile(r"'([^']*)'")
 _GATEWAY_EXPECTED = "expected sensor_id='…', timestamp=…, value=…"
 
 
-def parse_landing_file(name: str, data: bytes) -> pa.Table:
+@dataclass(frozen=True)
+class ParseLimits:
+    """How much of one landing file is read: what lies past a limit is quarantined, not read.
+
+    Attributes
+    ----------
+    max_line_bytes
+        A longer line is quarantined as ``line too long`` with its length and the first
+        :data:`RAW_TEXT_MAX_CHARS` characters; the file's other lines still count
+        (``SNUK_MAX_LINE_BYTES``).
+    max_file_bytes
+        At most this many bytes of a file are read, after decompression; the lines past it are
+        one ``file too large`` row, and the complete lines before it still count
+        (``SNUK_MAX_FILE_BYTES``).
+    """
+
+    max_line_bytes: int = 64 * 1024
+    max_file_bytes: int = 256 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_line_bytes < 1 or self.max_file_bytes < 1:
+            raise ValueError(f"parse limits must be positive, got {self}")
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """A landing file's content as read: decompressed, decoded, bounded.
+
+    ``text`` is UTF-8 with ``\\n`` line ends (``\\r\\n`` and a lone ``\\r`` both end a line),
+    only complete lines when ``cut`` is set; for Parquet it is the file's bytes. ``cut`` is
+    why the rest of the file was not read (a damaged gzip stream, a size limit), ``tail`` the
+    partial line the cut left, ``encoding_problem`` why undecodable lines could not be read.
+    """
+
+    file_format: str
+    text: bytes
+    cut: str | None = None
+    tail: bytes = b""
+    encoding: str = "utf-8"
+    encoding_problem: str | None = None
+
+
+def parse_landing_file(
+    name: str, data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS, complete: bool = True
+) -> pa.Table:
     """Parse one landing file into observations, one row per record.
 
     Parameters
@@ -78,7 +143,13 @@ def parse_landing_file(name: str, data: bytes) -> pa.Table:
         with a header, ``.parquet`` Parquet, anything else the gateway line format
         ``sensor_id='8514-294-220-250-m', timestamp=1471020341000, value=1.0,``.
     data
-        The file's bytes, gzipped or not (gzip is also recognised by its magic bytes).
+        The file's bytes, gzipped or not: gzip is recognised by its magic bytes, so a plain
+        file named ``.gz`` is read as plain text.
+    limits
+        The line and file size limits (:class:`ParseLimits`).
+    complete
+        False when ``data`` is only the first part of the file (the reader stopped at
+        ``limits.max_file_bytes``): the rest is reported as too large.
 
     Returns
     -------
@@ -87,55 +158,131 @@ def parse_landing_file(name: str, data: bytes) -> pa.Table:
         header are not records): ``sensor_id``; ``ts_ms`` the measurement time in milliseconds
         since 1970-01-01 UTC; ``value`` in the sensor type's unit; ``line_number`` 1-based in
         the decompressed file (row index + 1 for Parquet, null for a problem with the whole
-        file); ``raw_text`` the original line (compact JSON of the row for Parquet, ``''`` for
-        a whole-file problem); ``source_file`` = ``name``; ``error`` null when the record
-        parsed, else ``"<category>: <details>"``. A cut gzip stream keeps every complete line
-        and adds an error row for the cut-off last line and one for the file. Bad content never
-        raises.
+        file); ``raw_text`` the original line, at most :data:`RAW_TEXT_MAX_CHARS` characters
+        (compact JSON of the row for Parquet, ``''`` for a whole-file problem); ``raw_length``
+        the whole line's length in UTF-8 bytes; ``source_file`` = ``name``; ``error`` null when
+        the record parsed, else ``"<category>: <details>"``. A cut gzip stream keeps every
+        complete line and adds an error row for the cut-off last line and one for the file.
+        Bad content never raises. Lines are UTF-8 unless the file starts with a UTF-16 or
+        UTF-32 byte-order mark; ``\\n``, ``\\r\\n`` and a lone ``\\r`` all end a line.
     """
-    path = PurePosixPath(name)
-    compressed = path.suffix.lower() == ".gz"
-    suffix = (path.with_suffix("") if compressed else path).suffix.lower()
-    file_format = _FORMAT_BY_SUFFIX.get(suffix, "gateway")
-    gzip_problem = None
-    if compressed or data.startswith(_GZIP_MAGIC):
-        data, gzip_problem = _gunzip(data)
+    decoded = decode_landing_file(name, data, limits=limits, complete=complete)
+    return parse_decoded(name, decoded, limits=limits)
 
-    if file_format == "parquet":
-        if gzip_problem is None:
-            rows = _parse_parquet(data)
+
+def parse_decoded(name: str, decoded: DecodedFile, *, limits: ParseLimits = DEFAULT_LIMITS):
+    """:func:`parse_landing_file` on a file already read by :func:`decode_landing_file`."""
+    if decoded.file_format == "parquet":
+        if decoded.cut is None:
+            rows = _parse_parquet(decoded.text)
         else:
             rows = _file_problem(
-                f"{gzip_problem}; a Parquet file cannot be read in part "
-                f"({len(data)} bytes decompressed)"
+                f"{decoded.cut}; a Parquet file cannot be read in part "
+                f"({len(decoded.text)} bytes read)"
             )
     else:
-        read_lines = {"gateway": _parse_gateway, "jsonl": _parse_json_lines, "csv": _parse_csv}
-        if gzip_problem is None:
-            rows = read_lines[file_format](data)
-        else:
-            complete, cut_off = _split_cut_off_line(data)
-            rows = pa.concat_tables(
-                [
-                    read_lines[file_format](complete),
-                    _gzip_problem_rows(gzip_problem, complete.count(b"\n"), cut_off),
-                ]
-            )
+        rows = _parse_text(decoded, limits)
+    raw_text = rows["raw_text"]
+    raw_length = pc.coalesce(rows["raw_length"], pc.binary_length(raw_text))
+    rows = rows.set_column(
+        rows.schema.get_field_index("raw_text"),
+        "raw_text",
+        pc.utf8_slice_codeunits(raw_text, 0, RAW_TEXT_MAX_CHARS),
+    ).set_column(rows.schema.get_field_index("raw_length"), "raw_length", raw_length)
     source_file = pa.repeat(pa.scalar(name, pa.string()), rows.num_rows)
     return rows.append_column("source_file", source_file).select(PARSED_SCHEMA.names)
 
 
-def _gunzip(data: bytes) -> tuple[bytes, str | None]:
-    """Decompress all gzip members; on a cut or damaged stream, keep what came out before."""
-    members = []
+def file_format_of(name: str) -> str:
+    """``gateway``, ``jsonl``, ``csv`` or ``parquet``, from the extension after an optional .gz."""
+    path = PurePosixPath(name)
+    compressed = path.suffix.lower() == ".gz"
+    suffix = (path.with_suffix("") if compressed else path).suffix.lower()
+    return _FORMAT_BY_SUFFIX.get(suffix, "gateway")
+
+
+def decode_landing_file(
+    name: str, data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS, complete: bool = True
+) -> DecodedFile:
+    """Decompress (bounded by ``limits.max_file_bytes``), decode and split off a cut tail."""
+    file_format = file_format_of(name)
+    cut = None
+    if data.startswith(_GZIP_MAGIC):
+        data, cut = _gunzip(data, max_bytes=limits.max_file_bytes)
+    elif not data and name.lower().endswith(".gz"):
+        cut = "truncated gzip"  # an upload that stopped before its first byte
+    if len(data) > limits.max_file_bytes or not complete:
+        # Not complete: the reader stopped at the limit, so a cut gzip stream is that cut.
+        data = data[: limits.max_file_bytes]
+        cut = _too_large(limits)
+    if file_format == "parquet":
+        return DecodedFile(file_format, data, cut=cut)
+    data, encoding = _decode(data)
+    encoding_problem = None
+    if encoding == "utf-8":
+        encoding_problem = _encoding_problem(data)
+    text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    tail = b""
+    if cut is not None:
+        text, tail = _split_cut_off_line(text)
+    return DecodedFile(file_format, text, cut, tail, encoding, encoding_problem)
+
+
+def _too_large(limits: ParseLimits) -> str:
+    return (
+        f"file too large: more than {limits.max_file_bytes} bytes decompressed "
+        "(SNUK_MAX_FILE_BYTES)"
+    )
+
+
+def _decode(data: bytes) -> tuple[bytes, str]:
+    """UTF-8 bytes of the text and the encoding it was read as (from a byte-order mark)."""
+    for bom, codec in _BYTE_ORDER_MARKS:
+        if data.startswith(bom):
+            if codec == "utf-8":
+                return data[len(bom) :], codec
+            return data[len(bom) :].decode(codec, errors="replace").encode("utf-8"), codec
+    return data, "utf-8"
+
+
+def _encoding_problem(data: bytes) -> str | None:
+    """Why some lines of text without a byte-order mark may not read, or None."""
+    if b"\x00" in data:
+        return (
+            "NUL bytes in the text: it looks like UTF-16 or UTF-32 without a byte-order mark "
+            "(text without one is read as UTF-8)"
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return (
+            f"not UTF-8 ({error.reason} at byte {error.start}); text without a byte-order mark "
+            "is read as UTF-8, so save it as UTF-8 or with a UTF-16/UTF-32 byte-order mark"
+        )
+    return None
+
+
+def _gunzip(data: bytes, *, max_bytes: int) -> tuple[bytes, str | None]:
+    """Decompress all gzip members, at most ``max_bytes`` (plus one, to tell "more" apart).
+
+    On a cut or damaged stream, keep what came out before; past ``max_bytes``, stop there (a
+    few KB of gzip can hold GBs of newlines).
+    """
+    members: list[bytes] = []
+    produced = 0
     rest = data
     while True:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        budget = max_bytes + 1 - produced
         try:
-            members.append(inflater.decompress(rest))
+            out = inflater.decompress(rest, budget)
         except zlib.error as exc:
-            members.append(_salvage_damaged_member(rest))
+            members.append(_salvage_damaged_member(rest, max_bytes=budget))
             return b"".join(members), f"corrupt gzip: {exc}"
+        members.append(out)
+        produced += len(out)
+        if produced > max_bytes:
+            return b"".join(members), "file too large"
         if not inflater.eof:
             return b"".join(members), "truncated gzip"
         rest = inflater.unused_data
@@ -144,22 +291,26 @@ def _gunzip(data: bytes) -> tuple[bytes, str | None]:
             return b"".join(members), None
 
 
-def _salvage_damaged_member(member: bytes, *, chunk_size: int = 4096) -> bytes:
+def _salvage_damaged_member(member: bytes, *, max_bytes: int, chunk_size: int = 4096) -> bytes:
     # zlib discards the output of a call that fails: feed chunks, and byte by byte the chunk
     # that fails, so everything before the damage comes out.
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    out = []
+    out: list[bytes] = []
+    produced = 0
     for start in range(0, len(member), chunk_size):
         before_chunk = inflater.copy()
         try:
-            out.append(inflater.decompress(member[start : start + chunk_size]))
+            out.append(inflater.decompress(member[start : start + chunk_size], max_bytes))
         except zlib.error:
             inflater = before_chunk
             for end in range(start + 1, start + chunk_size + 1):
                 try:
-                    out.append(inflater.decompress(member[end - 1 : end]))
+                    out.append(inflater.decompress(member[end - 1 : end], max_bytes))
                 except zlib.error:
                     return b"".join(out)
+        produced += len(out[-1])
+        if produced >= max_bytes:
+            return b"".join(out)
     return b"".join(out)
 
 
@@ -169,25 +320,31 @@ def _split_cut_off_line(data: bytes) -> tuple[bytes, bytes]:
     return data[:end], data[end:]
 
 
-def _gzip_problem_rows(problem: str, complete_lines: int, cut_off: bytes) -> pa.Table:
+def _cut_rows(decoded: DecodedFile, complete_lines: int) -> pa.Table:
+    """The rows for a file whose end was not read: the partial last line, and the file."""
+    problem = decoded.cut
     category = problem.split(":", 1)[0]
     if category == "truncated gzip":
         file_reason = f"truncated gzip: file ends after line {complete_lines}"
+    elif category == "file too large":
+        file_reason = f"{problem}; lines after line {complete_lines} are not read"
     else:
         file_reason = f"{problem}; nothing readable after line {complete_lines}"
     rows = []
-    cut_off_text = cut_off.decode("utf-8", errors="replace")
-    if cut_off_text.strip():
+    cut_off_text = decoded.tail[: 4 * RAW_TEXT_MAX_CHARS].decode("utf-8", errors="replace")
+    if category != "file too large" and cut_off_text.strip():
         # The line may still look valid ("value=23" cut from "value=23.9"), so never trust it.
         number = complete_lines + 1
         reason = f"{category}: line {number} is incomplete, the file ends inside it"
-        rows.append(_broken(number, cut_off_text, reason))
+        rows.append(_broken(number, cut_off_text, reason, len(decoded.tail)))
     rows.append(_broken(None, "", file_reason))
     return _rows_table(rows)
 
 
-def _broken(line_number: int | None, raw_text: str, error: str) -> tuple:
-    return (None, None, None, line_number, raw_text, error)
+def _broken(
+    line_number: int | None, raw_text: str, error: str, raw_length: int | None = None
+) -> tuple:
+    return (None, None, None, line_number, raw_text, raw_length, error)
 
 
 def _file_problem(reason: str) -> pa.Table:
@@ -203,64 +360,154 @@ def _rows_table(rows: list[tuple]) -> pa.Table:
     )
 
 
-def _text_lines(data: bytes) -> list[str]:
-    """Lines of decompressed text; undecodable bytes become U+FFFD so the line fails later."""
-    text = data.removeprefix(_UTF8_BOM).decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").split("\n")
+def _line_chunks(text: bytes, chunk_bytes: int = _CHUNK_BYTES):
+    """``(first line number, lines)`` over ``\n``-separated text, in blocks of whole lines.
+
+    Blocks bound the memory a file of many short (or blank) lines takes: each line costs an
+    Arrow offset only while its block is read.
+    """
+    start, number = 0, 1
+    while start < len(text):
+        end = text.find(b"\n", min(start + chunk_bytes, len(text)) - 1)
+        end = len(text) if end < 0 else end + 1
+        lines = _arrow_lines(text[start:end])
+        yield number, lines
+        number += len(lines)
+        start = end
 
 
-def _arrow_lines(data: bytes) -> pa.StringArray:
-    """Lines of decompressed text as Arrow strings, split without a Python loop."""
-    data = data.removeprefix(_UTF8_BOM)
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
-    text = pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data))
-    try:
-        text.validate(full=True)  # checks UTF-8
-    except pa.ArrowInvalid:
-        text = pa.array([data.decode("utf-8", errors="replace")], type=pa.large_string())
-    if b"\r" in data:
-        text = pc.replace_substring(text, "\r\n", "\n")
-    return pc.list_flatten(pc.split_pattern(text, "\n")).cast(pa.string())
+def _arrow_lines(block: bytes) -> pa.StringArray:
+    """Lines of ``\n``-separated UTF-8 as Arrow strings, without a Python loop per line.
 
-
-def _parse_gateway(data: bytes) -> pa.Table:
-    """Read gateway lines: a strict pattern, vectorised, and a Python reader for the rest."""
-    lines = _arrow_lines(data)
-    groups = pc.extract_regex(lines, _GATEWAY_LINE)
-    ts_digits = pc.binary_length(pc.struct_field(groups, "ts"))
-    strict = pc.fill_null(pc.less_equal(ts_digits, _MAX_FAST_TS_DIGITS), False)
-    line_numbers = pa.array(np.arange(1, len(lines) + 1, dtype=np.int64))
-    all_strict = strict.true_count == len(lines)
-    if not all_strict:
-        groups, strict_lines, strict_numbers = (
-            groups.filter(strict),
-            lines.filter(strict),
-            line_numbers.filter(strict),
-        )
-    else:
-        strict_lines, strict_numbers = lines, line_numbers
-    fast = pa.table(
-        [
-            pc.struct_field(groups, "sensor_id"),
-            pc.cast(pc.struct_field(groups, "ts"), pa.int64()),
-            pc.cast(pc.struct_field(groups, "value"), pa.float64()),
-            strict_numbers,
-            strict_lines,
-            pa.nulls(len(strict_lines), pa.string()),
-        ],
-        schema=_ROW_SCHEMA,
+    The offsets are the positions of the line ends (numpy); a last line without a line end
+    counts too. Undecodable bytes become U+FFFD so the line fails later.
+    """
+    whole = pa.LargeStringArray.from_buffers(
+        1, pa.py_buffer(np.array([0, len(block)], dtype=np.int64)), pa.py_buffer(block)
     )
-    if all_strict:
-        return fast
-    other = pc.invert(strict)
-    slow_rows = [
-        row
-        for number, line in zip(
-            line_numbers.filter(other).to_pylist(), lines.filter(other).to_pylist(), strict=True
+    try:
+        whole.validate(full=True)  # checks UTF-8
+    except pa.ArrowInvalid:
+        block = block.decode("utf-8", errors="replace").encode("utf-8")
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")) + 1
+    offsets = np.concatenate(([0], ends, [] if block.endswith(b"\n") else [len(block)]))
+    lines = pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(block)
+    )
+    return pc.utf8_rtrim(lines, "\n").cast(pa.string())
+
+
+def _parse_text(decoded: DecodedFile, limits: ParseLimits) -> pa.Table:
+    """Every line of a text format through its reader; too-long and blank lines first."""
+    reader = {"gateway": _GatewayReader, "jsonl": _JsonLinesReader, "csv": _CsvReader}[
+        decoded.file_format
+    ](decoded.encoding_problem)
+    tables = []
+    last_line = 0
+    for first, lines in _line_chunks(decoded.text):
+        last_line = first + len(lines) - 1
+        numbers = pa.array(np.arange(first, first + len(lines), dtype=np.int64))
+        lengths = pc.binary_length(lines)
+        too_long = pc.greater(lengths, limits.max_line_bytes)
+        if too_long.true_count:
+            tables.append(
+                _too_long_rows(
+                    lines.filter(too_long),
+                    numbers.filter(too_long),
+                    lengths.filter(too_long),
+                    limits,
+                )
+            )
+        blank = pc.equal(pc.binary_length(pc.utf8_trim(lines, _BLANK_CHARS)), 0)
+        keep = pc.invert(pc.or_(blank, too_long))
+        if keep.true_count != len(lines):
+            lines, numbers = lines.filter(keep), numbers.filter(keep)
+        if len(lines):
+            tables.append(reader.read(lines, numbers))
+    tables.append(reader.finish())
+    if decoded.cut is not None:
+        tables.append(_cut_rows(decoded, last_line))
+    rows = pa.concat_tables(tables)
+    return rows.sort_by([("line_number", "ascending")]) if len(tables) > 2 else rows
+
+
+def _too_long_rows(
+    lines: pa.StringArray, numbers: pa.Int64Array, lengths: pa.Int64Array, limits: ParseLimits
+) -> pa.Table:
+    prefixes = pc.utf8_slice_codeunits(lines, 0, RAW_TEXT_MAX_CHARS).to_pylist()
+    reason = (
+        "line too long: {} bytes, more than the {} of SNUK_MAX_LINE_BYTES "
+        f"(raw_text keeps the first {RAW_TEXT_MAX_CHARS} characters)"
+    )
+    return _rows_table(
+        [
+            _broken(number, prefix, reason.format(length, limits.max_line_bytes), length)
+            for number, prefix, length in zip(
+                numbers.to_pylist(), prefixes, lengths.to_pylist(), strict=True
+            )
+        ]
+    )
+
+
+def _undecodable(line: str, encoding_problem: str | None) -> str | None:
+    """The reason a line is unreadable because of the file's encoding, or None."""
+    if encoding_problem is not None and ("\ufffd" in line or "\x00" in line):
+        return f"undecodable text: {encoding_problem}"
+    return None
+
+
+class _GatewayReader:
+    """Gateway lines: a strict pattern, vectorised, and a Python reader for the rest."""
+
+    def __init__(self, encoding_problem: str | None):
+        self.encoding_problem = encoding_problem
+
+    def read(self, lines: pa.StringArray, line_numbers: pa.Int64Array) -> pa.Table:
+        groups = pc.extract_regex(lines, _GATEWAY_LINE)
+        ts_digits = pc.binary_length(pc.struct_field(groups, "ts"))
+        strict = pc.fill_null(pc.less_equal(ts_digits, _MAX_FAST_TS_DIGITS), False)
+        all_strict = strict.true_count == len(lines)
+        if not all_strict:
+            groups, strict_lines, strict_numbers = (
+                groups.filter(strict),
+                lines.filter(strict),
+                line_numbers.filter(strict),
+            )
+        else:
+            strict_lines, strict_numbers = lines, line_numbers
+        fast = pa.table(
+            [
+                pc.struct_field(groups, "sensor_id"),
+                pc.cast(pc.struct_field(groups, "ts"), pa.int64()),
+                pc.cast(pc.struct_field(groups, "value"), pa.float64()),
+                strict_numbers,
+                strict_lines,
+                pa.nulls(len(strict_lines), pa.int64()),
+                pa.nulls(len(strict_lines), pa.string()),
+            ],
+            schema=_ROW_SCHEMA,
         )
-        if line.strip() and (row := _read_gateway_line(line, number))
-    ]
-    return pa.concat_tables([fast, _rows_table(slow_rows)]).sort_by("line_number")
+        if all_strict:
+            return fast
+        other = pc.invert(strict)
+        slow_rows = [
+            _undecodable_row(line, number, self.encoding_problem)
+            or _read_gateway_line(line, number)
+            for number, line in zip(
+                line_numbers.filter(other).to_pylist(),
+                lines.filter(other).to_pylist(),
+                strict=True,
+            )
+        ]
+        return pa.concat_tables([fast, _rows_table(slow_rows)]).sort_by("line_number")
+
+    def finish(self) -> pa.Table:
+        return _rows_table([])
+
+
+def _undecodable_row(line: str, number: int, encoding_problem: str | None) -> tuple | None:
+    reason = _undecodable(line, encoding_problem)
+    return None if reason is None else _broken(number, line, reason)
 
 
 def _read_gateway_line(line: str, number: int) -> tuple:
@@ -268,10 +515,12 @@ def _read_gateway_line(line: str, number: int) -> tuple:
     body = line.strip()
     fields: dict[str, str] = {}
     for part in body.removesuffix(",").split(","):
-        match = _GATEWAY_FIELD_RE.fullmatch(part)
-        if match is None:
+        # partition and strip, not a regex: "(.*?)\s*" under fullmatch is quadratic in the
+        # length of a run of spaces (issue 20: a 64 KB line took 10 s).
+        field_name, equals, text = part.partition("=")
+        field_name, text = field_name.strip(), text.strip()
+        if not equals or not _FIELD_NAME_RE.fullmatch(field_name):
             return _broken(number, line, f"unparseable line: {_GATEWAY_EXPECTED}")
-        field_name, text = match.groups()
         if field_name not in FIELDS or field_name in fields:
             reason = f"unparseable line: unexpected or repeated field {field_name!r}; "
             return _broken(number, line, reason + _GATEWAY_EXPECTED)
@@ -292,11 +541,14 @@ def _checked_row(sensor_id: str, ts_text: str, value_text: str, number: int, raw
         value, error = _read_value(value_text)
     if error is not None:
         return _broken(number, raw, error)
-    return (sensor_id, ts_ms, value, number, raw, None)
+    return (sensor_id, ts_ms, value, number, raw, None, None)
 
 
 def _read_timestamp(text: str) -> tuple[int | None, str | None]:
     """Whole milliseconds since the epoch from text, or the reason it is not one."""
+    if len(text) > _MAX_NUMBER_CHARS:
+        # int() refuses more than 4300 digits, and no such number fits in 64 bits anyway.
+        return None, f"bad number for timestamp: {len(text)} characters long"
     if _INTEGER_RE.fullmatch(text):
         ts_ms = int(text)
     elif _NUMBER_RE.fullmatch(text) and math.isfinite(float(text)):
@@ -315,23 +567,35 @@ def _read_timestamp(text: str) -> tuple[int | None, str | None]:
 
 
 def _read_value(text: str) -> tuple[float | None, str | None]:
+    if len(text) > _MAX_NUMBER_CHARS:
+        return None, f"bad number for value: {len(text)} characters long"
     if _NUMBER_RE.fullmatch(text):
         return float(text), None
     return None, f"bad number for value: {text!r}"
 
 
-def _parse_json_lines(data: bytes) -> pa.Table:
-    rows = []
-    for number, line in enumerate(_text_lines(data), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            rows.append(_broken(number, line, f"unparseable line: not valid JSON ({exc})"))
-            continue
-        rows.append(_read_record(record, number, line))
-    return _rows_table(rows)
+class _JsonLinesReader:
+    """JSON lines, one object per line."""
+
+    def __init__(self, encoding_problem: str | None):
+        self.encoding_problem = encoding_problem
+
+    def read(self, lines: pa.StringArray, line_numbers: pa.Int64Array) -> pa.Table:
+        rows = []
+        for number, line in zip(line_numbers.to_pylist(), lines.to_pylist(), strict=True):
+            if (row := _undecodable_row(line, number, self.encoding_problem)) is not None:
+                rows.append(row)
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                rows.append(_broken(number, line, f"unparseable line: not valid JSON ({exc})"))
+                continue
+            rows.append(_read_record(record, number, line))
+        return _rows_table(rows)
+
+    def finish(self) -> pa.Table:
+        return _rows_table([])
 
 
 def _read_record(record: object, number: int, raw: str) -> tuple:
@@ -359,57 +623,96 @@ def _wrong_type(field_name: str, expected: str, got: object) -> str:
     return f"wrong type for {field_name}: expected {expected}, got {type(got).__name__} {shown}"
 
 
-def _parse_csv(data: bytes) -> pa.Table:
-    rows = []
-    positions = None
-    for number, line in enumerate(_text_lines(data), start=1):
-        if not line.strip():
-            continue
+def csv_header_names(line: str) -> list[str] | None:
+    """The lower-cased column names of a CSV header line, or None if it is not one.
+
+    A header names sensor_id, timestamp and value; a first line that does not is a record
+    (quarantined for the missing columns), so a file without a header is never one row.
+    """
+    try:
+        cells = next(csv.reader([line]))
+    except (csv.Error, StopIteration):
+        return None
+    header = [cell.strip().lower() for cell in cells]
+    return header if all(f in header for f in FIELDS) else None
+
+
+class _CsvReader:
+    """CSV lines; the first line is the header if it names the three columns."""
+
+    def __init__(self, encoding_problem: str | None):
+        self.encoding_problem = encoding_problem
+        self.positions: list[int] | None = None
+        self.width = 0
+        self.no_header: str | None = None
+
+    def read(self, lines: pa.StringArray, line_numbers: pa.Int64Array) -> pa.Table:
+        rows = []
+        for number, line in zip(line_numbers.to_pylist(), lines.to_pylist(), strict=True):
+            if self.positions is None and self.no_header is None:
+                header = csv_header_names(line)
+                if header is not None:
+                    self.positions = [header.index(f) for f in FIELDS]
+                    self.width = len(header)
+                    continue
+                self.no_header = (
+                    f"missing column: no header naming {', '.join(FIELDS)} "
+                    f"(line {number} is not one)"
+                )
+            if (row := _undecodable_row(line, number, self.encoding_problem)) is not None:
+                rows.append(row)
+                continue
+            if self.no_header is not None:
+                rows.append(_broken(number, line, self.no_header))
+                continue
+            rows.append(self._read_row(line, number))
+        return _rows_table(rows)
+
+    def _read_row(self, line: str, number: int) -> tuple:
         try:
             cells = next(csv.reader([line]))
         except csv.Error as exc:
-            rows.append(_broken(number, line, f"bad csv row: {exc}"))
-            continue
-        if positions is None:
-            header = [cell.strip().lower() for cell in cells]
-            missing = [f for f in FIELDS if f not in header]
-            if missing:
-                reason = f"missing column: {', '.join(missing)} (header on line {number}: {line})"
-                return _file_problem(reason)
-            positions = [header.index(f) for f in FIELDS]
-            width = len(header)
-            continue
-        if len(cells) != width:
-            reason = f"bad csv row: expected {width} fields like the header, got {len(cells)}"
-            rows.append(_broken(number, line, reason))
-            continue
-        sensor_id, ts_text, value_text = (cells[i].strip() for i in positions)
-        empty = [
-            f for f, text in zip(FIELDS, (sensor_id, ts_text, value_text), strict=True) if not text
-        ]
+            return _broken(number, line, f"bad csv row: {exc}")
+        if len(cells) != self.width:
+            reason = f"bad csv row: expected {self.width} fields like the header, got {len(cells)}"
+            return _broken(number, line, reason)
+        sensor_id, ts_text, value_text = (cells[i].strip() for i in self.positions)
+        texts = (sensor_id, ts_text, value_text)
+        empty = [f for f, text in zip(FIELDS, texts, strict=True) if not text]
         if empty:
-            rows.append(_broken(number, line, f"missing field: {', '.join(empty)}"))
-            continue
-        rows.append(_checked_row(sensor_id, ts_text, value_text, number, line))
-    return _rows_table(rows)
+            return _broken(number, line, f"missing field: {', '.join(empty)}")
+        return _checked_row(sensor_id, ts_text, value_text, number, line)
+
+    def finish(self) -> pa.Table:
+        return _rows_table([])
 
 
 def _parse_parquet(data: bytes) -> pa.Table:
     try:
         parquet_file = pq.ParquetFile(pa.BufferReader(data))
-        missing = [f for f in FIELDS if f not in parquet_file.schema_arrow.names]
-        if missing:
-            names = ", ".join(parquet_file.schema_arrow.names)
-            return _file_problem(f"missing column: {', '.join(missing)} (the file has {names})")
-        table = parquet_file.read(columns=list(FIELDS))
+        names = parquet_file.schema_arrow.names
+        missing = [f for f in FIELDS if f not in names]
+        table = parquet_file.read(columns=[f for f in FIELDS if f in names])
     except (pa.ArrowException, OSError, ValueError) as exc:
         return _file_problem(f"unreadable parquet: {exc}")
-    columns = [_parquet_values(table.column(f)) for f in FIELDS]
+    present = [f for f in FIELDS if f not in missing]
+    columns = [_parquet_values(table.column(f)) for f in present]
+    # Without a column every row is quarantined, one by one: the file's rows still count.
+    no_column = (
+        f"missing column: {', '.join(missing)} (the file has {', '.join(names)})"
+        if missing
+        else None
+    )
     rows = []
     for index, values in enumerate(zip(*columns, strict=True)):
-        record = dict(zip(FIELDS, values, strict=True))
+        record = dict(zip(present, values, strict=True))
         raw = json.dumps(record, separators=(",", ":"), default=str)
-        rows.append(_read_record(record, index + 1, raw))
+        if no_column is not None:
+            rows.append(_broken(index + 1, raw, no_column))
+        else:
+            rows.append(_read_record(record, index + 1, raw))
+    if not present and parquet_file.metadata.num_rows:
+        rows = [_broken(i + 1, "{}", no_column) for i in range(parquet_file.metadata.num_rows)]
     return _rows_table(rows)
 
 

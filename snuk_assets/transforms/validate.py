@@ -31,6 +31,7 @@ QUARANTINE_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("line_number", pa.int64()),
         ("raw_text", pa.string()),
+        ("raw_length", pa.int64()),
         ("reason", pa.string()),
     ]
 )
@@ -57,7 +58,9 @@ class ValidationResult:
         ``sensor_id``, ``ts``; no two rows with the same sensor_id, ts and value.
     quarantined
         :data:`QUARANTINE_SCHEMA`: ``date`` (arrival day), ``source_file``, ``line_number``
-        (null for a whole-file problem), ``raw_text``, ``reason`` (``"<category>: <details>"``).
+        (null for a whole-file problem), ``raw_text`` (at most
+        :data:`~snuk_assets.transforms.parse.RAW_TEXT_MAX_CHARS` characters), ``raw_length``
+        (the whole line's length in UTF-8 bytes), ``reason`` (``"<category>: <details>"``).
     rows_read, rows_kept, rows_quarantined, rows_duplicate
         Row counts; ``rows_read == rows_kept + rows_quarantined + rows_duplicate``.
     reasons
@@ -240,6 +243,7 @@ def _quarantine_table(
             bad["source_file"],
             bad["line_number"],
             bad["raw_text"],
+            bad["raw_length"],
             pa.array(reasons, pa.string()),
         ],
         schema=QUARANTINE_SCHEMA,
@@ -280,6 +284,7 @@ def _too_late_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> st
     return (
         f"too late: measured {_iso(row['ts_ms'])}, {days_before:.1f} days before the arrival "
         f"day {day.isoformat()}; max_lateness is {_describe(max_lateness)}"
+        + _unit_hint(row["ts_ms"], day, max_lateness)
     )
 
 
@@ -287,8 +292,25 @@ def _future_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> str:
     _, _, end = _window_ms(day, max_lateness)
     return (
         f"in the future: measured {_iso(row['ts_ms'])}, after the end of the arrival day "
-        f"{day.isoformat()} ({_iso(end)})"
+        f"{day.isoformat()} ({_iso(end)})" + _unit_hint(row["ts_ms"], day, max_lateness)
     )
+
+
+# Timestamps in other units, as the factor that turns them into milliseconds.
+_OTHER_UNITS = (("seconds", 1000), ("microseconds", 1 / 1000), ("nanoseconds", 1 / 1_000_000))
+
+
+def _unit_hint(ts: int, day: dt.date, max_lateness: dt.timedelta) -> str:
+    """A hint when the timestamp, read in another unit, would fall near the arrival day."""
+    earliest, _, end = _window_ms(day, max_lateness)
+    slack = 366 * _MS_PER_DAY
+    for unit, to_ms in _OTHER_UNITS:
+        if earliest - slack <= ts * to_ms < end + slack:
+            return (
+                f"; the timestamp looks like {unit} since 1970-01-01 UTC "
+                f"({_iso(int(ts * to_ms))} if so): timestamps must be milliseconds"
+            )
+    return ""
 
 
 # In the order of the rules in _first_failing_rule; rule 1 is the parser's own reason.

@@ -147,3 +147,56 @@ def test_the_demo_summary_names_the_training_day_and_the_rooms_won(lakehouse_wit
     assert names == sorted(names)
     assert {"meeting", "office", "open_space"} <= set(names) <= set(KINDS)
     assert sum(int(compared) for _, _, compared in kinds) <= len(ROOMS)
+
+
+def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
+    lakehouse_with_models, tmp_path
+):
+    """Issue 20: one tampered blob skipped with its room, date and reason; no process crash."""
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow as pa
+    import skops.io as sio
+
+    from snuk_assets.assets.occupancy_models import SCHEMA as MODEL_TABLE_SCHEMA
+    from snuk_assets.lakehouse import Lakehouse
+
+    lakehouse, last = lakehouse_with_models
+    root = tmp_path / "lakehouse"
+    shutil.copytree(lakehouse.location.prefix, root)  # the module's tables stay as they are
+    copy = Lakehouse(str(root))
+    models = read_models(copy, [last])
+    trained = models.index[models["status"] == "trained"]
+    dict_room, tree_room = models.loc[trained[0], "room_id"], models.loc[trained[1], "room_id"]
+    forest = load_model(models.loc[trained[1], "model"])
+    forest.estimators_[0].tree_.children_left[0] = 2**40
+    forest.estimators_[0].tree_.children_right[0] = 2**40
+    models.at[trained[0], "model"] = sio.dumps({"not": "a model"})
+    models.at[trained[1], "model"] = sio.dumps(forest)
+    copy.replace_partitions(
+        "occupancy_models",
+        pa.Table.from_pandas(models[MODEL_TABLE_SCHEMA.names], schema=MODEL_TABLE_SCHEMA),
+        dates=[last],
+    )
+    settings = SnukSettings(
+        landing_uri=str(tmp_path / "landing"),
+        lakehouse_uri=str(root),
+        registry_path=str(Path(lakehouse.location.prefix).parent / "building.yaml"),
+    )
+    result = run([occupancy_forecasts], settings, last, last)
+    skipped = (
+        result.asset_materializations_for_node("occupancy_forecasts")[0]
+        .metadata["rooms_skipped"]
+        .value
+    )
+    assert skipped[f"{last} {dict_room}"].startswith(
+        f"model of {models.loc[trained[0], 'date']} refused: the model blob holds a builtins.dict"
+    )
+    assert "tree 0 of the forest is damaged: node 0 has children" in skipped[f"{last} {tree_room}"]
+    forecasts = copy.read("occupancy_forecasts", dates=[last]).to_pandas()
+    before = set(lakehouse.read("occupancy_forecasts", dates=[last])["room_id"].to_pylist())
+    assert {dict_room, tree_room} <= before
+    assert set(forecasts["room_id"]) == before - {dict_room, tree_room}
+    assert np.isfinite(forecasts["occupied_probability"]).all()

@@ -219,11 +219,13 @@ def test_csv_errors() -> None:
     assert table["value"].to_pylist()[-1] == 10.0
 
 
-def test_csv_without_a_required_column_is_one_file_level_error() -> None:
+def test_csv_without_a_header_quarantines_every_line_not_the_file() -> None:
+    # Not one file-level row: each line is a record, so the file's record count holds.
     table = parse_landing_file(f"{DAY}/a.csv", b"sensor_id,time,value\nx,1,2\n")
-    assert table.num_rows == 1
-    assert table["line_number"].to_pylist() == [None]
-    assert table["error"][0].as_py().startswith("missing column: timestamp")
+    assert table["line_number"].to_pylist() == [1, 2]
+    assert set(table["error"].to_pylist()) == {
+        "missing column: no header naming sensor_id, timestamp, value (line 1 is not one)"
+    }
 
 
 def test_truncated_gzip_keeps_complete_lines_and_reports_the_cut() -> None:
@@ -273,8 +275,9 @@ def test_corrupt_and_empty_gzip_are_reported_not_raised() -> None:
     assert errors(table)[None].endswith("nothing readable after line 1000")
     empty = parse_landing_file(f"{DAY}/gw.txt.gz", b"")
     assert errors(empty) == {None: "truncated gzip: file ends after line 0"}
-    not_gzip = parse_landing_file(f"{DAY}/gw.txt.gz", MOTION_LINE.encode())
-    assert errors(not_gzip)[None].startswith("corrupt gzip")
+    # Content decides: plain text named .gz is read as plain text, line by line.
+    not_gzip = parse_landing_file(f"{DAY}/gw.txt.gz", f"{MOTION_LINE}\r{MOTION_LINE}".encode())
+    assert parsed_rows(not_gzip) == [RECORDS[0]] * 2
 
 
 def test_concatenated_gzip_members_are_all_read() -> None:
@@ -300,7 +303,7 @@ def test_parquet_missing_column_and_bad_rows() -> None:
     sink = io.BytesIO()
     pq.write_table(pa.table({"sensor_id": ["a"], "value": [1.0]}), sink)
     table = parse_landing_file(f"{DAY}/a.parquet", sink.getvalue())
-    assert errors(table) == {None: "missing column: timestamp (the file has sensor_id, value)"}
+    assert errors(table) == {1: "missing column: timestamp (the file has sensor_id, value)"}
 
     sink = io.BytesIO()
     columns = {
