@@ -303,8 +303,9 @@ class LiveService:
         tables = []
         landing = self.settings.landing()
         for path in new:
+            parsed, _records = read_and_parse(landing, path, self.settings.parse_limits)
             result = validate_observations(
-                read_and_parse(landing, path),
+                parsed,
                 arrival_day=arrival_day_of(path),
                 max_lateness=self.settings.max_lateness,
             )
