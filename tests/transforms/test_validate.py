@@ -378,4 +378,5 @@ def test_range_and_window_edges_keep_exactly_the_plausible_readings(readings) ->
         if plausible and EARLIEST_MS <= ts + i < END_MS:
             expected.append((SENSOR_OF_TYPE[type_name], ts + i, value))
     got = [(s, round(t.timestamp() * 1000), v) for s, t, v in kept_rows(result)]
-    assert sorted(got) == sorted(expected)
+    # Two drawn readings can be the same line (sensor, time and value): kept once, a duplicate.
+    assert sorted(got) == sorted(set(expected))
