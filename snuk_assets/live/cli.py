@@ -31,7 +31,11 @@ def add_live_parser(commands) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://HOST:PORT")
+    parser.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        help="mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS (credentials: SNUK_MQTT_*)",
+    )
     parser.add_argument(
         "--http", default="127.0.0.1:8000", help="HOST:PORT of the API and page (loopback)"
     )
@@ -61,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def live_command(args: argparse.Namespace) -> int:
     from snuk_assets.live.api import create_app, serve
+    from snuk_assets.live.broker import MqttConnection, is_tls_url
     from snuk_assets.live.service import (
         Clock,
         EventClock,
@@ -73,7 +78,10 @@ def live_command(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = SnukSettings.from_env()
-    broker = parse_broker(args.broker)
+    connection = MqttConnection.from_env()
+    if is_tls_url(args.broker) and not connection.uses_tls:
+        connection = connection.model_copy(update={"tls": True})
+    broker = parse_broker(args.broker, tls=connection.uses_tls)
     if args.start_broker:
         start_broker(*broker)
     clock: Clock = Clock()
@@ -90,6 +98,7 @@ def live_command(args: argparse.Namespace) -> int:
         clock=clock,
         delay=pd.Timedelta(args.delay),
         flush=pd.Timedelta(args.flush),
+        connection=connection,
     )
     host, port = parse_http(args.http)
     serve(
@@ -106,6 +115,7 @@ def live_command(args: argparse.Namespace) -> int:
             kwargs=dict(
                 settings=settings,
                 broker=broker,
+                connection=replay_connection(connection),
                 clock=clock,
                 start=args.start,
                 days=args.days,
@@ -174,17 +184,27 @@ def ensure_models(settings, start: dt.date, seed: int) -> None:
         raise SystemExit("training failed")
 
 
-def replay(*, settings, broker, clock, start: dt.date, days: int, seed: int, stop) -> None:
+def replay_connection(connection):
+    """The replay publishes as a sensor gateway: on a broker with ACLs SNUK's own user may not
+    (deploy/mosquitto/acl), so it takes SNUK_REPLAY_MQTT_USERNAME and _PASSWORD where set."""
+    import os
+
+    username = os.environ.get("SNUK_REPLAY_MQTT_USERNAME")
+    if not username:
+        return connection
+    password = os.environ.get("SNUK_REPLAY_MQTT_PASSWORD", "")
+    return connection.model_copy(update={"username": username, "password": password})
+
+
+def replay(
+    *, settings, broker, connection, clock, start: dt.date, days: int, seed: int, stop
+) -> None:
     """Publish the simulated building from ``start - PRIME_DAYS``: those at once, then each
     observation when the replay clock reaches its timestamp (QoS 1)."""
-    import paho.mqtt.client as mqtt
-
     from snuk_assets.simulate.observations import simulate_observations
 
     registry = settings.registry()
-    client = mqtt.Client(
-        callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id="snuk-replay"
-    )
+    client = connection.client(client_id="snuk-replay")
     client.max_inflight_messages_set(1000)
     client.connect(*broker)
     client.loop_start()

@@ -17,12 +17,12 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from snuk_assets.live.broker import MqttConnection, parse_broker  # noqa: F401 (re-exported)
 from snuk_assets.live.ingest import ARCHIVE_PREFIX, SENSOR_TOPICS, Archive, Message
 from snuk_assets.live.outputs import (
     ForecastTable,
@@ -43,14 +43,6 @@ log = logging.getLogger("snuk.live")
 BATCH_MAX = 5000  # messages archived per file at most
 TICK_S = 0.2
 FOLLOW_S = 5.0  # how often the landing zone is listed for gateways' uploaded files
-
-
-def parse_broker(url: str) -> tuple[str, int]:
-    """``mqtt://HOST:PORT`` -> ``(HOST, PORT)``; the port defaults to 1883."""
-    parsed = urlparse(url if "://" in url else f"mqtt://{url}")
-    if parsed.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"--broker must be mqtt://HOST:PORT, not {url!r}")
-    return parsed.hostname or "127.0.0.1", parsed.port or 1883
 
 
 def parse_http(value: str) -> tuple[str, int]:
@@ -114,6 +106,8 @@ class LiveService:
     flush: pd.Timedelta = pd.Timedelta(seconds=10)  # archive a file at most this often
     write_table: bool = True
     on_report: object = None  # called with (building_id, delta_version, rows, latest_bin)
+    # Credentials and TLS (SNUK_MQTT_*); anonymous and plain by default, as on a dev broker.
+    connection: MqttConnection = field(default_factory=MqttConnection)
 
     def __post_init__(self) -> None:
         self._queue: queue.Queue[Message] = queue.Queue()
@@ -156,10 +150,7 @@ class LiveService:
 
     # -- MQTT ----------------------------------------------------------------------------
     def _client(self):
-        import paho.mqtt.client as mqtt
-
-        client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        client = self.connection.client(
             client_id=self.client_id,
             clean_session=False,  # a persistent session: the broker queues while we are down
             manual_ack=True,  # acknowledged only once archived

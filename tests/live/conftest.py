@@ -92,3 +92,33 @@ def mosquitto(tmp_path_factory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def secure_mosquitto(tmp_path_factory):
+    """Mosquitto from deploy/mosquitto/mosquitto.prod.conf and acl: TLS, passwords, ACLs."""
+    from secure_broker import (
+        SecureBroker,
+        broker_config,
+        make_certificates,
+        new_passwords,
+        write_password_file,
+    )
+
+    require("mosquitto", why=".ci/run installs Debian's mosquitto")
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    root = tmp_path_factory.mktemp("secure_mosquitto")
+    certs = make_certificates(root)
+    passwords = new_passwords()
+    write_password_file(root / "passwd", passwords)
+    port = free_port()
+    (root / "mosquitto.conf").write_text(broker_config(root, port, certs, root / "passwd"))
+    log_path = root / "mosquitto.log"
+    log = log_path.open("w")
+    process = subprocess.Popen([binary, "-c", str(root / "mosquitto.conf")], stdout=log, stderr=log)
+    try:
+        wait_for_port(port)
+        yield SecureBroker("127.0.0.1", port, str(certs["ca"]), passwords, process, log_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
