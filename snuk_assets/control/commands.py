@@ -2,10 +2,10 @@
 
 ``command_payload`` builds the JSON for ``snuk/<building_id>/rooms/<room_id>/command``;
 ``CommandIssuer`` decides, per room, whether it is sent (never in dry-run, the default; only
-for rooms enabled for actuation) and appends every command, sent or not, to the Delta audit
-table ``control_commands`` with who issued it and why it was or was not sent. Authentication,
-per-room enabling by an admin and a switch-rate cap are issue 26's; the issuer takes the
-enabled rooms as given and leaves room for them (``issued_by``, ``not_sent_because``).
+for rooms an admin enabled, ``safety.Actuation``, and within the switch cap,
+``safety.SwitchLimiter``) and appends every command, sent or not, to the Delta audit table
+``control_commands`` with who issued it and why it was or was not sent. The same table holds
+every enable and disable (``action``), with the admin and the reason.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ import numpy as np
 import pyarrow as pa
 
 from snuk_assets.control.policies import HVAC_MODES, Commands
+from snuk_assets.control.safety import Actuation, SwitchLimiter
 
 AUDIT_TABLE = "control_commands"
 AUDIT_SCHEMA = pa.schema(
     [
         ("issued_at", pa.timestamp("us", tz="UTC")),
+        ("action", pa.string()),  # command, enable, disable
         ("building_id", pa.string()),
         ("room_id", pa.string()),
         ("topic", pa.string()),
@@ -85,15 +87,17 @@ Publisher = Callable[[str, str], None]  # (topic, JSON payload): e.g. paho's cli
 class CommandIssuer:
     """Turns a bin's ``Commands`` into messages; dry-run unless told otherwise.
 
-    ``enabled_rooms``: the rooms whose actuators SNUK may switch. ``publisher`` sends one
-    message (QoS and retain are the publisher's); without one nothing is sent. ``lakehouse``
-    receives the audit rows (``AUDIT_TABLE``, appended, partitioned by the UTC ``date``).
+    ``actuation``: which rooms an admin enabled (none without it). ``limiter``: the switch
+    cap per room and hour (the default cap without it). ``publisher`` sends one message (QoS
+    and retain are the publisher's); without one nothing is sent. ``lakehouse`` receives the
+    audit rows (``AUDIT_TABLE``, appended, partitioned by the UTC ``date``).
     """
 
     building_id: str
     lakehouse: object
     publisher: Publisher | None = None
-    enabled_rooms: frozenset[str] = field(default_factory=frozenset)
+    actuation: Actuation | None = None
+    limiter: SwitchLimiter = field(default_factory=SwitchLimiter)
     dry_run: bool = True
     issued_by: str = "snuk"
 
@@ -121,12 +125,14 @@ class CommandIssuer:
                 dry_run=self.dry_run,
             )
             text = json.dumps(payload, sort_keys=True, default=_json_default)
-            why_not = self._why_not(room_id)
+            why_not = self._why_not(room_id, payload, issued_at)
             if why_not is None:
                 self.publisher(topic, text)
+                self.limiter.record(room_id, payload["lights"], payload["hvac_mode"], issued_at)
             rows.append(
                 {
                     "issued_at": issued_at,
+                    "action": "command",
                     "building_id": self.building_id,
                     "room_id": room_id,
                     "topic": topic,
@@ -146,14 +152,14 @@ class CommandIssuer:
         append_audit(self.lakehouse, table)
         return table
 
-    def _why_not(self, room_id: str) -> str | None:
+    def _why_not(self, room_id: str, payload: dict, issued_at: dt.datetime) -> str | None:
         if self.dry_run:
             return "dry run"
-        if room_id not in self.enabled_rooms:
+        if self.actuation is None or not self.actuation.is_enabled(room_id):
             return "actuation not enabled for the room"
         if self.publisher is None:
             return "no publisher"
-        return None
+        return self.limiter.refuse(room_id, payload["lights"], payload["hvac_mode"], issued_at)
 
 
 def append_audit(lakehouse, table: pa.Table) -> None:
@@ -171,6 +177,7 @@ def append_audit(lakehouse, table: pa.Table) -> None:
             table,
             mode="append",
             partition_by=["date"],
+            schema_mode="merge",  # a table from before the action column gets it
             storage_options=lakehouse.storage_options,
         )
 

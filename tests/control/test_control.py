@@ -32,6 +32,7 @@ from snuk_assets.control.policies import (
     Reactive,
     Situation,
 )
+from snuk_assets.control.safety import Actuation
 from snuk_assets.lakehouse import Lakehouse
 
 ROOMS = pd.DataFrame(
@@ -252,17 +253,20 @@ def test_commands_are_dry_run_by_default_and_every_one_is_audited(tmp_path, plan
     issuer = CommandIssuer("b", lakehouse, publisher=lambda t, p: sent.append((t, p)))
     issuer.issue(commands, plant.room_ids, issued_at=issued, policy="forecast")
     assert sent == []
+    actuation = Actuation(lakehouse, "b")
+    actuation.set("o1", True, by="alice", role="admin", reason="pilot room", when=issued)
     live = CommandIssuer(
         "b",
         lakehouse,
         publisher=lambda t, p: sent.append((t, p)),
-        enabled_rooms=frozenset({"o1"}),
+        actuation=actuation,
         dry_run=False,
     )
     live.issue(commands, plant.room_ids, issued_at=issued, policy="forecast")
     assert [t for t, _ in sent] == ["snuk/b/rooms/o1/command"]
     assert json.loads(sent[0][1])["lights"] is True
-    audit = DeltaTable(lakehouse.table_uri(AUDIT_TABLE)).to_pandas().sort_values("dry_run")
+    audit = DeltaTable(lakehouse.table_uri(AUDIT_TABLE)).to_pandas()
+    audit = audit[audit["action"] == "command"].sort_values("dry_run")
     assert len(audit) == 4  # two rooms, twice: appended, never replaced
     assert audit["sent"].tolist().count(True) == 1
     assert set(audit["not_sent_because"].dropna()) == {

@@ -16,6 +16,7 @@ from ci_components import require
 from snuk_assets.control.commands import CommandIssuer
 from snuk_assets.control.plant import RoomPlant
 from snuk_assets.control.policies import Reactive, Situation
+from snuk_assets.control.safety import Actuation
 from snuk_assets.lakehouse import Lakehouse
 
 # Skips on a developer's machine without them; fails by name under CI=true.
@@ -72,9 +73,11 @@ def test_only_enabled_rooms_get_their_command_on_the_broker(broker, tmp_path):
     CommandIssuer("bldg", lakehouse, publisher=publish).issue(
         commands, plant.room_ids, issued_at=issued, policy="reactive"
     )  # dry run: nothing on the broker
-    CommandIssuer(
-        "bldg", lakehouse, publisher=publish, enabled_rooms=frozenset({"b"}), dry_run=False
-    ).issue(commands, plant.room_ids, issued_at=issued, policy="reactive")
+    actuation = Actuation(lakehouse, "bldg")
+    actuation.set("b", True, by="admin-1", role="admin", reason="test", when=issued)
+    CommandIssuer("bldg", lakehouse, publisher=publish, actuation=actuation, dry_run=False).issue(
+        commands, plant.room_ids, issued_at=issued, policy="reactive"
+    )
     publish("snuk/bldg/end", "done")  # a marker: everything before it has arrived
     lines = []
     for line in subscriber.stdout:
