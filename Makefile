@@ -62,9 +62,11 @@ dev: install
 
 # The live service on the simulated building replayed at 60 x real time (a bin every 5 s), with
 # Debian's mosquitto on 127.0.0.1:1883; trains models first if the lakehouse has none. Browse
-# http://127.0.0.1:8000/ (API docs at /docs); Ctrl-C stops it.
+# http://127.0.0.1:8000/ (API docs at /docs) and sign in with the operator token printed the first
+# time (kept in .snuk/api-tokens, mode 0600); Ctrl-C stops it.
 live: install
-	$(BIN)/snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 --start-broker \
+	@test -f .snuk/api-tokens || $(BIN)/snuk token --role operator --name make-live --file .snuk/api-tokens
+	SNUK_API_TOKENS_FILE=.snuk/api-tokens $(BIN)/snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 --start-broker \
 		--replay --speed 60 --start 2016-07-06 --days 1 --seed 42
 
 lint: install

@@ -29,7 +29,8 @@ class BuildingRegistry:
     floors : pandas.DataFrame
         Columns ``floor`` (int), ``name``.
     rooms : pandas.DataFrame
-        Columns ``room_id`` (str), ``floor`` (int), ``name``, ``kind``, ``area_m2`` (float, m2).
+        Columns ``room_id`` (str), ``floor`` (int), ``name``, ``kind``, ``area_m2`` (float, m2),
+        ``workplaces`` (Int64, null where the YAML gives none).
     sensors : pandas.DataFrame
         Columns ``sensor_id`` (str), ``sensor_type`` (``motion``, ``temperature``,
         ``humidity`` or ``luminosity``), ``room_id`` (str), ``floor`` (int, the room's floor).
@@ -117,6 +118,11 @@ def _rooms_frame(entries: list[dict], known_floors: set[int], where: str) -> pd.
     # Room ids become strings even where the YAML forgot to quote them.
     rooms = pd.DataFrame(
         {key: [cast(_field(e, key, where)) for e in entries] for key, cast in columns.items()}
+    )
+    # Optional: how many people work there (snuk_assets/privacy.py; a default by kind if absent).
+    rooms["workplaces"] = pd.array(
+        [None if e.get("workplaces") is None else int(e["workplaces"]) for e in entries],
+        dtype="Int64",
     )
     _require_unique(rooms["room_id"], "room_id", where)
     for room in rooms.itertuples():

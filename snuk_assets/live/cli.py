@@ -28,6 +28,31 @@ def add_live_parser(commands) -> None:
     live = commands.add_parser("live", help="run the live service (MQTT in; table, MQTT, HTTP out)")
     add_arguments(live)
     live.set_defaults(func=live_command)
+    token = commands.add_parser(
+        "token", help="add a fresh API token to a tokens file (SNUK_API_TOKENS_FILE)"
+    )
+    token.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    token.add_argument("--name", required=True, help="who holds it (kept in the audit)")
+    token.add_argument("--file", required=True, help="the tokens file, created (0600) if missing")
+    token.set_defaults(func=token_command)
+
+
+def token_command(args: argparse.Namespace) -> int:
+    """Append ``ROLE TOKEN NAME`` to the file and print the token once (it is not kept
+    anywhere else; lost, make another and delete the old line)."""
+    import os
+    import pathlib
+
+    from snuk_assets.live.auth import new_token_line
+
+    token, line = new_token_line(args.role, args.name)
+    path = pathlib.Path(args.file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write(line)
+    print(f"{args.role} token for {args.name} added to {path}:\n{token}")
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def live_command(args: argparse.Namespace) -> int:
+    from snuk_assets.live.aggregates import min_workplaces_from_env
     from snuk_assets.live.api import create_app, serve
+    from snuk_assets.live.auth import TokenStore
     from snuk_assets.live.broker import MqttConnection, is_tls_url
     from snuk_assets.live.service import (
         Clock,
@@ -101,11 +128,21 @@ def live_command(args: argparse.Namespace) -> int:
         connection=connection,
     )
     host, port = parse_http(args.http)
-    serve(
-        create_app(service.view, health=service.health),
-        host,
-        port,
+    tokens = TokenStore.from_env()
+    if not len(tokens):
+        print(
+            "No API tokens (SNUK_API_TOKENS_FILE): the API answers 401 to everything but "
+            "/health; make one with `snuk token --role operator --name NAME --file FILE`",
+            flush=True,
+        )
+    app = create_app(
+        service.view,
+        health=service.health,
+        tokens=tokens,
+        actuation=service.actuation,
+        min_workplaces=min_workplaces_from_env(),
     )
+    serve(app, host, port)
     print(
         f"SNUK live: broker {args.broker}, page http://{host}:{port}/, API docs /docs", flush=True
     )

@@ -46,6 +46,7 @@ class LiveView:
 
     floors: dict[str, dict[str, int]] = field(default_factory=dict)  # building -> room -> floor
     names: dict[str, dict[str, str]] = field(default_factory=dict)
+    workplaces: dict[str, dict[str, int]] = field(default_factory=dict)  # building -> room -> n
     _rooms: dict[str, dict[str, dict]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     latest_bin: dict[str, str] = field(default_factory=dict)

@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from snuk_assets.control.safety import Actuation
+from snuk_assets.live.aggregates import room_workplaces
 from snuk_assets.live.broker import MqttConnection, parse_broker  # noqa: F401 (re-exported)
 from snuk_assets.live.ingest import ARCHIVE_PREFIX, SENSOR_TOPICS, Archive, Message
 from snuk_assets.live.outputs import (
@@ -125,6 +127,11 @@ class LiveService:
             dict(zip(registry.rooms["room_id"], registry.rooms["floor"].astype(int), strict=True)),
             dict(zip(registry.rooms["room_id"], registry.rooms["name"], strict=True)),
         )
+        self.view.workplaces[registry.building_id] = room_workplaces(registry.rooms)
+        # Which rooms an admin enabled for actuation (the API's admin endpoints change it).
+        self.actuation = {
+            registry.building_id: Actuation(self.settings.lakehouse(), registry.building_id)
+        }
         self.archive = Archive(
             self.settings.landing(),
             name=self.client_id,

@@ -122,3 +122,25 @@ def secure_mosquitto(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import shutil
+
+    from ci_components import require
+
+    # Skip on a developer's machine without them; fail by name under CI=true.
+    require("chromium", why="apt-get install chromium; .ci/run installs it")
+    require("playwright")
+    from playwright import sync_api
+
+    executable = shutil.which("chromium")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=executable, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
