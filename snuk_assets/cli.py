@@ -4,7 +4,8 @@ snuk simulate --landing ./data/landing --start 2016-06-01 --days 35 --seed 42
 snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
-snuk vacuum [--dry-run]        # delete replaced Delta files past their retention (7 days)
+snuk vacuum [--dry-run]        # expire raw data (90 days), delete replaced Delta files (7 days)
+snuk forget --room ROOM [--before DATE]  # a room's data out of every table and the landing
 snuk evaluate uci-occupancy --data DIR   # detection and forecasts on a public dataset
 snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 [--replay --speed 60]
 """
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     from snuk_assets.live.cli import add_live_parser
 
     add_live_parser(commands)
+
+    from snuk_assets.privacy import add_forget_parser
+
+    add_forget_parser(commands)
 
     run = commands.add_parser("materialize", help="run the whole pipeline for a range of days")
     run.add_argument("--start", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
@@ -127,9 +132,18 @@ def _demo_command(args: argparse.Namespace) -> int:
 
 def _vacuum_command(args: argparse.Namespace) -> int:
     from snuk_assets.lakehouse import LakehouseError
+    from snuk_assets.privacy import expire_raw, raw_retention_days_from_env
     from snuk_assets.settings import SnukSettings
 
-    lakehouse = SnukSettings.from_env().lakehouse()
+    settings = SnukSettings.from_env()
+    lakehouse = settings.lakehouse()
+    retention = raw_retention_days_from_env()
+    expired = expire_raw(settings, retention_days=retention, dry_run=args.dry_run)
+    cutoff = expired.pop("cutoff")
+    for name, count in expired.items():
+        if count:
+            verb = "would delete" if args.dry_run else "deleted"
+            print(f"{name}: {verb} {count} raw rows/files before {cutoff} ({retention} days kept)")
     try:
         done = lakehouse.vacuum(retention_hours=args.retention_hours, dry_run=args.dry_run)
     except LakehouseError as error:

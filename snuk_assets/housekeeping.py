@@ -1,4 +1,5 @@
-"""Housekeeping: a weekly ``vacuum`` of the lakehouse's replaced and orphaned files.
+"""Housekeeping: a weekly ``vacuum`` of the lakehouse's replaced and orphaned files, after raw
+observations past their retention (``SNUK_RAW_RETENTION_DAYS``, 90 days) are deleted.
 
 Every partition replacement leaves the replaced Parquet files behind for time travel; a crashed
 write can leave files no commit names. ``Lakehouse.vacuum`` deletes both once they are older than
@@ -20,6 +21,10 @@ from snuk_assets.settings import SnukSettings
 
 @op(description="Delete Delta files past the retention that no version within it needs.")
 def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> None:
+    from snuk_assets.privacy import expire_raw, raw_retention_days_from_env
+
+    # Raw observations first: SNUK_RAW_RETENTION_DAYS (90) arrival days are kept.
+    expired = expire_raw(settings, retention_days=raw_retention_days_from_env())
     done = settings.lakehouse().vacuum()
     deleted = {name: len(files) for name, files in done.items() if not isinstance(files, str)}
     skipped = {name: reason for name, reason in done.items() if isinstance(reason, str)}
@@ -29,6 +34,7 @@ def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> Non
         {
             "files_deleted": MetadataValue.json(deleted),
             "tables_skipped": MetadataValue.json(skipped),
+            "raw_expired": MetadataValue.json(expired),
         }
     )
 

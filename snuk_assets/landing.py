@@ -294,3 +294,14 @@ class LandingZone:
         tmp = path.with_name(f".{path.name}.partial")
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic on one filesystem: a reader never sees half a file
+
+    def delete(self, relative_path: str) -> None:
+        """Delete one file (retention and data subjects' requests: ``snuk_assets/privacy.py``)."""
+        if (reason := unsafe_path_reason(relative_path)) is not None:
+            raise LandingZoneError(f"not deleting {self.describe(relative_path)}: {reason}")
+        if self._s3 is not None:
+            self._s3.delete_object(
+                Bucket=self.location.bucket, Key=self.location.key(relative_path)
+            )
+            return
+        Path(self.location.key(relative_path)).unlink(missing_ok=True)

@@ -1,0 +1,256 @@
+"""Occupancy is personal data: a room's data forgotten on request, raw observations expired.
+
+``forget_room`` answers a data subject's request (GDPR Art. 17): every row of the room, in
+every table of the lakehouse (by ``room_id``, or by the room's sensor ids where a table has
+none; the quarantine by its raw text), is deleted with a Delta predicate delete, then each
+table touched is vacuumed with retention 0 (Delta's 7-day minimum is waived for this purpose:
+time travel to before the deletion ends) and its old log entries, whose file statistics and
+delete predicates name the room, are cleaned up behind a new checkpoint. The landing zone's
+raw files lose the room's lines too (rewritten, or deleted when nothing else is left).
+``--before DATE`` limits all of it to the days before DATE (date partitions; landing folders).
+
+``expire_raw`` keeps raw observations (``raw_observations``, ``quarantined_observations`` and
+the landing zone's day folders) for ``SNUK_RAW_RETENTION_DAYS`` (default 90) arrival days;
+``snuk vacuum`` and the weekly vacuum job run it first. Aggregates and models are kept beyond.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_RAW_RETENTION_DAYS = 90
+RAW_TABLES = ("raw_observations", "quarantined_observations")
+
+
+def raw_retention_days_from_env(environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    value = env.get("SNUK_RAW_RETENTION_DAYS", str(DEFAULT_RAW_RETENTION_DAYS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"SNUK_RAW_RETENTION_DAYS must be a whole number of days >= 1, not {value!r}"
+        )
+    return int(value)
+
+
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def room_predicate(columns: Iterable[str], room_id: str, sensor_ids: Iterable[str]) -> str | None:
+    """The SQL predicate (DataFusion) selecting the room's rows of a table with ``columns``."""
+    columns = set(columns)
+    sensors = sorted(set(sensor_ids))
+    if "room_id" in columns:
+        return f"room_id = {_quote(room_id)}"
+    if "sensor_id" in columns and sensors:
+        return f"sensor_id IN ({', '.join(_quote(s) for s in sensors)})"
+    if "raw_text" in columns and sensors:  # the quarantine: a refused line naming a sensor
+        return " OR ".join(f"raw_text LIKE {_quote('%' + s + '%')}" for s in sensors)
+    return None
+
+
+@dataclass
+class ForgetReport:
+    rows_deleted: dict[str, int] = field(default_factory=dict)
+    tables_skipped: dict[str, str] = field(default_factory=dict)
+    files_vacuumed: dict[str, int] = field(default_factory=dict)
+    log_files_removed: dict[str, int] = field(default_factory=dict)
+    landing_files_rewritten: int = 0
+    landing_files_deleted: int = 0
+
+
+def room_sensor_ids(settings, room_id: str) -> set[str]:
+    """The room's sensors in the registry and in the lakehouse's ``sensors`` table."""
+    registry = settings.registry()
+    ids = set(registry.sensors.loc[registry.sensors["room_id"] == room_id, "sensor_id"])
+    lakehouse = settings.lakehouse()
+    if lakehouse.exists("sensors"):
+        table = lakehouse.table("sensors").to_pandas(columns=["sensor_id", "room_id"])
+        ids |= set(table.loc[table["room_id"] == room_id, "sensor_id"])
+    return ids
+
+
+def forget_room(settings, room_id: str, *, before: dt.date | None = None) -> ForgetReport:
+    """Delete ``room_id``'s rows from every table (before ``before``), vacuum, scrub the landing."""
+    lakehouse = settings.lakehouse()
+    sensor_ids = room_sensor_ids(settings, room_id)
+    report = ForgetReport()
+    for name in lakehouse.table_names():
+        table = lakehouse.table(name)
+        columns = [f.name for f in table.schema().fields]
+        predicate = room_predicate(columns, room_id, sensor_ids)
+        if predicate is None:
+            report.tables_skipped[name] = "no room_id, sensor_id or raw_text column"
+            continue
+        if before is not None:
+            if "date" not in columns:
+                report.tables_skipped[name] = "no date column, and --before was given"
+                continue
+            predicate = f"({predicate}) AND date < {_quote(before.isoformat())}"
+        metrics = table.delete(predicate)
+        report.rows_deleted[name] = int(metrics.get("num_deleted_rows", 0))
+        if report.rows_deleted[name]:
+            files, logs = purge_history(lakehouse, name)
+            report.files_vacuumed[name] = files
+            report.log_files_removed[name] = logs
+    rewritten, deleted = scrub_landing(settings.landing(), sensor_ids, before=before)
+    report.landing_files_rewritten, report.landing_files_deleted = rewritten, deleted
+    return report
+
+
+def purge_history(lakehouse, name: str) -> tuple[int, int]:
+    """Vacuum ``name`` with retention 0 and drop its log before a new checkpoint.
+
+    Returns (data files deleted, log files deleted). The log retention is set to 0 only for
+    the cleanup and put back after; readers on an older version of the table fail afterwards,
+    which is the point.
+    """
+    table = lakehouse.table(name)
+    files = table.vacuum(
+        retention_hours=0, enforce_retention_duration=False, dry_run=False, full=True
+    )
+    previous = table.metadata().configuration.get("delta.logRetentionDuration")
+    table.alter.set_table_properties({"delta.logRetentionDuration": "interval 0 seconds"})
+    table = lakehouse.table(name)
+    table.create_checkpoint()
+    logs = table.cleanup_metadata()
+    table = lakehouse.table(name)
+    table.alter.set_table_properties({"delta.logRetentionDuration": previous or "interval 30 days"})
+    return len(files), logs if isinstance(logs, int) else 0
+
+
+def scrub_landing(landing, sensor_ids: set[str], *, before: dt.date | None) -> tuple[int, int]:
+    """Drop the sensors' lines from the landing zone's files (arrival days before ``before``).
+
+    Text formats lose every line naming one of the sensors (gzip is decompressed and written
+    back compressed); Parquet files lose those rows. A file left empty is deleted.
+    Returns (files rewritten, files deleted).
+    """
+    from snuk_assets.landing import arrival_day_of
+
+    if not sensor_ids:
+        return 0, 0
+    needles = [s.encode() for s in sorted(sensor_ids)]
+    rewritten = deleted = 0
+    for prefix in ("raw_data", "quarantine"):
+        try:
+            files = landing.list_files(prefix)
+        except Exception:  # no such folder yet
+            continue
+        for entry in files:
+            day = arrival_day_of(entry.path)
+            if before is not None and (day is None or day >= before):
+                continue
+            data = landing.read_bytes(entry.path)
+            kept = _without_sensors(entry.path, data, needles, sensor_ids)
+            if kept is None:
+                continue
+            if kept:
+                landing.write_bytes(entry.path, kept)
+                rewritten += 1
+            else:
+                landing.delete(entry.path)
+                deleted += 1
+    return rewritten, deleted
+
+
+def _without_sensors(path: str, data: bytes, needles, sensor_ids) -> bytes | None:
+    """The file without the sensors' lines or rows; None if it has none; b"" if only them."""
+    if path.endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(io.BytesIO(data))
+        mine = pc.is_in(table["sensor_id"].cast(pa.string()), pa.array(sorted(sensor_ids)))
+        if not pc.any(mine).as_py():
+            return None
+        kept = table.filter(pc.invert(mine))
+        if kept.num_rows == 0:
+            return b""
+        out = io.BytesIO()
+        pq.write_table(kept, out)
+        return out.getvalue()
+    zipped = data[:2] == b"\x1f\x8b"
+    text = gzip.decompress(data) if zipped else data
+    lines = text.splitlines(keepends=True)
+    kept = [line for line in lines if not any(n in line for n in needles)]
+    if len(kept) == len(lines):
+        return None
+    header_only = path.endswith(".csv") and len(kept) <= 1
+    if not kept or header_only:
+        return b""
+    body = b"".join(kept)
+    return gzip.compress(body) if zipped else body
+
+
+def expire_raw(
+    settings, *, retention_days: int, today: dt.date | None = None, dry_run: bool = False
+) -> dict[str, int]:
+    """Delete raw observations whose arrival day is more than ``retention_days`` before
+    ``today``: rows of the raw tables and the landing zone's day folders (files deleted)."""
+    from snuk_assets.landing import arrival_day_of
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    cutoff = today - dt.timedelta(days=retention_days)
+    lakehouse = settings.lakehouse()
+    done: dict[str, int] = {}
+    for name in RAW_TABLES:
+        if not lakehouse.exists(name):
+            continue
+        table = lakehouse.table(name)
+        predicate = f"date < {_quote(cutoff.isoformat())}"
+        if dry_run:
+            old = table.to_pyarrow_table(filters=[("date", "<", cutoff)], columns=["date"])
+            done[name] = old.num_rows
+        else:
+            done[name] = int(table.delete(predicate).get("num_deleted_rows", 0))
+    landing = settings.landing()
+    try:
+        files = landing.list_files("raw_data")
+    except Exception:
+        files = []
+    old_files = [f for f in files if (arrival_day_of(f.path) or cutoff) < cutoff]
+    if not dry_run:
+        for entry in old_files:
+            landing.delete(entry.path)
+    done["landing files"] = len(old_files)
+    done["cutoff"] = cutoff.isoformat()
+    return done
+
+
+def add_forget_parser(commands) -> None:
+    forget = commands.add_parser(
+        "forget", help="delete a room's data from every table and the landing zone (GDPR Art. 17)"
+    )
+    forget.add_argument("--room", required=True, help="the room id, as in the registry")
+    forget.add_argument(
+        "--before",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="only the days before this date (YYYY-MM-DD; date partitions, arrival folders)",
+    )
+    forget.set_defaults(func=forget_command)
+
+
+def forget_command(args) -> int:
+    from snuk_assets.settings import SnukSettings
+
+    report = forget_room(SnukSettings.from_env(), args.room, before=args.before)
+    scope = f"before {args.before}" if args.before else "all days"
+    print(f"room {args.room}, {scope}:")
+    for name, rows in sorted(report.rows_deleted.items()):
+        vacuumed = report.files_vacuumed.get(name, 0)
+        print(f"  {name}: {rows} rows deleted, {vacuumed} files vacuumed")
+    for name, why in sorted(report.tables_skipped.items()):
+        print(f"  {name}: kept ({why})")
+    print(
+        f"  landing zone: {report.landing_files_rewritten} files rewritten, "
+        f"{report.landing_files_deleted} deleted"
+    )
+    return 0
