@@ -75,7 +75,7 @@ def read_partitions(
     slices = min(len(files), 4 * spark.sparkContext.defaultParallelism)
     listing = spark.sparkContext.parallelize(files, numSlices=slices).toDF(_FILE_LIST_DDL)
     return listing.mapInArrow(
-        partial(_read_files, schema=schema, s3_options=lakehouse.storage_options), spark_types
+        partial(_read_files, schema=schema, s3_options=executor_s3_options(lakehouse)), spark_types
     )
 
 
@@ -156,7 +156,7 @@ def replace_partitions(
         schema=schema,
         allowed_days=frozenset(day.isoformat() for day in dates),
         name=name,
-        s3_options=lakehouse.storage_options,
+        s3_options=executor_s3_options(lakehouse),
     )
     written = (
         data.select(*schema.names)
@@ -275,25 +275,32 @@ def _commit(
 
 
 # -- both sides ------------------------------------------------------------------------------
+def executor_s3_options(lakehouse: Lakehouse) -> dict[str, str] | None:
+    """What executors are told about S3: the region and the endpoint, never a credential.
+
+    Every option here travels inside the task functions Spark serializes to its executors
+    (and into whatever logs or dumps a task), so keys, secrets and session tokens stay out:
+    executors take theirs from their own environment or instance profile (EMR's
+    ``EMR_EC2_DefaultRole``; in local mode the driver's environment when the JVM started).
+    """
+    options = lakehouse.storage_options
+    if options is None:
+        return None
+    return {k: options[k] for k in ("AWS_REGION", "AWS_ENDPOINT_URL") if options.get(k)}
+
+
 def _filesystem(uri: str, s3_options: dict[str, str] | None) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and the path on it of a local path or ``s3://`` URI.
 
-    ``s3_options`` are the driver's delta-rs storage options (``s3_storage_options``): they
-    travel with the task because executors may have started before the driver's environment
-    was set (a test's moto server) and must reach the same endpoint. Without keys in them,
-    executors use their own AWS credential chain (an EMR instance profile).
+    ``s3_options`` (``executor_s3_options``) name the region and the endpoint: executors may
+    have started before the driver's environment named them (a test's moto server) and must
+    reach the same endpoint. Credentials come from the executor's own AWS credential chain
+    (environment, profile, instance profile), never from the task.
     """
     if not uri.startswith("s3://"):
         return pafs.LocalFileSystem(), uri.removeprefix("file://")
     s3_options = s3_options or {}
     options: dict[str, str] = {"region": s3_options.get("AWS_REGION", "us-east-1")}
-    for key, name in [
-        ("AWS_ACCESS_KEY_ID", "access_key"),
-        ("AWS_SECRET_ACCESS_KEY", "secret_key"),
-        ("AWS_SESSION_TOKEN", "session_token"),
-    ]:
-        if s3_options.get(key):
-            options[name] = s3_options[key]
     endpoint = s3_options.get("AWS_ENDPOINT_URL")
     if endpoint:
         scheme, _, host = endpoint.partition("://")
