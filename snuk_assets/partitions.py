@@ -14,7 +14,7 @@ import os
 import pandas as pd
 from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
-from snuk_assets.transforms.resample import DEFAULT_MAX_GAP
+from snuk_assets.transforms.resample.bins import DEFAULT_MAX_GAP
 
 DEFAULT_START_DATE = "2016-06-01"
 START_DATE = os.environ.get("SNUK_START_DATE", DEFAULT_START_DATE)

@@ -32,7 +32,7 @@ from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
 from snuk_assets.partitions import LOOKBACK_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
-from snuk_assets.transforms.resample import max_gap_with_defaults, positive_duration
+from snuk_assets.transforms.resample.bins import max_gap_with_defaults, positive_duration
 
 
 def _absolute(uri: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.resample import DEFAULT_MAX_ON
+from snuk_assets.transforms.resample.bins import DEFAULT_MAX_ON
 
 
 def settings(**fields) -> SnukSettings:

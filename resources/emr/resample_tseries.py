@@ -8,7 +8,7 @@
       --registry /opt/snuk/building.yaml
 
 Reads ``raw_observations`` and writes ``resampled_series`` in the lakehouse with the same rows
-as the Dagster asset (``snuk_assets.spark.stages``). Launched by Dagster (``snuk_assets.emr``),
+as the Dagster asset (``snuk_assets.emr.jobs``). Launched by Dagster (``snuk_assets.emr``),
 it logs its progress and reports the materialization through Pipes; started by hand, it prints
 one JSON line with what it wrote.
 """
@@ -17,9 +17,9 @@ import argparse
 import sys
 
 from snuk_assets.emr.entry import day_range_parser, parse_day_range, require_table, step_reporter
+from snuk_assets.emr.jobs import resample_on_spark
+from snuk_assets.engines.spark_session import spark_session
 from snuk_assets.settings import SnukSettings
-from snuk_assets.spark.session import spark_session
-from snuk_assets.spark.stages import resample_on_spark
 
 ASSET = "resampled_series"
 SOURCE = "raw_observations"

@@ -7,7 +7,7 @@
       --lakehouse s3://BUCKET/lakehouse --start 2016-06-14 --end 2016-06-14
 
 One group per training day and room, trained by the asset's own function
-(``snuk_assets.spark.stages.train_on_spark``) on the ``feature_windows`` of the trailing
+(``snuk_assets.emr.jobs.train_on_spark``) on the ``feature_windows`` of the trailing
 ``--train-days`` days. Launched by Dagster (``snuk_assets.emr``), it logs its progress and
 reports the materialization through Pipes; started by hand, it prints one JSON line.
 """
@@ -16,9 +16,9 @@ import argparse
 import sys
 
 from snuk_assets.emr.entry import day_range_parser, parse_day_range, require_table, step_reporter
+from snuk_assets.emr.jobs import train_on_spark
+from snuk_assets.engines.spark_session import spark_session
 from snuk_assets.settings import SnukSettings
-from snuk_assets.spark.session import spark_session
-from snuk_assets.spark.stages import train_on_spark
 
 ASSET = "occupancy_models"
 SOURCE = "feature_windows"

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, Me
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.pictures import png_markdown
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won
+from snuk_assets.transforms.models.metrics import forest_wins_by_room, rooms_won
 
 MODELS = ["random_forest", "persistence", "time_of_week"]
 

@@ -23,9 +23,9 @@ from dagster import (
 from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import comparable_f1
-from snuk_assets.transforms.model_blobs import load_model
-from snuk_assets.transforms.models import TrainingParams, positive_proba
+from snuk_assets.transforms.models.blobs import load_model
+from snuk_assets.transforms.models.metrics import comparable_f1
+from snuk_assets.transforms.models.training import TrainingParams, positive_proba
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.windows import lagged_signals, room_windows
 

@@ -24,7 +24,7 @@ from dagster import (
 from snuk_assets.engines import TARGET_DATE, ComputeEngine, StageResult
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.models import TrainingParams, train_room
+from snuk_assets.transforms.models.training import TrainingParams, train_room
 
 MAX_TRAIN_DAYS = 28
 

@@ -24,8 +24,8 @@ from dagster import (
 from snuk_assets.landing import LandingZone, LandingZoneError, day_folder
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.parse import PARSED_SCHEMA, parse_landing_file
-from snuk_assets.transforms.validate import ValidationResult, validate_observations
+from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA, parse_landing_file
+from snuk_assets.transforms.ingest.validate import ValidationResult, validate_observations
 
 RAW = "raw_observations"
 QUARANTINE = "quarantined_observations"

@@ -36,8 +36,12 @@ from snuk_assets.partitions import (
 from snuk_assets.pictures import png_markdown, room_heatmap
 from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.arrivals import ArrivalStats, latest_arrival_wins, with_sensor_type
-from snuk_assets.transforms.resample import STATUSES, resample_observations
+from snuk_assets.transforms.resample.arrivals import (
+    ArrivalStats,
+    latest_arrival_wins,
+    with_sensor_type,
+)
+from snuk_assets.transforms.resample.bins import STATUSES, resample_observations
 
 RAW_COLUMNS = ["sensor_id", "ts", "value", "date", "source_file"]
 

@@ -67,7 +67,7 @@ class SparkEngine(ComputeEngine):
     def session(self) -> SparkSession:
         """The session this engine runs on, started (with its JVM) on the first call."""
         if self._session is None:
-            from snuk_assets.spark.session import spark_session
+            from snuk_assets.engines.spark_session import spark_session
 
             self._session = spark_session("snuk", master=self.master or None)
         return self._session
@@ -94,7 +94,7 @@ class SparkEngine(ComputeEngine):
     def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
         from pyspark.sql import functions as F
 
-        from snuk_assets.spark.delta_io import replace_partitions
+        from snuk_assets.engines.delta_io import replace_partitions
 
         spark = self.session()
         rows = _read_slices(spark, lakehouse, stage.source, stage.slices, stage.columns)
@@ -140,7 +140,7 @@ def _read_slices(
     """
     from pyspark.sql import functions as F
 
-    from snuk_assets.spark.delta_io import read_partitions
+    from snuk_assets.engines.delta_io import read_partitions
 
     days = sorted({day for source_days in slices.values() for day in source_days})
     if None in slices:

@@ -14,11 +14,11 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.ensemble import RandomForestClassifier
 
-from snuk_assets.transforms.arrivals import with_sensor_type
-from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
-from snuk_assets.transforms.metrics import binary_scores, horizon_scores
-from snuk_assets.transforms.models import TrainingParams, feature_columns, positive_proba
-from snuk_assets.transforms.resample import resample_observations
+from snuk_assets.transforms.models.baselines import TimeOfWeekProfile, persistence_proba
+from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
+from snuk_assets.transforms.models.training import TrainingParams, feature_columns, positive_proba
+from snuk_assets.transforms.resample.arrivals import with_sensor_type
+from snuk_assets.transforms.resample.bins import resample_observations
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, room_series
 from snuk_assets.transforms.windows import room_windows
 

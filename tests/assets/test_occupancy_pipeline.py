@@ -21,8 +21,8 @@ from snuk_assets.pipeline import describe_models
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
-from snuk_assets.transforms.metrics import forest_wins_by_room
-from snuk_assets.transforms.model_blobs import load_model
+from snuk_assets.transforms.models.blobs import load_model
+from snuk_assets.transforms.models.metrics import forest_wins_by_room
 
 # The ground floor of the reference office: 18 rooms with the building's mix of kinds (9 offices,
 # 3 meeting rooms, 2 open spaces, 2 corridors, a kitchen and a storage room), so "most rooms"

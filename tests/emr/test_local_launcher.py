@@ -49,7 +49,7 @@ pytestmark = [pytest.mark.s3, pytest.mark.slow]
 ROOMS = ["7101", "7103"]
 START = dt.date(2016, 6, 6)
 LAST = START + dt.timedelta(days=4)
-HAS_TRAIN_ON_SPARK = hasattr(importlib.import_module("snuk_assets.spark.stages"), "train_on_spark")
+HAS_TRAIN_ON_SPARK = hasattr(importlib.import_module("snuk_assets.emr.jobs"), "train_on_spark")
 
 
 def partition_range(first: dt.date, last: dt.date) -> dict[str, str]:
@@ -137,7 +137,7 @@ def test_the_resample_entry_point_reports_its_materialization_through_pipes(sett
 
 @pytest.mark.skipif(
     not HAS_TRAIN_ON_SPARK,
-    reason="snuk_assets.spark.stages has no train_on_spark yet: train_occupancy.py needs it",
+    reason="snuk_assets.emr.jobs has no train_on_spark yet: train_occupancy.py needs it",
 )
 def test_two_steps_of_one_run_report_their_own_assets(settings, s3_bucket):
     """Resample and train in one run, one Pipes session per step: each reports its asset."""

@@ -13,7 +13,7 @@ from snuk_assets.lakehouse import Lakehouse
 
 pytest.importorskip("pyspark")
 
-from snuk_assets.spark.delta_io import read_partitions, replace_partitions  # noqa: E402
+from snuk_assets.engines.delta_io import read_partitions, replace_partitions  # noqa: E402
 
 D1, D2, D3 = dt.date(2016, 6, 1), dt.date(2016, 6, 2), dt.date(2016, 6, 3)
 SCHEMA = pa.schema(
@@ -146,8 +146,8 @@ def test_importing_the_spark_modules_imports_neither_pyspark_nor_deltalake():
     # pyspark: importing SNUK must not need Spark. deltalake: these modules are unpickled in
     # Spark's forked Python workers, where delta-rs panics.
     code = (
-        "import sys, snuk_assets.spark.session, snuk_assets.spark.delta_io, "
-        "snuk_assets.spark.resample, snuk_assets.spark.stages; "
+        "import sys, snuk_assets.engines.spark_session, snuk_assets.engines.delta_io, "
+        "snuk_assets.emr.jobs, snuk_assets.emr.jobs; "
         "print(sorted(m for m in ('pyspark', 'deltalake') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -26,11 +26,11 @@ from snuk_assets.assets.sensors import sensors
 from snuk_assets.engines import LocalEngine, SparkEngine
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
-from snuk_assets.transforms.model_blobs import load_model
+from snuk_assets.transforms.models.blobs import load_model
 
 pytest.importorskip("pyspark")
 
-from snuk_assets.spark.stages import train_on_spark  # noqa: E402
+from snuk_assets.emr.jobs import train_on_spark  # noqa: E402
 
 ROOMS = ["7101", "7103", "7104", "7112"]
 START = dt.date(2016, 6, 6)

@@ -18,7 +18,7 @@ from snuk_assets.simulate.simulation import simulate_building
 
 pytest.importorskip("pyspark")
 
-from snuk_assets.spark.stages import resample_on_spark  # noqa: E402
+from snuk_assets.emr.jobs import resample_on_spark  # noqa: E402
 
 DAYS = [dt.date(2016, 6, 2), dt.date(2016, 6, 3)]
 KEY = ["sensor_id", "bin_start"]

@@ -10,10 +10,10 @@ import pytest
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
-from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
-from snuk_assets.transforms.metrics import binary_scores
-from snuk_assets.transforms.model_blobs import ModelLoadError, load_model
-from snuk_assets.transforms.models import (
+from snuk_assets.transforms.models.baselines import TimeOfWeekProfile, persistence_proba
+from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
+from snuk_assets.transforms.models.metrics import binary_scores
+from snuk_assets.transforms.models.training import (
     TrainingParams,
     feature_columns,
     positive_proba,

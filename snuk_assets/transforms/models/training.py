@@ -18,9 +18,9 @@ import skops
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import f1_score
 
-from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
-from snuk_assets.transforms.metrics import horizon_scores
-from snuk_assets.transforms.model_blobs import dump_model
+from snuk_assets.transforms.models.baselines import TimeOfWeekProfile, persistence_proba
+from snuk_assets.transforms.models.blobs import dump_model
+from snuk_assets.transforms.models.metrics import horizon_scores
 from snuk_assets.transforms.windows import lags_by_signal
 
 LABEL_PREFIX = "occupied_t+"

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from snuk_assets.sensor_types import SENSOR_ID_PATTERN, SENSOR_TYPES
-from snuk_assets.transforms.parse import PARSED_SCHEMA
+from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA
 
 KEPT_SCHEMA = pa.schema(
     [
@@ -98,7 +98,7 @@ def validate_observations(
     Parameters
     ----------
     parsed
-        Rows of :data:`~snuk_assets.transforms.parse.PARSED_SCHEMA` (``sensor_id``, ``ts_ms`` in
+        Rows of :data:`~.parse.PARSED_SCHEMA` (``sensor_id``, ``ts_ms`` in
         ms since 1970-01-01 UTC, ``value``, ``line_number``, ``raw_text``, ``source_file``,
         ``error``), typically several files of the day concatenated.
     arrival_day
