@@ -16,6 +16,7 @@ from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
+from snuk_assets.partitions import check_lateness
 from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
@@ -41,6 +42,8 @@ daily_pipeline = define_asset_job(
 
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
+    settings = settings or SnukSettings.from_env()
+    check_lateness(settings.max_lateness_days)
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     definitions = Definitions(
         assets=assets,
@@ -48,7 +51,7 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
         asset_checks=table_checks(assets),
         sensors=[landing_files_sensor, automation_sensor],
         resources={
-            "settings": settings or SnukSettings.from_env(),
+            "settings": settings,
             # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).
             "engine": engine_from_env(),
         },

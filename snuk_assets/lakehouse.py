@@ -17,17 +17,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from snuk_assets.storage import Location, s3_storage_options
-
-DATE_COLUMN = "date"
-
-
-class LakehouseError(RuntimeError):
-    """A lakehouse table could not be read or written; the message says which and why."""
+from snuk_assets.tables import (
+    DATE_COLUMN,
+    LakehouseError,
+    check_rows_within,
+    missing_columns_error,
+    plain_strings,
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Lakehouse:
         partitioned by ``date``, on its first write.
         """
         dates = tuple(sorted(set(dates)))
-        _check_rows_within(data, dates, name)
+        check_rows_within(data, dates, name)
         uri = self.table_uri(name)
         predicate = partition_predicate(dates)
 
@@ -195,10 +195,7 @@ class Lakehouse:
         if columns:
             missing = sorted(set(columns) - set(pa.schema(table.schema()).names))
             if missing:
-                raise LakehouseError(
-                    f"the Delta table {self.table_uri(name)} has no columns {missing}: it was "
-                    f"written by an older SNUK; materialize {name!r} again to add them"
-                )
+                raise missing_columns_error(self.table_uri(name), name, missing)
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         sql = f"SELECT {select} FROM snuk_table"
         if dates is not None:
@@ -210,15 +207,7 @@ class Lakehouse:
         # builds leaves scanner threads that abort the interpreter at exit now and then
         # (delta-rs issue 2184).
         result = QueryBuilder().register("snuk_table", table).execute(sql).read_all()
-        return _plain_strings(pa.table(result))
-
-
-def _plain_strings(table: pa.Table) -> pa.Table:
-    """Cast DataFusion's ``string_view`` columns back to ``string`` for a stable schema."""
-    schema = pa.schema(
-        [f.with_type(pa.string()) if f.type == pa.string_view() else f for f in table.schema]
-    )
-    return table if schema == table.schema else table.cast(schema)
+        return plain_strings(pa.table(result))
 
 
 def _empty_result(table: DeltaTable, columns: list[str] | None) -> pa.Table:
@@ -228,23 +217,4 @@ def _empty_result(table: DeltaTable, columns: list[str] | None) -> pa.Table:
     return schema.empty_table()
 
 
-def _check_rows_within(data: pa.Table, dates: tuple[dt.date, ...], name: str) -> None:
-    if not dates:
-        raise ValueError(f"replacing partitions of {name!r} needs at least one date")
-    if DATE_COLUMN not in data.column_names:
-        raise ValueError(f"data for {name!r} has no {DATE_COLUMN!r} column to partition by")
-    if data.schema.field(DATE_COLUMN).type != pa.date32():
-        raise TypeError(
-            f"the {DATE_COLUMN!r} column of {name!r} must be date32, "
-            f"not {data.schema.field(DATE_COLUMN).type}"
-        )
-    if data.num_rows == 0:
-        return
-    outside = pc.invert(pc.is_in(data[DATE_COLUMN], value_set=pa.array(dates, pa.date32())))
-    n_outside = pc.sum(outside).as_py() or 0
-    if n_outside:
-        sample = pc.filter(data[DATE_COLUMN], outside)[0].as_py()
-        raise ValueError(
-            f"{n_outside} rows for {name!r} have a date outside the partitions being replaced "
-            f"({dates[0]} .. {dates[-1]}), e.g. {sample}"
-        )
+__all__ = ["DATE_COLUMN", "Lakehouse", "LakehouseError", "WriteReport"]

@@ -6,8 +6,8 @@ local[2]``; both are ``SparkStepLauncher`` resources. ``spark_resampled_series``
 the launcher the ``SNUK_SPARK_LAUNCHER`` variables describe (``snuk_assets.emr.definitions``).
 """
 
-from snuk_assets.emr.assets import spark_resampled_series
 from snuk_assets.emr.cluster import EmrPipesLauncher
+from snuk_assets.emr.definitions import spark_resampled_series
 from snuk_assets.emr.environment import spark_launcher_from_env
 from snuk_assets.emr.launcher import SparkStepLauncher
 from snuk_assets.emr.local import LocalSparkSubmitLauncher

@@ -12,8 +12,6 @@ engine (``applyInPandas`` would hand over Spark's own pandas conversion, with na
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -21,25 +19,21 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
-from snuk_assets.engines.base import (
+from snuk_assets.engines.base import ComputeEngine
+from snuk_assets.engines.grouped import (
+    SUMMARY_COLUMN,
     TARGET_DATE,
-    ComputeEngine,
     GroupedStage,
     GroupFunction,
     StageResult,
-    SummarizingGroupFunction,
     empty_frame,
-    split_result,
-    to_arrow,
+    from_ipc,
+    group_runner,
 )
 from snuk_assets.lakehouse import DATE_COLUMN, Lakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-# The Arrow IPC bytes of a group's summary, on one extra row per group whose table columns
-# are null: one pass over the groups gives both the rows and the summaries.
-SUMMARY_COLUMN = "__snuk_summary"
 
 
 class SparkEngine(ComputeEngine):
@@ -85,7 +79,7 @@ class SparkEngine(ComputeEngine):
             self.session()
             .createDataFrame(table)
             .groupBy(key)
-            .applyInArrow(_group_runner(fn, output_schema, None), _spark_schema(output_schema))
+            .applyInArrow(group_runner(fn, output_schema, None), _spark_schema(output_schema))
         )
         frame = rows.toArrow().cast(output_schema).to_pandas()
         # Each group's rows come from one task, in order: a stable sort keeps them so.
@@ -104,7 +98,7 @@ class SparkEngine(ComputeEngine):
         if summary_schema is not None:
             packed = output_schema.append(pa.field(SUMMARY_COLUMN, pa.binary()))
         results = rows.groupBy(*keys).applyInArrow(
-            _group_runner(stage.fn, output_schema, summary_schema), _spark_schema(packed)
+            group_runner(stage.fn, output_schema, summary_schema), _spark_schema(packed)
         )
         write = partial(
             replace_partitions,
@@ -120,7 +114,7 @@ class SparkEngine(ComputeEngine):
         try:
             report = write(results.where(F.col(SUMMARY_COLUMN).isNull()))
             blobs = results.where(F.col(SUMMARY_COLUMN).isNotNull()).select(SUMMARY_COLUMN)
-            summaries = [_from_ipc(row[0]) for row in blobs.collect()]
+            summaries = [from_ipc(row[0]) for row in blobs.collect()]
         finally:
             results.unpersist()
         summary = pa.concat_tables(summaries) if summaries else summary_schema.empty_table()
@@ -155,53 +149,7 @@ def _read_slices(
     return tagged.select(*(columns or rows.columns), TARGET_DATE)
 
 
-def _group_runner(
-    fn: GroupFunction | SummarizingGroupFunction,
-    output_schema: pa.Schema,
-    summary_schema: pa.Schema | None,
-) -> Callable[[pa.Table], pa.Table]:
-    """``_run_group`` for ``applyInArrow``, which needs a plain function with type hints (it
-    picks the table or the batch-iterator form from them; a ``partial`` has none)."""
-
-    def run(group: pa.Table) -> pa.Table:
-        return _run_group(group, fn=fn, output_schema=output_schema, summary_schema=summary_schema)
-
-    return run
-
-
-def _run_group(
-    group: pa.Table,
-    *,
-    fn: GroupFunction | SummarizingGroupFunction,
-    output_schema: pa.Schema,
-    summary_schema: pa.Schema | None,
-) -> pa.Table:
-    """Executor side: ``fn`` on one group; with a summary, one more row carrying it."""
-    result = fn(group.to_pandas())
-    rows, summary = split_result(result, summary_schema)
-    table = to_arrow(rows, output_schema)
-    if summary is None:
-        return table
-    blob = _to_ipc(to_arrow(summary, summary_schema))
-    marker = pa.table(
-        [pa.nulls(1, field.type) for field in table.schema], schema=table.schema
-    ).append_column(SUMMARY_COLUMN, pa.array([blob], pa.binary()))
-    table = table.append_column(SUMMARY_COLUMN, pa.nulls(table.num_rows, pa.binary()))
-    return pa.concat_tables([table, marker])
-
-
 def _spark_schema(schema: pa.Schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 
     return from_arrow_schema(schema)
-
-
-def _to_ipc(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
-def _from_ipc(blob: bytes) -> pa.Table:
-    return pa.ipc.open_stream(blob).read_all()

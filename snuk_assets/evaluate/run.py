@@ -19,7 +19,7 @@ from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
 from snuk_assets.transforms.models.training import TrainingParams, feature_columns, positive_proba
 from snuk_assets.transforms.resample.arrivals import with_sensor_type
 from snuk_assets.transforms.resample.bins import resample_observations
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, room_series
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, combine_sensors
 from snuk_assets.transforms.windows import room_windows
 
 
@@ -44,7 +44,7 @@ def windows_of(observations: pd.DataFrame, *, timezone: str, params: EvalParams)
         freq=params.freq,
     )
     series["room_id"] = "room"
-    rooms = room_series(series)
+    rooms = combine_sensors(series)
     windows = room_windows(
         rooms,
         signals=list(WINDOWED_COLUMNS),

@@ -10,9 +10,9 @@ import pytest
 from dagster import materialize
 
 from snuk_assets.assets.feature_windows import feature_windows
-from snuk_assets.assets.model_metrics import MODELS, mean_f1, model_metrics
+from snuk_assets.assets.model_metrics import model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
-from snuk_assets.assets.occupancy_models import occupancy_models, read_models
+from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
@@ -21,6 +21,8 @@ from snuk_assets.pipeline import describe_models
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
+from snuk_assets.stages.metrics import MODELS, mean_f1
+from snuk_assets.stages.models import read_models
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.metrics import forest_wins_by_room
 

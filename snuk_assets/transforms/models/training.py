@@ -21,6 +21,7 @@ from sklearn.metrics import f1_score
 from snuk_assets.transforms.models.baselines import TimeOfWeekProfile, persistence_proba
 from snuk_assets.transforms.models.blobs import dump_model
 from snuk_assets.transforms.models.metrics import horizon_scores
+from snuk_assets.transforms.resample.bins import DEFAULT_FREQ
 from snuk_assets.transforms.windows import lags_by_signal
 
 LABEL_PREFIX = "occupied_t+"
@@ -30,8 +31,17 @@ NOT_FEATURES = {"room_id", "bin_start", "date"}
 
 @dataclass(frozen=True)
 class TrainingParams:
-    """Forest size, split and the least data a room needs to be trained."""
+    """Every training setting, defined once: the window of days, forest size, split, and the
+    least data a room needs to be trained.
 
+    The Dagster run config of ``occupancy_models`` and the spark-submit step are built from
+    these fields (``stages.models.RUN_CONFIG_FIELDS``); ``timezone`` and ``freq`` come from
+    the building and the settings.
+    """
+
+    # The trailing days of feature windows a room trains on, the training day included (the
+    # stage reads them; ``train_room`` sees their windows).
+    train_days: int = 28
     n_estimators: int = 60
     # Shallow trees on half the features each: on the demo building these beat deeper, sqrt-
     # feature forests (which overfit the few weeks of data) in mean F1 at every horizon > 1.
@@ -65,7 +75,7 @@ class TrainingParams:
     tune_thresholds: bool = True
     seed: int = 0
     timezone: str = "Europe/Berlin"
-    freq: str = "5min"
+    freq: str = DEFAULT_FREQ
 
 
 def library_versions() -> dict[str, str]:
