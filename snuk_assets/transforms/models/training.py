@@ -18,7 +18,7 @@ import skops
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import f1_score
 
-from snuk_assets.transforms.models.baselines import TimeOfWeekProfile, persistence_proba
+from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfWeekProfile
 from snuk_assets.transforms.models.blobs import dump_model
 from snuk_assets.transforms.models.metrics import horizon_scores
 from snuk_assets.transforms.resample.bins import DEFAULT_FREQ
@@ -279,11 +279,10 @@ def score_block(
         oob = model.oob_decision_function_[:, 1, :]
         forest_cuts = best_thresholds(truth, oob, params.threshold)
         del model.oob_decision_function_, model.oob_score_  # n_train x 2 x fsteps floats
-    train_anchors = pd.DatetimeIndex(train["bin_start"])
-    profile = TimeOfWeekProfile(timezone=params.timezone, freq=params.freq)
-    profile.fit(train_anchors, truth)
+    profile = TimeOfWeekProfile(timezone=params.timezone, freq=params.freq).fit(train, truth)
+    persistence = PersistenceBaseline().fit(train, truth)
     profile_cuts = (
-        best_thresholds(truth, profile.predict_proba(train_anchors, len(labels)), params.threshold)
+        best_thresholds(truth, profile.predict_proba(train), params.threshold)
         if params.tune_thresholds
         else fixed
     )
@@ -292,8 +291,8 @@ def score_block(
         truth=test[labels].to_numpy(),
         proba={
             "random_forest": positive_proba(model, test[features]),
-            "persistence": persistence_proba(test["occupancy_t"], len(labels)),
-            "time_of_week": profile.predict_proba(pd.DatetimeIndex(test["bin_start"]), len(labels)),
+            "persistence": persistence.predict_proba(test),
+            "time_of_week": profile.predict_proba(test),
         },
         cuts={
             "random_forest": forest_cuts,
