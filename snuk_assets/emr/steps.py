@@ -101,14 +101,7 @@ def resample_step(
     range is not required: the script is given the first and last day, and every day between
     is rewritten). ``report_checks``: the step reports the asset's checks too."""
     first, last = min(days), max(days)
-    args = [
-        "--settings",
-        settings.to_json(),
-        "--start",
-        first.isoformat(),
-        "--end",
-        last.isoformat(),
-    ]
+    args = _settings_and_days(settings, first, last)
     if report_checks:
         args.append("--report-checks")
     return SparkStep(name=f"resample {first}..{last}", script="resample_tseries.py", args=args)
@@ -123,15 +116,7 @@ def train_step(
     ``settings`` whole and the run's training settings (``stages.models.RUN_CONFIG_FIELDS``)."""
     first, last = min(days), max(days)
     training = json.dumps(run_config_values(params), sort_keys=True)
-    args = [
-        "--settings",
-        settings.to_json(),
-        "--start",
-        first.isoformat(),
-        "--end",
-        last.isoformat(),
-    ]
-    args += ["--training", training]
+    args = [*_settings_and_days(settings, first, last), "--training", training]
     return SparkStep(name=f"train {first}..{last}", script="train_occupancy.py", args=args)
 
 
