@@ -147,7 +147,7 @@ def test_importing_the_spark_modules_imports_neither_pyspark_nor_deltalake():
     # Spark's forked Python workers, where delta-rs panics.
     code = (
         "import sys, snuk_assets.engines.spark_session, snuk_assets.engines.delta_io, "
-        "snuk_assets.emr.jobs, snuk_assets.emr.jobs; "
+        "snuk_assets.emr.jobs; "
         "print(sorted(m for m in ('pyspark', 'deltalake') if m in sys.modules))"
     )
     result = subprocess.run(
