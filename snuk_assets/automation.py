@@ -45,8 +45,12 @@ def with_automation(spec: AssetSpec) -> AssetSpec:
     return spec.replace_attributes(automation_condition=follow_inputs())
 
 
-# Every stage after ingest; ingest itself is started by the landing sensor.
-AFTER_INGEST = AssetSelection.assets("raw_observations").downstream(include_self=False)
+# Every stage after ingest; ingest itself is started by the landing sensor. The control
+# evaluation (group "control") is left to run by hand: it needs a simulated building's truth.
+MANUAL_GROUPS = ("control",)
+AFTER_INGEST = AssetSelection.assets("raw_observations").downstream(
+    include_self=False
+) - AssetSelection.groups(*MANUAL_GROUPS)
 
 
 def follow_ingest(defs: Definitions) -> Definitions:

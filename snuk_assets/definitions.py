@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from snuk_assets.assets.control import control_assets
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
@@ -15,6 +16,7 @@ from snuk_assets.assets.sensors import sensors
 from snuk_assets.automation import automation_sensor, follow_ingest
 from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
+from snuk_assets.landing_events import landing_events_sensor
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
 from snuk_assets.partitions import check_lateness
 from snuk_assets.settings import SnukSettings
@@ -45,11 +47,14 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     settings = settings or SnukSettings.from_env()
     check_lateness(settings.max_lateness_days)
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
+    # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
+    landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor
     definitions = Definitions(
-        assets=assets,
+        # The control evaluation runs by hand, on a simulated building (README: Control).
+        assets=[*assets, control_assets],
         jobs=[daily_pipeline, ingest_job],
         asset_checks=table_checks(assets),
-        sensors=[landing_files_sensor, automation_sensor],
+        sensors=[landing_sensor, automation_sensor],
         resources={
             "settings": settings,
             # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).

@@ -63,6 +63,19 @@ def _number(kind: Callable[[str], object], name: str) -> Callable[[str], object]
 # SnukSettings field -> (its variable, how the variable's text becomes the field's value).
 SETTINGS_VARIABLES: dict[str, tuple[str, Callable[[str], object]]] = {
     "landing_uri": ("SNUK_LANDING_URI", absolute),
+    "landing_queue_url": ("SNUK_LANDING_QUEUE_URL", str),
+    "landing_queue_wait_seconds": (
+        "SNUK_LANDING_QUEUE_WAIT_SECONDS",
+        _number(int, "SNUK_LANDING_QUEUE_WAIT_SECONDS"),
+    ),
+    "landing_queue_max_batches": (
+        "SNUK_LANDING_QUEUE_MAX_BATCHES",
+        _number(int, "SNUK_LANDING_QUEUE_MAX_BATCHES"),
+    ),
+    "landing_repair_interval_minutes": (
+        "SNUK_LANDING_REPAIR_INTERVAL_MINUTES",
+        _number(int, "SNUK_LANDING_REPAIR_INTERVAL_MINUTES"),
+    ),
     "lakehouse_uri": ("SNUK_LAKEHOUSE_URI", absolute),
     "registry_path": ("SNUK_REGISTRY", str),
     "max_lateness_days": (
@@ -73,15 +86,20 @@ SETTINGS_VARIABLES: dict[str, tuple[str, Callable[[str], object]]] = {
     "max_offline_share": ("SNUK_MAX_OFFLINE_SHARE", _number(float, "SNUK_MAX_OFFLINE_SHARE")),
     "max_gap": ("SNUK_MAX_GAP", parse_max_gap),
     "max_on": ("SNUK_MAX_ON", str),
+    "truth_dir": ("SNUK_TRUTH_DIR", absolute),
 }
 # Relative folders of the unset URIs resolve like the set ones.
-DEFAULT_URIS = {"landing_uri": "./data/landing", "lakehouse_uri": "./data/lakehouse"}
+DEFAULT_URIS = {
+    "landing_uri": "./data/landing",
+    "lakehouse_uri": "./data/lakehouse",
+    "truth_dir": "./data/ground_truth",
+}
 
 
 def settings_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """The ``SnukSettings`` fields whose variables are set (non-empty), parsed.
 
-    The two URIs are always given (their defaults made absolute); other unset fields keep
+    The folders and URIs are always given (their defaults made absolute); other unset fields keep
     the settings' own defaults.
     """
     env = _environ(environ)

@@ -21,16 +21,30 @@ class LandingZoneError(RuntimeError):
 
 @dataclass(frozen=True)
 class LandingFile:
-    """One raw file: its path relative to the landing root, size and modification time (UTC)."""
+    """One raw file: its path relative to the landing root, size and modification time (UTC).
+
+    ``etag`` is the S3 entity tag without quotes (empty on a local folder): S3 event
+    notifications carry it too, so it names one version of an object in both.
+    """
 
     path: str
     size: int
     last_modified: dt.datetime
+    etag: str = ""
 
 
 def day_folder(day: dt.date) -> str:
     """Relative folder of an arrival day, e.g. ``raw_data/2016/08/14``."""
     return f"{RAW_DATA_DIR}/{day:%Y/%m/%d}"
+
+
+def day_folders(first: dt.date, last: dt.date) -> list[str]:
+    """The folders of the arrival days ``first`` .. ``last``, oldest first.
+
+    The one place that knows which prefixes hold a range of days: a layout with a building
+    level (``raw_data/<building_id>/YYYY/MM/DD``) returns one folder per building and day here.
+    """
+    return [day_folder(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
 
 
 def arrival_day_of(path: str) -> dt.date | None:
@@ -67,6 +81,13 @@ class LandingZone:
     def list_day(self, day: dt.date) -> list[LandingFile]:
         """Files of one arrival day, sorted by path; empty if the day has no folder."""
         return self.list_files(day_folder(day))
+
+    def list_days(self, first: dt.date, last: dt.date) -> list[LandingFile]:
+        """Files of the arrival days ``first`` .. ``last``: one listing per day folder.
+
+        Its cost follows the number of days and their files, not the landing zone's history.
+        """
+        return [f for folder in day_folders(first, last) for f in self.list_files(folder)]
 
     def day_exists(self, day: dt.date) -> bool:
         """Whether the day's folder exists (on S3: whether any object lies below it)."""
@@ -122,6 +143,7 @@ class LandingZone:
                             path=obj["Key"][strip:],
                             size=obj["Size"],
                             last_modified=obj["LastModified"].astimezone(dt.UTC),
+                            etag=obj.get("ETag", "").strip('"'),
                         )
                     )
         except (ClientError, BotoCoreError) as error:

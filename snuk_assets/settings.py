@@ -3,19 +3,7 @@
 Every field can be set from an environment variable (read in ``environment.py``, once, where
 definitions are built), so the same code runs on local folders with no cloud account or on S3:
 
-============================  ===============================  ==================================
-variable                      field (default)                  meaning
-============================  ===============================  ==================================
-``SNUK_LANDING_URI``          ``landing_uri`` (./data/landing)  raw files, folder or s3://b/p
-``SNUK_LAKEHOUSE_URI``        ``lakehouse_uri``                 Delta tables, folder or s3://b/p
-``SNUK_REGISTRY``             ``registry_path``                 building registry YAML
-``SNUK_MAX_LATENESS_DAYS``    ``max_lateness_days`` (3)         how late an observation may land
-``SNUK_BIN_FREQ``             ``bin_freq`` (5min)               resampling bin width
-``SNUK_MAX_OFFLINE_SHARE``    ``max_offline_share`` (0.5)       the coverage check's limit
-``SNUK_MAX_GAP``              ``max_gap`` (motion=72h, ...)     e.g. ``motion=2h,temperature=10min``
-``SNUK_MAX_ON``               ``max_on`` (12h)                  how long motion ON holds
-============================  ===============================  ==================================
-
+============================  ===============================  ===========================
 ``SNUK_START_DATE`` (first daily partition) and ``SNUK_MAX_LATENESS_DAYS`` also shape the asset
 graph (``partitions.py``, at import): settings whose lateness disagrees with the graph's are
 refused where definitions are built. A run that leaves this process (a spark-submit step)
@@ -51,6 +39,29 @@ class SnukSettings(ConfigurableResource):
         default="./data/landing",
         description="Landing zone root: local folder or s3://bucket/prefix (SNUK_LANDING_URI).",
     )
+    landing_queue_url: str = Field(
+        default="",
+        description="SQS queue that the landing bucket notifies on s3:ObjectCreated:* under "
+        "raw_data/ (SNUK_LANDING_QUEUE_URL); empty: the sensor lists the recent day folders.",
+    )
+    landing_queue_wait_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=20,
+        description="Long polling: how long a tick's first receive waits for a message (SQS "
+        "allows 0-20 s).",
+    )
+    landing_queue_max_batches: int = Field(
+        default=10,
+        ge=1,
+        description="At most this many receives of 10 messages per tick.",
+    )
+    landing_repair_interval_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="With a queue, how often the recent day folders are also listed, to find "
+        "files whose events were lost.",
+    )
     lakehouse_uri: str = Field(
         default="./data/lakehouse",
         description="Lakehouse root; each asset's Delta table is <root>/<asset name> "
@@ -78,6 +89,11 @@ class SnukSettings(ConfigurableResource):
         'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
         "(72 h for motion, a quiet weekend; 30 min for the others). SNUK_MAX_GAP: "
         '"motion=24h,temperature=30min".',
+    )
+    truth_dir: str = Field(
+        default="./data/ground_truth",
+        description="Folder of the simulator's occupancy_truth.parquet, which the control "
+        "evaluation reads (SNUK_TRUTH_DIR).",
     )
     max_on: str = Field(
         default="12h",

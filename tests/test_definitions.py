@@ -21,6 +21,9 @@ EXPECTED_GRAPH = {
     "occupancy_models": ("models", True, ["feature_windows"]),
     "model_metrics": ("models", True, ["occupancy_models"]),
     "occupancy_forecasts": ("forecasts", True, ["occupancy_models", "room_series"]),
+    # issue 18: the policies on the evaluation plant, materialized by hand (no automation).
+    "room_controls": ("control", True, ["occupancy_models", "room_series"]),
+    "control_evaluation": ("control", True, ["occupancy_models", "room_series"]),
 }
 
 

@@ -43,6 +43,11 @@ def test_bad_durations_fail_when_the_settings_are_built(fields, message):
 def test_every_field_can_be_set_from_the_environment(tmp_path):
     env = {
         "SNUK_LANDING_URI": "s3://bucket",
+        "SNUK_LANDING_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/1/landing",
+        "SNUK_LANDING_QUEUE_WAIT_SECONDS": "5",
+        "SNUK_LANDING_QUEUE_MAX_BATCHES": "3",
+        "SNUK_LANDING_REPAIR_INTERVAL_MINUTES": "30",
+        "SNUK_TRUTH_DIR": str(tmp_path / "truth"),
         "SNUK_LAKEHOUSE_URI": str(tmp_path / "lake"),
         "SNUK_REGISTRY": "/opt/building.yaml",
         "SNUK_MAX_LATENESS_DAYS": "3",
@@ -54,6 +59,11 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
     from_env = SnukSettings.from_env(env)
     assert from_env.values() == {
         "landing_uri": "s3://bucket",
+        "landing_queue_url": "https://sqs.eu-central-1.amazonaws.com/1/landing",
+        "landing_queue_wait_seconds": 5,
+        "landing_queue_max_batches": 3,
+        "landing_repair_interval_minutes": 30,
+        "truth_dir": str(tmp_path / "truth"),
         "lakehouse_uri": str(tmp_path / "lake"),
         "registry_path": "/opt/building.yaml",
         "max_lateness_days": 3,

@@ -2,6 +2,8 @@
 
 snuk evaluate uci-occupancy --data ../shared/datasets/uci_occupancy
 snuk evaluate room-climate --data ../shared/datasets/room_climate
+snuk evaluate control --start 2016-06-27 --days 28 --seed 42   # control policies, simulated
+snuk evaluate robod --data ../shared/datasets/robod           # energy used in empty rooms
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def add_evaluate_parser(commands: argparse._SubParsersAction) -> argparse.Argume
             type=pathlib.Path,
             help="also write the converted observations here, in the landing zone's line format",
         )
+    from snuk_assets.control.cli import add_control_parsers
+
+    add_control_parsers(datasets)
     return parser
 
 

@@ -66,9 +66,8 @@ def room_climate(
     """
     minute_s = day_start_s + 60 * np.arange(MINUTES) + 30
     sun = np.clip(_sin_solar_elevation(minute_s), 0.0, None)
-    doy = (day_start_s // 86400 + 4) % 365.25  # day of year, good enough for seasons
-    season = np.sin(2 * np.pi * (doy - 110) / 365.25)  # +1 in late July, -1 in late January
-    outdoor = 9 + 9 * season + rng.normal(0, 2.5) + 5 * sun
+    season = _season(day_start_s)
+    outdoor = outdoor_temperature(day_start_s, rng)
     density = people_per_min / area_m2[:, None]
     # First-order lags: a room warms and moistens over tens of minutes, not at once.
     heat, state.heat_zi = lfilter([1 / 40], [1, -(1 - 1 / 40)], density, axis=1, zi=state.heat_zi)
@@ -88,6 +87,24 @@ def room_climate(
         "humidity": np.clip(humidity, 15, 90),
         "luminosity": daylight + LAMP_LUX * lights,
     }
+
+
+def _season(day_start_s: int) -> float:
+    """+1 in late July, -1 in late January."""
+    doy = (day_start_s // 86400 + 4) % 365.25  # day of year, good enough for seasons
+    return float(np.sin(2 * np.pi * (doy - 110) / 365.25))
+
+
+def outdoor_temperature(day_start_s: int, rng: np.random.Generator) -> np.ndarray:
+    """Outdoor air temperature (deg C) of each minute of the UTC day starting ``day_start_s``.
+
+    The season, the day's weather (one draw of ``rng``, the first of the day's climate
+    stream) and the sun. ``room_climate`` calls it first; the control plant
+    (``snuk_assets.control.plant``) replays the same stream to see the same weather.
+    """
+    minute_s = day_start_s + 60 * np.arange(MINUTES) + 30
+    sun = np.clip(_sin_solar_elevation(minute_s), 0.0, None)
+    return 9 + 9 * _season(day_start_s) + rng.normal(0, 2.5) + 5 * sun
 
 
 def _lights_on(used: np.ndarray, sloppiness: np.ndarray, rng: np.random.Generator) -> np.ndarray:

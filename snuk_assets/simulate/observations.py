@@ -106,6 +106,11 @@ def simulate_observations(
         yield day_sim.run(plan.start + dt.timedelta(days=offset))
 
 
+def periodic_rng(seed: int, day: dt.date) -> np.random.Generator:
+    """The random stream of one day's climate and periodic sensors (weather first)."""
+    return np.random.default_rng([seed, _PERIODIC, day.toordinal()])
+
+
 @dataclass
 class _Carry:
     """Per-sensor state that continues across midnight."""
@@ -203,7 +208,7 @@ class _DaySimulator:
         return parts
 
     def _periodic(self, headcount: np.ndarray, day: dt.date, day_start_s: int) -> list:
-        rng = np.random.default_rng([self.plan.seed, _PERIODIC, day.toordinal()])
+        rng = periodic_rng(self.plan.seed, day)
         people_per_min = headcount.reshape(len(self.room_ids), -1, 60).mean(axis=2)
         climate = environment.room_climate(
             people_per_min,
