@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: demo test dev install lint bench bench-engines clean
+.PHONY: demo test dev live install lint bench bench-engines clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ test: install
 
 dev: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The live service on the simulated building replayed at 60 x real time (a bin every 5 s), with
+# Debian's mosquitto on 127.0.0.1:1883; trains models first if the lakehouse has none. Browse
+# http://127.0.0.1:8000/ (API docs at /docs); Ctrl-C stops it.
+live: install
+	$(BIN)/snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 --start-broker \
+		--replay --speed 60 --start 2016-07-06 --days 1 --seed 42
 
 lint: install
 	$(BIN)/ruff check --fix .

@@ -5,6 +5,7 @@ snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
 snuk evaluate uci-occupancy --data DIR   # detection and forecasts on a public dataset
+snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 [--replay --speed 60]
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     from snuk_assets.evaluate import add_evaluate_parser
 
     add_evaluate_parser(commands)
+
+    from snuk_assets.live.cli import add_live_parser
+
+    add_live_parser(commands)
 
     run = commands.add_parser("materialize", help="run the whole pipeline for a range of days")
     run.add_argument("--start", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")

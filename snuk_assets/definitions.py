@@ -18,6 +18,11 @@ from snuk_assets.checks import table_checks
 from snuk_assets.engines import engine_from_env
 from snuk_assets.landing_events import landing_events_sensor
 from snuk_assets.landing_sensor import ingest_job, landing_files_sensor
+from snuk_assets.live.dagster_assets import (
+    live_freshness_checks,
+    live_freshness_sensor,
+    live_room_forecasts,
+)
 from snuk_assets.partitions import check_lateness
 from snuk_assets.settings import SnukSettings
 
@@ -50,11 +55,12 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
     landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor
     definitions = Definitions(
+        # live_room_forecasts is external: written by `snuk live`, which reports each bin.
         # The control evaluation runs by hand, on a simulated building (README: Control).
-        assets=[*assets, control_assets],
+        assets=[*assets, live_room_forecasts, control_assets],
         jobs=[daily_pipeline, ingest_job],
-        asset_checks=table_checks(assets),
-        sensors=[landing_sensor, automation_sensor],
+        asset_checks=[*table_checks(assets), *live_freshness_checks],
+        sensors=[landing_sensor, automation_sensor, live_freshness_sensor],
         resources={
             "settings": settings,
             # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).

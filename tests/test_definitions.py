@@ -21,6 +21,8 @@ EXPECTED_GRAPH = {
     "occupancy_models": ("models", True, ["feature_windows"]),
     "model_metrics": ("models", True, ["occupancy_models"]),
     "occupancy_forecasts": ("forecasts", True, ["occupancy_models", "room_series"]),
+    # external: written by the live service (snuk live), which reports its materializations
+    "live_room_forecasts": ("live", False, ["occupancy_models"]),
     # issue 18: the policies on the evaluation plant, materialized by hand (no automation).
     "room_controls": ("control", True, ["occupancy_models", "room_series"]),
     "control_evaluation": ("control", True, ["occupancy_models", "room_series"]),

@@ -58,7 +58,7 @@ def forecast_days(
     in the two days gets its reason here, on the driver.
     """
     lakehouse = settings.lakehouse()
-    models = {(day, row.room_id): row for day in days for row in latest_models(lakehouse, day)}
+    models = {(day, row.room_id): row for day in days for row in latest_model_rows(lakehouse, day)}
     freq, timezone = settings.bin_freq, settings.registry().timezone
     result = engine.transform_partitions(
         lakehouse,
@@ -126,14 +126,18 @@ def rooms_skipped(summary: pd.DataFrame) -> dict[str, str]:
     return {f"{r.date} {r.room_id}": r.reason for r in skipped.itertuples()}
 
 
-def latest_models(lakehouse: Lakehouse, day: dt.date) -> list[ModelRow]:
-    """Each room's most recently trained model of the days up to ``day``."""
+def latest_models(lakehouse: Lakehouse, day: dt.date) -> pd.DataFrame:
+    """Each room's most recently trained model of the days up to ``day`` (``MODEL_COLUMNS``)."""
     span = [day - dt.timedelta(days=n) for n in range(MODEL_MAX_AGE_DAYS)]
     models = read_models(lakehouse, span, columns=MODEL_COLUMNS)
     if models is None:
-        return []
+        return pd.DataFrame(columns=MODEL_COLUMNS)
     models = models[models["status"] == "trained"].sort_values("date")
-    models = models.drop_duplicates("room_id", keep="last")
+    return models.drop_duplicates("room_id", keep="last")
+
+
+def latest_model_rows(lakehouse: Lakehouse, day: dt.date) -> list[ModelRow]:
+    """``latest_models`` as ``ModelRow``s, which travel to the workers with the group function."""
     return [
         ModelRow(
             room_id=r.room_id,
@@ -143,7 +147,7 @@ def latest_models(lakehouse: Lakehouse, day: dt.date) -> list[ModelRow]:
             horizons=tuple(int(h) for h in r.horizons),
             metrics=r.metrics,
         )
-        for r in models.itertuples()
+        for r in latest_models(lakehouse, day).itertuples()
     ]
 
 
