@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from snuk_assets.transforms.model_blobs import load_model
-from snuk_assets.transforms.models import positive_proba
+from snuk_assets.transforms.models.blobs import load_model
+from snuk_assets.transforms.models.training import positive_proba
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.windows import lagged_signals, room_windows
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from snuk_assets.simulate.workdays import german_public_holidays
+from snuk_assets.transforms.holidays import german_public_holidays
 
 CALENDAR_COLUMNS = ["time_of_day_sin", "time_of_day_cos", "day_of_week", "working_day"]
 
