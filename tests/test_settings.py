@@ -59,6 +59,8 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
         "SNUK_MAX_OFFLINE_SHARE": "0.25",
         "SNUK_MAX_GAP": "motion=2h, temperature=10min",
         "SNUK_MAX_ON": "6h",
+        "SNUK_MAX_LINE_BYTES": "4096",
+        "SNUK_MAX_FILE_BYTES": "1048576",
     }
     from_env = SnukSettings.from_env(env)
     assert from_env.values() == {
@@ -75,6 +77,8 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
         "max_offline_share": 0.25,
         "max_gap": {"motion": "2h", "temperature": "10min"},
         "max_on": "6h",
+        "max_line_bytes": 4096,
+        "max_file_bytes": 1048576,
     }
     # Every field has its variable (a new field without one fails here).
     assert set(SETTINGS_VARIABLES) == set(SnukSettings.model_fields)

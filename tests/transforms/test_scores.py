@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snuk_assets.transforms.models import (
+from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
+from snuk_assets.transforms.models.training import (
     THRESHOLD_GRID,
     ScoredBlock,
     TrainingParams,
@@ -18,7 +19,6 @@ from snuk_assets.transforms.models import (
     pooled_scores,
     score_block,
 )
-from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
 
 
 def test_binary_scores_of_five_windows():
