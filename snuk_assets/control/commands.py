@@ -18,37 +18,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from snuk_assets.control.audit import AUDIT_SCHEMA, AUDIT_TABLE, append_audit, command_topic
 from snuk_assets.control.policies import HVAC_MODES, Commands
 from snuk_assets.control.safety import Actuation, SwitchLimiter
 
-AUDIT_TABLE = "control_commands"
-AUDIT_SCHEMA = pa.schema(
-    [
-        ("issued_at", pa.timestamp("us", tz="UTC")),
-        ("action", pa.string()),  # command, enable, disable
-        ("building_id", pa.string()),
-        ("room_id", pa.string()),
-        ("topic", pa.string()),
-        ("payload", pa.string()),
-        ("lights", pa.bool_()),
-        ("hvac_mode", pa.string()),
-        ("reason", pa.string()),
-        ("policy", pa.string()),
-        ("issued_by", pa.string()),
-        ("dry_run", pa.bool_()),
-        ("sent", pa.bool_()),
-        ("not_sent_because", pa.string()),
-        ("date", pa.date32()),
-    ]
-)
-
-
-def command_topic(building_id: str, room_id: str) -> str:
-    """``snuk/<building_id>/rooms/<room_id>/command``; ids must not hold MQTT wildcards."""
-    for name, value in (("building_id", building_id), ("room_id", room_id)):
-        if not value or any(ch in value for ch in "/+#\0"):
-            raise ValueError(f"{name} {value!r} cannot be an MQTT topic level (no / + # or NUL)")
-    return f"snuk/{building_id}/rooms/{room_id}/command"
+# The audit's table and topic helpers live in audit.py; importable from here as before.
+__all__ = [
+    "AUDIT_SCHEMA",
+    "AUDIT_TABLE",
+    "CommandIssuer",
+    "append_audit",
+    "command_payload",
+    "command_topic",
+    "forecast_message",
+]
 
 
 def command_payload(
@@ -160,28 +143,6 @@ class CommandIssuer:
         if self.publisher is None:
             return "no publisher"
         return self.limiter.refuse(room_id, payload["lights"], payload["hvac_mode"], issued_at)
-
-
-def append_audit(lakehouse, table: pa.Table) -> None:
-    """Append audit rows to ``AUDIT_TABLE`` (created, partitioned by ``date``, on first use).
-
-    Appended, never replaced: an audit log keeps every row it was given.
-    """
-    from deltalake import write_deltalake
-
-    uri = lakehouse.table_uri(AUDIT_TABLE)
-
-    def write() -> None:
-        write_deltalake(
-            uri,
-            table,
-            mode="append",
-            partition_by=["date"],
-            schema_mode="merge",  # a table from before the action column gets it
-            storage_options=lakehouse.storage_options,
-        )
-
-    lakehouse.commit_with_retries(write, uri)
 
 
 def forecast_message(anchor, bin_minutes: int, probabilities) -> dict | None:

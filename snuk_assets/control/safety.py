@@ -38,7 +38,7 @@ def max_switches_from_env(environ: Mapping[str, str] | None = None) -> int:
 
 def read_audit(lakehouse, *, since: dt.date | None = None) -> pa.Table | None:
     """The audit table's rows (from ``since``'s partition on), or None before the first row."""
-    from snuk_assets.control.commands import AUDIT_TABLE
+    from snuk_assets.control.audit import AUDIT_TABLE
 
     if not lakehouse.exists(AUDIT_TABLE):
         return None
@@ -91,7 +91,7 @@ class Actuation:
     ) -> dict:
         """Enable or disable ``room_id`` as ``by`` (who must hold the ``admin`` role), for
         ``reason``; the audit row is written before the change takes effect."""
-        from snuk_assets.control.commands import AUDIT_SCHEMA, append_audit, command_topic
+        from snuk_assets.control.audit import AUDIT_SCHEMA, append_audit, command_topic
 
         if role != "admin":
             raise PermissionError(f"only an admin may enable or disable actuation, not {by!r}")

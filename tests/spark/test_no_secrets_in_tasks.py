@@ -12,9 +12,9 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
+from snuk_assets.engines.delta_io import read_partitions, replace_partitions
 from snuk_assets.engines.spark_arrow import arrow_to_spark, spark_to_arrow
 from snuk_assets.lakehouse import Lakehouse
-from snuk_assets.spark.delta_io import read_partitions, replace_partitions
 
 DAY = dt.date(2016, 6, 1)
 SECRET = "SECRET-MARKER-do-not-ship-3f9a"
