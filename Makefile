@@ -50,6 +50,7 @@ demo: install
 test: install install-spark35
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 	$(BIN35)/pytest $(SPARK_TESTS)
 

@@ -47,7 +47,7 @@ ENGINES = ("local", "spark")
 # The Spark engine with its grouping before issue 23 (groupBy().applyInArrow, PySpark 4 only),
 # to compare the grouping that runs on PySpark 3.5 as well against it: --engines spark OLD_SPARK.
 OLD_SPARK = "spark-applyinarrow"
-TRAIN_DAYS = 28  # TrainingConfig's default window
+TRAIN_DAYS = 28  # TrainingParams.train_days, the default window
 # Uploads arrive up to a few days after their measurement day (max_lateness is 3 days).
 ARRIVAL_DAYS_AFTER = 4
 INGEST_CHUNK_DAYS = 8  # arrival days per ingest run: one run holds its days in memory
@@ -272,10 +272,10 @@ def prepare_training(
     lake: pathlib.Path, registry: pathlib.Path, days: list[dt.date], *, resampled: bool
 ) -> None:
     """room_series and feature_windows for the training window, with the local engine."""
-    from snuk_assets.assets.feature_windows import WindowConfig, window_days
-    from snuk_assets.assets.resampled_series import resample_days
-    from snuk_assets.assets.room_series import combine_days
     from snuk_assets.engines import LocalEngine
+    from snuk_assets.stages.resample import resample_days
+    from snuk_assets.stages.rooms import combine_days
+    from snuk_assets.stages.windows import DEFAULT_BSTEPS, DEFAULT_FSTEPS, window_days
 
     settings = _settings(lake, registry)
     engine = LocalEngine(max_workers=1)
@@ -285,8 +285,7 @@ def prepare_training(
     if not resampled:
         resample_days(engine, settings, series)
     combine_days(engine, settings, series)
-    config = WindowConfig()
-    window_days(engine, settings, windows, bsteps=config.bsteps, fsteps=config.fsteps)
+    window_days(engine, settings, windows, bsteps=DEFAULT_BSTEPS, fsteps=DEFAULT_FSTEPS)
     print(f"  training input built in {time.perf_counter() - t0:.0f} s (untimed)", flush=True)
 
 
@@ -347,12 +346,12 @@ def _group_apply_by_apply_in_arrow(rows, keys, run, output_schema):
 def _stage(stage: str, engine, settings, days: list[dt.date]) -> int:
     """Rows written by the stage."""
     if stage == "resample":
-        from snuk_assets.assets.resampled_series import resample_days
+        from snuk_assets.stages.resample import resample_days
 
         return resample_days(engine, settings, days).write.rows
-    from snuk_assets.assets.occupancy_models import TrainingConfig, train_rooms
+    from snuk_assets.stages.models import train_rooms
 
-    return train_rooms(engine, settings, [days[-1]], TrainingConfig()).write.rows
+    return train_rooms(engine, settings, [days[-1]]).write.rows
 
 
 def _measure(job: dict, scale: int, logs: pathlib.Path) -> dict:

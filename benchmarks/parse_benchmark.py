@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/parse_benchmark.py [--base main] [--lines 1000000]
 
-One gzipped gateway file (a line in 1000 broken), parsed by ``<base>:snuk_assets/transforms/
-parse.py`` and by the worktree's parser (alone, and with the record count ``rows_add_up`` adds),
-best of 3 each; the ratio to the base is what to read. Run under the shared lock.
+One gzipped gateway file (a line in 1000 broken), parsed by ``<base>``'s parser
+(``transforms/ingest/parse.py``; ``transforms/parse.py`` before issue 14) and by the worktree's
+(alone, and with the record count ``rows_add_up`` adds), best of 3 each; the ratio to the base
+is what to read. Run on a quiet machine.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ from pathlib import Path
 
 import pandas  # noqa: F401  (its import is not part of any timing)
 
-from snuk_assets.transforms import parse
-from snuk_assets.transforms.records import count_decoded
+from snuk_assets.transforms.ingest import parse
+from snuk_assets.transforms.ingest.records import count_decoded
+
+# Where the parser lives in a ref: transforms/ingest/ since issue 14, transforms/ before.
+PARSER_PATHS = ["snuk_assets/transforms/ingest/parse.py", "snuk_assets/transforms/parse.py"]
 
 
 def base_parser(ref: str):
-    source = subprocess.run(
-        ["git", "show", f"{ref}:snuk_assets/transforms/parse.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    for parser_path in PARSER_PATHS:
+        shown = subprocess.run(
+            ["git", "show", f"{ref}:{parser_path}"], capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"{ref} has no parser at {' or '.join(PARSER_PATHS)}")
+    source = shown.stdout
     path = Path(tempfile.mkdtemp()) / "base_parse.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("base_parse", path)

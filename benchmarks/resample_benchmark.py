@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from report import write_report
 
 from snuk_assets.sensor_types import SENSOR_TYPES
-from snuk_assets.transforms.resample import resample_observations
+from snuk_assets.transforms.resample.bins import resample_observations
 
 START = dt.date(2016, 6, 1)
 DAY = pd.Timedelta(days=1)

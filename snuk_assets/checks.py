@@ -18,7 +18,7 @@ from dagster import (
 
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won, rooms_won_by_kind
+from snuk_assets.transforms.models.metrics import forest_wins_by_room, rooms_won, rooms_won_by_kind
 
 FOREST = "random_forest"
 BASELINES = ("persistence", "time_of_week")

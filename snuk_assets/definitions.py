@@ -24,6 +24,7 @@ from snuk_assets.live.dagster_assets import (
     live_freshness_sensor,
     live_room_forecasts,
 )
+from snuk_assets.partitions import check_lateness
 from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
@@ -49,8 +50,9 @@ daily_pipeline = define_asset_job(
 
 def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
-    assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     settings = settings or SnukSettings.from_env()
+    check_lateness(settings.max_lateness_days)
+    assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
     landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor
     definitions = Definitions(

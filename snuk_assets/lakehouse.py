@@ -29,22 +29,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from snuk_assets.storage import Location, s3_storage_options
+from snuk_assets.tables import (
+    DATE_COLUMN,
+    LakehouseError,
+    check_rows_within,
+    missing_columns_error,
+    plain_strings,
+)
 
-DATE_COLUMN = "date"
 # Follower table -> its commit point: a follower's write is visible once the commit point has
 # a write with the same ingest id (see replace_partitions_together).
 COMMIT_POINTS = {"quarantined_observations": "raw_observations"}
 _INGEST_ID = "snuk.ingest_id"
 _DATES = "snuk.dates"
-
-
-class LakehouseError(RuntimeError):
-    """A lakehouse table could not be read or written; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ class Lakehouse:
         """
         dates = tuple(sorted(set(dates)))
         for name, data in tables:
-            _check_rows_within(data, dates, name)
+            check_rows_within(data, dates, name)
         ingest_id = uuid.uuid4().hex
         return [
             self.replace_partitions(name, data, dates=dates, ingest_id=ingest_id)
@@ -199,7 +200,7 @@ class Lakehouse:
         ``ingest_id``, for :meth:`replace_partitions_together`).
         """
         dates = tuple(sorted(set(dates)))
-        _check_rows_within(data, dates, name)
+        check_rows_within(data, dates, name)
         uri = self.table_uri(name)
         predicate = partition_predicate(dates)
         metadata = {_DATES: json.dumps([d.isoformat() for d in dates])}
@@ -351,10 +352,7 @@ class Lakehouse:
         if columns:
             missing = sorted(set(columns) - set(pa.schema(table.schema()).names))
             if missing:
-                raise LakehouseError(
-                    f"the Delta table {self.table_uri(name)} has no columns {missing}: it was "
-                    f"written by an older SNUK; materialize {name!r} again to add them"
-                )
+                raise missing_columns_error(self.table_uri(name), name, missing)
         wanted = None if dates is None else sorted(set(dates))
         if wanted is not None and not wanted:
             return _empty_result(table, columns)
@@ -416,15 +414,7 @@ def _query(table: DeltaTable, columns: list[str] | None, where: list[str]) -> pa
     # builds leaves scanner threads that abort the interpreter at exit now and then
     # (delta-rs issue 2184).
     result = QueryBuilder().register("snuk_table", table).execute(sql).read_all()
-    return _plain_strings(pa.table(result))
-
-
-def _plain_strings(table: pa.Table) -> pa.Table:
-    """Cast DataFusion's ``string_view`` columns back to ``string`` for a stable schema."""
-    schema = pa.schema(
-        [f.with_type(pa.string()) if f.type == pa.string_view() else f for f in table.schema]
-    )
-    return table if schema == table.schema else table.cast(schema)
+    return plain_strings(pa.table(result))
 
 
 def _empty_result(table: DeltaTable, columns: list[str] | None) -> pa.Table:
@@ -434,23 +424,4 @@ def _empty_result(table: DeltaTable, columns: list[str] | None) -> pa.Table:
     return schema.empty_table()
 
 
-def _check_rows_within(data: pa.Table, dates: tuple[dt.date, ...], name: str) -> None:
-    if not dates:
-        raise ValueError(f"replacing partitions of {name!r} needs at least one date")
-    if DATE_COLUMN not in data.column_names:
-        raise ValueError(f"data for {name!r} has no {DATE_COLUMN!r} column to partition by")
-    if data.schema.field(DATE_COLUMN).type != pa.date32():
-        raise TypeError(
-            f"the {DATE_COLUMN!r} column of {name!r} must be date32, "
-            f"not {data.schema.field(DATE_COLUMN).type}"
-        )
-    if data.num_rows == 0:
-        return
-    outside = pc.invert(pc.is_in(data[DATE_COLUMN], value_set=pa.array(dates, pa.date32())))
-    n_outside = pc.sum(outside).as_py() or 0
-    if n_outside:
-        sample = pc.filter(data[DATE_COLUMN], outside)[0].as_py()
-        raise ValueError(
-            f"{n_outside} rows for {name!r} have a date outside the partitions being replaced "
-            f"({dates[0]} .. {dates[-1]}), e.g. {sample}"
-        )
+__all__ = ["DATE_COLUMN", "Lakehouse", "LakehouseError", "WriteReport"]

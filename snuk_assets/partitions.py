@@ -1,37 +1,24 @@
-"""The pipeline's calendar: daily partitions in UTC, one per landing folder.
+"""The pipeline's calendar: daily partitions in UTC, one per landing folder, and their mappings.
 
-The first day comes from ``SNUK_START_DATE`` (default 2016-06-01, when the reference building's
-data begins). It is read here, at import, because a partitions definition is part of the asset
-graph itself; this is the one place the calendar is decided.
+The first day and the lateness are fixed when the code loads (``days.py``, from
+``SNUK_START_DATE`` and ``SNUK_MAX_LATENESS_DAYS``); the names of ``days.py`` are here too.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import os
-
-import pandas as pd
 from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
-from snuk_assets.transforms.resample import DEFAULT_MAX_GAP
-
-DEFAULT_START_DATE = "2016-06-01"
-START_DATE = os.environ.get("SNUK_START_DATE", DEFAULT_START_DATE)
-# How many days after its measurement an observation may still land; it also decides which
-# arrival days a measurement day depends on, so it is fixed with the graph.
-MAX_LATENESS_DAYS = int(os.environ.get("SNUK_MAX_LATENESS_DAYS", "3"))
-# A motion sensor's last report holds for up to its max_gap (72 h: a quiet weekend), so day D's
-# bins need each sensor's last observation up to that long before D's midnight.
-LOOKBACK_DAYS = math.ceil(max(DEFAULT_MAX_GAP.values()) / pd.Timedelta(days=1))
+from snuk_assets.days import (
+    LOOKBACK_DAYS,
+    MAX_LATENESS_DAYS,
+    START_DATE,
+    arrival_days_for,
+    check_lateness,
+    partition_dates,
+)
 
 # end_offset=1 includes today's partition, so files arriving today can be ingested right away.
 daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC", end_offset=1)
-
-
-def partition_dates(partition_keys: list[str]) -> list[dt.date]:
-    """The UTC days of daily partition keys (``YYYY-MM-DD``)."""
-    return [dt.date.fromisoformat(key) for key in partition_keys]
 
 
 def measured_day_mapping() -> TimeWindowPartitionMapping:
@@ -49,8 +36,13 @@ def measured_day_mapping() -> TimeWindowPartitionMapping:
     )
 
 
-def arrival_days_for(measured: list[dt.date]) -> list[dt.date]:
-    """Every arrival day the measurement days ``measured`` read (see ``measured_day_mapping``)."""
-    first = min(measured) - dt.timedelta(days=LOOKBACK_DAYS)
-    last = max(measured) + dt.timedelta(days=MAX_LATENESS_DAYS + 1)
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+__all__ = [
+    "LOOKBACK_DAYS",
+    "MAX_LATENESS_DAYS",
+    "START_DATE",
+    "arrival_days_for",
+    "check_lateness",
+    "daily_partitions",
+    "measured_day_mapping",
+    "partition_dates",
+]

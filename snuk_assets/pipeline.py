@@ -97,8 +97,12 @@ def describe_tables(settings: SnukSettings | None = None) -> list[str]:
 
 def describe_models(settings: SnukSettings | None = None) -> list[str]:
     """The newest training day's held-out F1 (mean over rooms) and the rooms the forest wins."""
-    from snuk_assets.assets.model_metrics import mean_f1
-    from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won, rooms_won_by_kind
+    from snuk_assets.stages.metrics import mean_f1
+    from snuk_assets.transforms.models.metrics import (
+        forest_wins_by_room,
+        rooms_won,
+        rooms_won_by_kind,
+    )
 
     settings = settings or SnukSettings.from_env()
     metrics = settings.lakehouse().read("model_metrics", missing_ok=True)

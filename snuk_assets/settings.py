@@ -1,48 +1,36 @@
 """One settings resource: where the landing zone and the lakehouse are, and the pipeline's knobs.
 
-Defaults come from environment variables (read once, in ``definitions.py``), so the same code
-runs on local folders with no cloud account or on S3:
+Every field can be set from an environment variable (``environment.SETTINGS_VARIABLES`` maps
+each field to its variable; the README's configuration table lists them all), read once where
+definitions are built, so the same code runs on local folders with no cloud account or on S3.
 
-==========================  ===================================  ================================
-variable                    default                              meaning
-==========================  ===================================  ================================
-``SNUK_LANDING_URI``        ``./data/landing``                   raw files, folder or s3://b/p
-``SNUK_LANDING_QUEUE_URL``  (none: list the recent day folders)  SQS queue of the bucket's events
-``SNUK_LAKEHOUSE_URI``      ``./data/lakehouse``                 Delta tables, folder or s3://b/p
-``SNUK_REGISTRY``           ``resources/buildings/reference_office.yaml``  building registry YAML
-``SNUK_MAX_LATENESS_DAYS``  ``3``                                how late an observation may land
-``SNUK_BIN_FREQ``           ``5min``                             resampling bin width
-``SNUK_MAX_LINE_BYTES``     ``65536``                            longer lines are quarantined
-``SNUK_MAX_FILE_BYTES``     ``268435456``                        bytes read per file, unzipped
-==========================  ===================================  ================================
-
-``SNUK_START_DATE`` (first daily partition) lives in ``partitions.py``: partitions are fixed when
-the asset graph is built. S3 access uses the standard AWS variables (``AWS_ENDPOINT_URL`` ...).
+``SNUK_START_DATE`` (first daily partition) and ``SNUK_MAX_LATENESS_DAYS`` also shape the asset
+graph (``partitions.py``, at import): settings whose lateness disagrees with the graph's are
+refused where definitions are built. A run that leaves this process (a spark-submit step)
+carries the settings whole, as ``to_json``'s text. S3 access uses the standard AWS variables.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import json
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field, model_validator
 
+from snuk_assets.days import LOOKBACK_DAYS, MAX_LATENESS_DAYS
+from snuk_assets.environment import settings_values
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
-from snuk_assets.partitions import LOOKBACK_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
-from snuk_assets.transforms.parse import DEFAULT_LIMITS, ParseLimits
-from snuk_assets.transforms.resample import max_gap_with_defaults, positive_duration
-
-
-def _absolute(uri: str) -> str:
-    # Runs launched from the UI start in other processes; pin relative folders to where the
-    # settings were read so every process sees the same tables.
-    return uri if "://" in uri else str(Path(uri).expanduser().resolve())
+from snuk_assets.transforms.ingest.parse import DEFAULT_LIMITS, ParseLimits
+from snuk_assets.transforms.resample.bins import (
+    DEFAULT_FREQ,
+    max_gap_with_defaults,
+    positive_duration,
+)
 
 
 class SnukSettings(ConfigurableResource):
@@ -86,11 +74,11 @@ class SnukSettings(ConfigurableResource):
         "in resources/buildings/.",
     )
     max_lateness_days: int = Field(
-        default=3,
+        default=MAX_LATENESS_DAYS,
         description="Observations measured more than this many days before their arrival day "
         "are quarantined (SNUK_MAX_LATENESS_DAYS).",
     )
-    bin_freq: str = Field(default="5min", description="Resampling bin width (SNUK_BIN_FREQ).")
+    bin_freq: str = Field(default=DEFAULT_FREQ, description="Resampling bin width (SNUK_BIN_FREQ).")
     max_line_bytes: int = Field(
         default=DEFAULT_LIMITS.max_line_bytes,
         gt=0,
@@ -106,13 +94,14 @@ class SnukSettings(ConfigurableResource):
     max_offline_share: float = Field(
         default=0.5,
         description="The resampled_series coverage check warns when a sensor is offline for "
-        "more than this share of a day.",
+        "more than this share of a day (SNUK_MAX_OFFLINE_SHARE).",
     )
     max_gap: dict[str, str] = Field(
         default={},
         description="Per sensor type, the longest silence before a sensor counts as offline, "
         'e.g. {"motion": "24h", "temperature": "30min"}; unset types keep the defaults '
-        "(72 h for motion, a quiet weekend; 30 min for the others).",
+        "(72 h for motion, a quiet weekend; 30 min for the others). SNUK_MAX_GAP: "
+        '"motion=24h,temperature=30min".',
     )
     truth_dir: str = Field(
         default="./data/ground_truth",
@@ -123,7 +112,7 @@ class SnukSettings(ConfigurableResource):
         default="12h",
         description="The longest motion ON holds without a report before the sensor counts as "
         "offline (a sensor that died while ON); raise it for sensors that stay ON while a room "
-        "is in use and report only when it empties.",
+        "is in use and report only when it empties (SNUK_MAX_ON).",
     )
 
     @model_validator(mode="after")
@@ -148,18 +137,28 @@ class SnukSettings(ConfigurableResource):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SnukSettings:
         """Settings with every field taken from its environment variable, if set."""
-        env = os.environ if environ is None else environ
-        return cls(
-            landing_uri=_absolute(env.get("SNUK_LANDING_URI", "./data/landing")),
-            landing_queue_url=env.get("SNUK_LANDING_QUEUE_URL", ""),
-            lakehouse_uri=_absolute(env.get("SNUK_LAKEHOUSE_URI", "./data/lakehouse")),
-            registry_path=env.get("SNUK_REGISTRY", ""),
-            max_lateness_days=MAX_LATENESS_DAYS,
-            bin_freq=env.get("SNUK_BIN_FREQ", "5min"),
-            max_line_bytes=int(env.get("SNUK_MAX_LINE_BYTES", DEFAULT_LIMITS.max_line_bytes)),
-            max_file_bytes=int(env.get("SNUK_MAX_FILE_BYTES", DEFAULT_LIMITS.max_file_bytes)),
-            truth_dir=_absolute(env.get("SNUK_TRUTH_DIR", "./data/ground_truth")),
-        )
+        return cls(**settings_values(environ))
+
+    def values(self) -> dict[str, object]:
+        """Every field's value, by field name (what ``to_json`` writes)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def to_json(self) -> str:
+        """The settings whole, as JSON text: how they reach a process started elsewhere (a
+        spark-submit step), so no field is dropped on the way (``from_json`` reads it)."""
+        return json.dumps(self.values(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SnukSettings:
+        """Settings from ``to_json``'s text (validated again, as when they were built)."""
+        return cls(**json.loads(text))
+
+    def replaced(self, **changes: object) -> SnukSettings:
+        """A copy with ``changes`` (field name to value), validated."""
+        unknown = sorted(set(changes) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"SnukSettings has no fields {unknown}")
+        return type(self)(**{**self.values(), **changes})
 
     @property
     def max_lateness(self) -> dt.timedelta:

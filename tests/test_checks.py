@@ -25,7 +25,7 @@ from snuk_assets.checks import (
 from snuk_assets.definitions import build_definitions
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import rooms_won_by_kind
+from snuk_assets.transforms.models.metrics import rooms_won_by_kind
 
 MODELS = ("random_forest", "persistence", "time_of_week")
 

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from snuk_assets.environment import SETTINGS_VARIABLES
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.resample import DEFAULT_MAX_ON
+from snuk_assets.transforms.resample.bins import DEFAULT_MAX_ON
 
 
 def settings(**fields) -> SnukSettings:
@@ -41,3 +42,73 @@ def test_defaults_and_a_shorter_gap_are_accepted():
 def test_bad_durations_fail_when_the_settings_are_built(fields, message):
     with pytest.raises(ValidationError, match=re.escape(message)):
         settings(**fields)
+
+
+def test_every_field_can_be_set_from_the_environment(tmp_path):
+    env = {
+        "SNUK_LANDING_URI": "s3://bucket",
+        "SNUK_LANDING_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/1/landing",
+        "SNUK_LANDING_QUEUE_WAIT_SECONDS": "5",
+        "SNUK_LANDING_QUEUE_MAX_BATCHES": "3",
+        "SNUK_LANDING_REPAIR_INTERVAL_MINUTES": "30",
+        "SNUK_TRUTH_DIR": str(tmp_path / "truth"),
+        "SNUK_LAKEHOUSE_URI": str(tmp_path / "lake"),
+        "SNUK_REGISTRY": "/opt/building.yaml",
+        "SNUK_MAX_LATENESS_DAYS": "3",
+        "SNUK_BIN_FREQ": "10min",
+        "SNUK_MAX_OFFLINE_SHARE": "0.25",
+        "SNUK_MAX_GAP": "motion=2h, temperature=10min",
+        "SNUK_MAX_ON": "6h",
+        "SNUK_MAX_LINE_BYTES": "4096",
+        "SNUK_MAX_FILE_BYTES": "1048576",
+    }
+    from_env = SnukSettings.from_env(env)
+    assert from_env.values() == {
+        "landing_uri": "s3://bucket",
+        "landing_queue_url": "https://sqs.eu-central-1.amazonaws.com/1/landing",
+        "landing_queue_wait_seconds": 5,
+        "landing_queue_max_batches": 3,
+        "landing_repair_interval_minutes": 30,
+        "truth_dir": str(tmp_path / "truth"),
+        "lakehouse_uri": str(tmp_path / "lake"),
+        "registry_path": "/opt/building.yaml",
+        "max_lateness_days": 3,
+        "bin_freq": "10min",
+        "max_offline_share": 0.25,
+        "max_gap": {"motion": "2h", "temperature": "10min"},
+        "max_on": "6h",
+        "max_line_bytes": 4096,
+        "max_file_bytes": 1048576,
+    }
+    # Every field has its variable (a new field without one fails here).
+    assert set(SETTINGS_VARIABLES) == set(SnukSettings.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SNUK_MAX_GAP": "motion2h"}, "SNUK_MAX_GAP='motion2h': expected comma-separated"),
+        ({"SNUK_MAX_GAP": "motion=2h,motion=3h"}, "each type once"),
+        ({"SNUK_MAX_OFFLINE_SHARE": "half"}, "SNUK_MAX_OFFLINE_SHARE='half' is not a float"),
+        ({"SNUK_MAX_ON": "-1h"}, "max_on must be positive"),
+    ],
+)
+def test_a_malformed_variable_fails_naming_it(env, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SnukSettings.from_env(env)
+
+
+def test_the_settings_travel_whole_as_json():
+    original = settings(bin_freq="10min", max_gap={"motion": "2h"}, max_on="1h")
+    assert SnukSettings.from_json(original.to_json()) == original
+    assert original.replaced(max_on="2h").values() == {**original.values(), "max_on": "2h"}
+
+
+def test_definitions_refuse_a_lateness_the_graph_was_not_built_with():
+    from snuk_assets.definitions import build_definitions
+    from snuk_assets.partitions import MAX_LATENESS_DAYS
+
+    late = settings(max_lateness_days=MAX_LATENESS_DAYS + 2)
+    with pytest.raises(ValueError, match=f"set SNUK_MAX_LATENESS_DAYS={MAX_LATENESS_DAYS + 2}"):
+        build_definitions(late)
+    assert settings().max_lateness_days == MAX_LATENESS_DAYS  # one source: the graph's

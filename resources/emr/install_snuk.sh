@@ -51,5 +51,5 @@ if [[ -n "$REGISTRY_URI" ]]; then
 fi
 
 # Fail the bootstrap (and so the cluster) now, not in the first task, if the install is broken.
-"$VENV/bin/python" -c "import snuk_assets.spark.stages, snuk_assets.emr.entry, deltalake, pyarrow, pandas"
+"$VENV/bin/python" -c "import snuk_assets.emr.jobs, snuk_assets.emr.entry, deltalake, pyarrow, pandas"
 echo "SNUK installed in $VENV"

@@ -1,17 +1,9 @@
 """The ``feature_windows`` asset: per room, the supervised windows anchored in each day.
 
-A window anchored at the day's first bin looks back into the previous day and one anchored at
-its last bin forward into the next day's first hour, hence the dependency on room_series
-D-1 .. D+1 (the next day may not exist yet: those last windows are then left out). Rooms are
-windowed one per group through the ``engine`` resource.
+The stage is ``stages.windows``; windows reach into the day before and the day after, hence
+the dependency on room_series D-1 .. D+1.
 """
 
-import datetime as dt
-from collections.abc import Mapping
-from functools import partial
-
-import pandas as pd
-import pyarrow as pa
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -23,18 +15,18 @@ from dagster import (
     asset,
 )
 
-from snuk_assets.engines import ComputeEngine, StageResult
+from snuk_assets.assets.metadata import table_metadata
+from snuk_assets.engines import ComputeEngine
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, windowed_columns
-from snuk_assets.transforms.windows import CALENDAR_COLUMNS, label_name, lag_name, room_windows
+from snuk_assets.stages.windows import DEFAULT_BSTEPS, DEFAULT_FSTEPS, window_days
 
 
 class WindowConfig(Config):
     """How far windows look back and ahead, in bins of ``settings.bin_freq``."""
 
-    bsteps: int = 12
-    fsteps: int = 12
+    bsteps: int = DEFAULT_BSTEPS
+    fsteps: int = DEFAULT_FSTEPS
 
 
 @asset(
@@ -65,106 +57,12 @@ def feature_windows(
     }
     return MaterializeResult(
         metadata={
-            "dagster/row_count": result.write.rows,
+            **table_metadata(result.write),
             "rooms": len(dropped),
             "bsteps": config.bsteps,
             "fsteps": config.fsteps,
             "windows_dropped": sum(dropped.values()),
             "windows_dropped_by_room": MetadataValue.json(dropped),
             "dropped_why": "a feature or target bin is offline or missing (never imputed)",
-            "table_uri": MetadataValue.path(result.write.table_uri),
-            "delta_version": result.write.version,
         }
     )
-
-
-def window_days(
-    engine: ComputeEngine, settings: SnukSettings, days: list[dt.date], *, bsteps: int, fsteps: int
-) -> StageResult:
-    """Replace ``feature_windows`` for anchor ``days``, one room per group.
-
-    Each room reads room_series of the day before through the day after (when it exists).
-    """
-    registry = settings.registry()
-    signals_of = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
-    per_room = partial(
-        room_day_windows,
-        signals={
-            room_id: windowed_columns(types)
-            for room_id, types in signals_of.items()
-            if "motion" in types
-        },
-        bsteps=bsteps,
-        fsteps=fsteps,
-        freq=settings.bin_freq,
-        timezone=registry.timezone,
-        anchors=pd.date_range(
-            pd.Timestamp(days[0], tz="UTC"),
-            pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
-            freq=settings.bin_freq,
-            inclusive="left",
-        ),
-    )
-    return engine.transform_partitions(
-        settings.lakehouse(),
-        source="room_series",
-        source_dates=[days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)],
-        key="room_id",
-        fn=per_room,
-        output_schema=window_schema(bsteps, fsteps),
-        summary_schema=SUMMARY_SCHEMA,
-        target="feature_windows",
-        target_dates=days,
-        missing_ok=True,
-    )
-
-
-def room_day_windows(
-    room: pd.DataFrame,
-    *,
-    signals: Mapping[str, list[str]],
-    bsteps: int,
-    fsteps: int,
-    freq: str,
-    timezone: str,
-    anchors: pd.DatetimeIndex,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
-
-    ``signals`` maps each room with a motion sensor to the signal columns it has; other rooms
-    have no windows (no occupancy to learn). The summary row counts the anchors dropped.
-    """
-    room_id = room["room_id"].iloc[0]
-    if room_id not in signals:
-        return pd.DataFrame(), pd.DataFrame(columns=SUMMARY_SCHEMA.names)
-    windows = room_windows(
-        room,
-        signals=signals[room_id],
-        bsteps=bsteps,
-        fsteps=fsteps,
-        freq=freq,
-        timezone=timezone,
-        anchors=anchors,
-    )
-    frame = pd.concat([windows.features, windows.targets], axis=1)
-    frame = frame.rename_axis("bin_start").reset_index().assign(room_id=room_id)
-    frame["date"] = frame["bin_start"].dt.date
-    return frame, pd.DataFrame({"room_id": [room_id], "dropped": [windows.dropped]})
-
-
-def window_schema(bsteps: int, fsteps: int) -> pa.Schema:
-    """Columns of ``feature_windows``: every signal's lags (null if the room lacks it)."""
-    lags = [lag_name(column, lag) for column in WINDOWED_COLUMNS for lag in range(-(bsteps - 1), 1)]
-    return pa.schema(
-        [
-            ("room_id", pa.string()),
-            ("bin_start", pa.timestamp("us", tz="UTC")),
-            *((name, pa.float64()) for name in [*lags, *CALENDAR_COLUMNS]),
-            *((label_name(step), pa.int64()) for step in range(1, fsteps + 1)),
-            ("date", pa.date32()),
-        ]
-    )
-
-
-# Per room with a motion sensor: the anchors left out (a bin offline or missing).
-SUMMARY_SCHEMA = pa.schema([("room_id", pa.string()), ("dropped", pa.int64())])

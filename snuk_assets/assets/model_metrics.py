@@ -1,17 +1,17 @@
-"""The ``model_metrics`` asset: held-out scores per room, model and horizon, with a picture."""
+"""The ``model_metrics`` asset: held-out scores per room, model and horizon, with a picture.
 
-import json
+The stage is ``stages.metrics``; this module renders the scores for the UI.
+"""
 
 import pandas as pd
-import pyarrow as pa
 from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
+from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.pictures import png_markdown
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.metrics import forest_wins_by_room, rooms_won
-
-MODELS = ["random_forest", "persistence", "time_of_week"]
+from snuk_assets.stages.metrics import mean_f1, score_days
+from snuk_assets.transforms.models.metrics import forest_wins_by_room, rooms_won
 
 
 @asset(
@@ -23,39 +23,15 @@ MODELS = ["random_forest", "persistence", "time_of_week"]
 )
 def model_metrics(context: AssetExecutionContext, settings: SnukSettings) -> MaterializeResult:
     """Accuracy, F1, ROC AUC and Brier score of the forest and both baselines per horizon."""
-    days = partition_dates(context.partition_keys)
-    lakehouse = settings.lakehouse()
-    models = lakehouse.read(
-        "occupancy_models", dates=days, columns=["room_id", "date", "status", "metrics"]
-    ).to_pandas()
-    metrics = expand_metrics(models)
-    table = pa.Table.from_pandas(metrics, schema=SCHEMA, preserve_index=False)
-    report = lakehouse.replace_partitions("model_metrics", table, dates=days)
+    write, metrics = score_days(settings, partition_dates(context.partition_keys))
     latest = metrics[metrics["date"] == metrics["date"].max()] if len(metrics) else metrics
     return MaterializeResult(
         metadata={
-            "dagster/row_count": table.num_rows,
+            **table_metadata(write),
             "mean_f1_latest_day": MetadataValue.md(f1_markdown(latest)),
             "f1_by_horizon": MetadataValue.md(f1_picture_markdown(latest)),
-            "table_uri": MetadataValue.path(report.table_uri),
-            "delta_version": report.version,
         }
     )
-
-
-def expand_metrics(models: pd.DataFrame) -> pd.DataFrame:
-    """One row per room, training day, model and horizon from the models' JSON scores."""
-    rows = [
-        {"room_id": m.room_id, "date": m.date, **record}
-        for m in models[models["status"] == "trained"].itertuples()
-        for record in json.loads(m.metrics)
-    ]
-    return pd.DataFrame(rows, columns=SCHEMA.names)
-
-
-def mean_f1(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Mean F1 over rooms: one row per model, one column per horizon."""
-    return metrics.pivot_table(index="model", columns="horizon", values="f1").reindex(MODELS)
 
 
 def f1_markdown(metrics: pd.DataFrame) -> str:
@@ -95,18 +71,3 @@ def f1_picture_markdown(metrics: pd.DataFrame) -> str:
     axes.grid(alpha=0.3)
     axes.legend()
     return png_markdown(figure, alt="F1 by horizon")
-
-
-SCHEMA = pa.schema(
-    [
-        ("room_id", pa.string()),
-        ("date", pa.date32()),
-        ("model", pa.string()),
-        ("horizon", pa.int64()),
-        ("test_size", pa.int64()),
-        ("accuracy", pa.float64()),
-        ("f1", pa.float64()),
-        ("roc_auc", pa.float64()),
-        ("brier", pa.float64()),
-    ]
-)

@@ -1,220 +1,105 @@
 """The ``resampled_series`` asset: each sensor's observations as exact, gap-aware regular bins.
 
-Day D's bins need every observation measured on D, wherever it landed (arrival days D .. D+3),
-plus each sensor's last observation before midnight (up to 3 days before: a motion report holds
-through a quiet weekend) and first one after: the arrival days D-3 .. D+4, declared as a
-time-window partition mapping so a late file marks exactly the days
-it changes as stale. Sensors are resampled one per group through the ``engine`` resource.
+The stage is ``stages.resample``. One declaration serves both ways to run it
+(``resampled_series_asset``): in this process through the ``engine`` resource (the main code
+location), or as a spark-submit step through a ``SparkStepLauncher`` and Dagster Pipes
+(``snuk_assets.emr.definitions``); the key, dependencies, partitions, group and checks are the
+same, and so are the settings the stage sees (carried whole to the step).
 """
 
 import datetime as dt
-from collections.abc import Mapping
-from functools import partial
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 from dagster import (
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
-from snuk_assets.engines import ComputeEngine, StageResult
-from snuk_assets.partitions import (
-    arrival_days_for,
-    daily_partitions,
-    measured_day_mapping,
-    partition_dates,
-)
+from snuk_assets.assets.metadata import check_result, table_metadata
+from snuk_assets.partitions import daily_partitions, measured_day_mapping, partition_dates
 from snuk_assets.pictures import png_markdown, room_heatmap
-from snuk_assets.sensor_types import SENSOR_TYPES
-from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.arrivals import ArrivalStats, latest_arrival_wins, with_sensor_type
-from snuk_assets.transforms.resample import STATUSES, resample_observations
+from snuk_assets.stages.resample import checks, offline_summary, offline_verdict, resample_days
+from snuk_assets.stages.resample import status_counts as count_statuses
 
-RAW_COLUMNS = ["sensor_id", "ts", "value", "date", "source_file"]
+NAME = "resampled_series"
+CHECK_SPECS = [
+    AssetCheckSpec(
+        "sensors_mostly_online",
+        asset=NAME,
+        description="No sensor is offline for more than max_offline_share of a day.",
+    ),
+    AssetCheckSpec(
+        "values_in_range",
+        asset=NAME,
+        description="Every bin value lies in its sensor type's plausible range.",
+    ),
+]
 
 
-@asset(
-    deps=[AssetDep("raw_observations", partition_mapping=measured_day_mapping())],
-    check_specs=[
-        AssetCheckSpec(
-            "sensors_mostly_online",
-            asset="resampled_series",
-            description="No sensor is offline for more than max_offline_share of a day.",
-        ),
-        AssetCheckSpec(
-            "values_in_range",
-            asset="resampled_series",
-            description="Every bin value lies in its sensor type's plausible range.",
-        ),
-    ],
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="resample",
-    kinds={"delta"},
-)
-def resampled_series(context: AssetExecutionContext, settings: SnukSettings, engine: ComputeEngine):
-    """Per sensor, exact time-weighted bins of each measurement day, with coverage and status."""
-    days = partition_dates(context.partition_keys)
-    result = resample_days(engine, settings, days)
-    summary = result.summary
-    context.log.info(
-        f"{len(days)} days of {summary['sensor_id'].nunique()} sensors; "
-        f"{int(summary['redelivered'].sum())} redelivered, "
-        f"{int(summary['conflicting'].sum())} conflicting values resolved (latest arrival wins)"
+def resampled_series_asset(*, launcher_key: str | None = None) -> AssetsDefinition:
+    """``resampled_series``, run by the engine or, with ``launcher_key``, by that launcher."""
+    resource_keys = {"settings", launcher_key or "engine"}
+
+    @asset(
+        name=NAME,
+        deps=[AssetDep("raw_observations", partition_mapping=measured_day_mapping())],
+        check_specs=CHECK_SPECS,
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name="resample",
+        kinds={"delta", "spark"} if launcher_key else {"delta"},
+        required_resource_keys=resource_keys,
     )
-    registry = settings.registry()
-    silent = sorted(set(registry.sensors["sensor_id"]) - set(summary["sensor_id"]))
-    if silent:
-        context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
-    status_counts = {s: int(summary[s].sum()) for s in STATUSES if summary[s].sum()}
-    bins = int(summary["bins"].sum())
-    yield MaterializeResult(
-        metadata={
-            **motion_picture(summary, days),
-            "dagster/row_count": result.write.rows,
-            "sensors": int(summary["sensor_id"].nunique()),
-            "bin_freq": settings.bin_freq,
-            "offline_bin_share": status_counts.get("offline", 0) / bins if bins else 0.0,
-            "status_counts": MetadataValue.json(status_counts),
-            "offline_sensors": MetadataValue.md(offline_summary(summary)),
-            "silent_sensors": MetadataValue.json(silent),
-            "observations_redelivered": int(summary["redelivered"].sum()),
-            "observations_conflicting": int(summary["conflicting"].sum()),
-            "table_uri": MetadataValue.path(result.write.table_uri),
-            "delta_version": result.write.version,
-        }
-    )
-    yield offline_check(summary, max_share=settings.max_offline_share)
-    yield range_check(summary)
+    def resampled_series(context: AssetExecutionContext):
+        """Per sensor, exact time-weighted bins of each measurement day, with coverage, status."""
+        settings = context.resources.settings
+        days = partition_dates(context.partition_keys)
+        if launcher_key:
+            launcher = getattr(context.resources, launcher_key)
+            yield from launcher.run_stage(context, "resample", settings, days)
+            return
+        result = resample_days(context.resources.engine, settings, days)
+        summary = result.summary
+        context.log.info(
+            f"{len(days)} days of {summary['sensor_id'].nunique()} sensors; "
+            f"{int(summary['redelivered'].sum())} redelivered, "
+            f"{int(summary['conflicting'].sum())} conflicting values resolved (latest arrival wins)"
+        )
+        silent = sorted(set(settings.registry().sensors["sensor_id"]) - set(summary["sensor_id"]))
+        if silent:
+            context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
+        statuses = count_statuses(summary)
+        bins = int(summary["bins"].sum())
+        yield MaterializeResult(
+            metadata={
+                **motion_picture(summary, days),
+                **table_metadata(result.write),
+                "sensors": int(summary["sensor_id"].nunique()),
+                "bin_freq": settings.bin_freq,
+                "offline_bin_share": statuses.get("offline", 0) / bins if bins else 0.0,
+                "status_counts": MetadataValue.json(statuses),
+                "offline_sensors": MetadataValue.md(offline_summary(summary)),
+                "silent_sensors": MetadataValue.json(silent),
+                "observations_redelivered": int(summary["redelivered"].sum()),
+                "observations_conflicting": int(summary["conflicting"].sum()),
+            }
+        )
+        for verdict in checks(summary, max_share=settings.max_offline_share):
+            yield check_result(verdict)
+
+    return resampled_series
 
 
-def resample_days(
-    engine: ComputeEngine, settings: SnukSettings, days: list[dt.date]
-) -> StageResult:
-    """Replace ``resampled_series`` for measurement ``days``, one sensor per group.
-
-    The metadata comes from each sensor's summary rows (``SUMMARY_SCHEMA``), never from the
-    written bins: on Spark those stay on the executors.
-    """
-    days = sorted(set(days))
-    registry = settings.registry()
-    per_sensor = partial(
-        resample_sensor,
-        start=pd.Timestamp(days[0], tz="UTC"),
-        end=pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
-        freq=settings.bin_freq,
-        max_gap=settings.max_gap_by_type,
-        max_on=pd.Timedelta(settings.max_on),
-        rooms=dict(zip(registry.sensors["sensor_id"], registry.sensors["room_id"], strict=True)),
-        picture_freq=picture_freq(days, settings.bin_freq),
-    )
-    return engine.transform_partitions(
-        settings.lakehouse(),
-        source="raw_observations",
-        source_dates=arrival_days_for(days),
-        columns=RAW_COLUMNS,
-        key="sensor_id",
-        fn=per_sensor,
-        output_schema=SCHEMA,
-        summary_schema=SUMMARY_SCHEMA,
-        target="resampled_series",
-        target_dates=days,
-    )
-
-
-def resample_sensor(
-    raw: pd.DataFrame,
-    *,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    freq: str,
-    max_gap: Mapping[str, pd.Timedelta],
-    max_on: pd.Timedelta,
-    rooms: Mapping[str, str],
-    picture_freq: str,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One sensor's raw rows (``RAW_COLUMNS``, every arrival day) to its bins and summary.
-
-    Returns the ``SCHEMA`` rows over ``[start, end)`` (``room_id`` from ``rooms``, null for
-    an unregistered sensor) and the ``SUMMARY_SCHEMA`` rows of the sensor.
-    """
-    table = pa.Table.from_pandas(raw[RAW_COLUMNS], preserve_index=False)
-    observations, arrivals = latest_arrival_wins(table)
-    series = resample_observations(
-        with_sensor_type(observations.select(["sensor_id", "ts", "value"])),
-        start=start,
-        end=end,
-        freq=freq,
-        max_gap=max_gap,
-        max_on=max_on,
-    )
-    series["room_id"] = series["sensor_id"].map(rooms)
-    series["date"] = series["bin_start"].dt.date
-    return series, sensor_summary(series, arrivals, picture_freq=picture_freq)
-
-
-def sensor_summary(
-    series: pd.DataFrame, arrivals: ArrivalStats, *, picture_freq: str
-) -> pd.DataFrame:
-    """One sensor's bins counted per ``picture_freq`` interval (``SUMMARY_SCHEMA``).
-
-    ``motion`` is the interval's mean ON share (motion sensors only), for the picture; the
-    arrival counts are on the sensor's first row only, so they add up over rows.
-    """
-    if series.empty:
-        return pd.DataFrame(columns=SUMMARY_SCHEMA.names)
-    # numpy, not a pandas groupby: this runs once per sensor and must stay cheap.
-    width = pd.Timedelta(picture_freq).value
-    starts, interval = np.unique(
-        pd.DatetimeIndex(series["bin_start"]).asi8 // width * width, return_inverse=True
-    )
-
-    def count(flags) -> np.ndarray:
-        return np.bincount(interval, weights=flags, minlength=len(starts)).astype(np.int64)
-
-    sensor_type = series["sensor_type"].iloc[0]
-    limits = SENSOR_TYPES[sensor_type]
-    value = series["value"].to_numpy(dtype=float)
-    status = series["status"].to_numpy(dtype=object)
-    with np.errstate(invalid="ignore"):
-        out_of_range = (value < limits.min_value) | (value > limits.max_value)
-    motion = np.full(len(starts), np.nan)
-    if sensor_type == "motion":
-        covered = ~np.isnan(value)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            motion = np.bincount(
-                interval, weights=np.where(covered, value, 0.0), minlength=len(starts)
-            ) / count(covered)
-    picture_bin = pd.DatetimeIndex(starts.astype("datetime64[ns]"), tz="UTC")
-    return pd.DataFrame(
-        {
-            "sensor_id": series["sensor_id"].iloc[0],
-            "sensor_type": sensor_type,
-            "room_id": series["room_id"].iloc[0],
-            "date": picture_bin.date,
-            "picture_bin": picture_bin,
-            "bins": count(np.ones(len(value))),
-            **{name: count(status == name) for name in STATUSES},
-            "out_of_range": count(out_of_range),
-            "motion": motion,
-            "redelivered": np.where(np.arange(len(starts)) == 0, arrivals.redelivered, 0),
-            "conflicting": np.where(np.arange(len(starts)) == 0, arrivals.conflicting, 0),
-        }
-    )
-
-
-def picture_freq(days: list[dt.date], bin_freq: str) -> str:
-    """The picture's time resolution: the bins for a day or two, hours for longer ranges."""
-    return bin_freq if len(days) <= 2 else "1h"
+def offline_check(summary: pd.DataFrame, *, max_share: float) -> AssetCheckResult:
+    """The ``sensors_mostly_online`` check of ``summary`` (summary rows, or the bins)."""
+    return check_result(offline_verdict(summary, max_share=max_share))
 
 
 def motion_picture(summary: pd.DataFrame, days: list[dt.date]) -> dict[str, MetadataValue]:
@@ -235,95 +120,4 @@ def motion_picture(summary: pd.DataFrame, days: list[dt.date]) -> dict[str, Meta
     }
 
 
-def offline_check(summary: pd.DataFrame, *, max_share: float) -> AssetCheckResult:
-    """Warn about sensors offline for more than ``max_share`` of a day.
-
-    ``summary`` is ``SUMMARY_SCHEMA`` rows, or the bins themselves (``SCHEMA``).
-    """
-    share = offline_shares(summary).droplevel("room_id")
-    worst = share[share > max_share].sort_values(ascending=False)
-    return AssetCheckResult(
-        check_name="sensors_mostly_online",
-        passed=worst.empty,
-        severity=AssetCheckSeverity.WARN,
-        description=f"{len(worst)} sensor-days offline for more than {max_share:.0%} of the day"
-        if len(worst)
-        else f"no sensor offline for more than {max_share:.0%} of a day",
-        metadata={
-            "sensor_days_over_limit": len(worst),
-            "worst": MetadataValue.json(
-                {
-                    f"{day} {sensor}": round(float(v), 3)
-                    for (day, sensor), v in worst.head(20).items()
-                }
-            ),
-        },
-    )
-
-
-def offline_shares(summary: pd.DataFrame) -> pd.Series:
-    """The offline share of each day, sensor and room, from summary rows or from the bins."""
-    if "bins" not in summary.columns:
-        summary = summary.assign(bins=1, offline=summary["status"] == "offline")
-    per_day = summary.groupby(["date", "sensor_id", "room_id"], dropna=False)[
-        ["offline", "bins"]
-    ].sum()
-    return per_day["offline"] / per_day["bins"]
-
-
-def range_check(summary: pd.DataFrame) -> AssetCheckResult:
-    """Every non-null bin value within its type's plausible range (sensor_types.py)."""
-    outside = int(summary["out_of_range"].sum())
-    return AssetCheckResult(
-        check_name="values_in_range",
-        passed=outside == 0,
-        metadata={"bins_out_of_range": outside},
-    )
-
-
-SCHEMA = pa.schema(
-    [
-        ("sensor_id", pa.string()),
-        ("sensor_type", pa.string()),
-        ("room_id", pa.string()),
-        ("bin_start", pa.timestamp("us", tz="UTC")),
-        ("value", pa.float64()),
-        ("coverage", pa.float64()),
-        ("n_obs", pa.int64()),
-        ("status", pa.string()),
-        ("idle_minutes", pa.float64()),
-        ("date", pa.date32()),
-    ]
-)
-# Per sensor and picture interval: bin counts by status, out-of-range bins, the mean motion
-# share (motion sensors), and the sensor's arrival counts on its first row.
-SUMMARY_SCHEMA = pa.schema(
-    [
-        ("sensor_id", pa.string()),
-        ("sensor_type", pa.string()),
-        ("room_id", pa.string()),
-        ("date", pa.date32()),
-        ("picture_bin", pa.timestamp("us", tz="UTC")),
-        ("bins", pa.int64()),
-        *((status, pa.int64()) for status in STATUSES),
-        ("out_of_range", pa.int64()),
-        ("motion", pa.float64()),
-        ("redelivered", pa.int64()),
-        ("conflicting", pa.int64()),
-    ]
-)
-
-
-def offline_summary(summary: pd.DataFrame, *, limit: int = 25) -> str:
-    """A markdown table of the sensors with offline bins, the most offline first."""
-    per_sensor = offline_shares(summary).loc[lambda share: share > 0].sort_values(ascending=False)
-    if per_sensor.empty:
-        return "No sensor was offline."
-    lines = ["| day | sensor | room | offline share |", "|---|---|---|---:|"]
-    lines += [
-        f"| {day} | {sensor} | {room} | {share:.0%} |"
-        for (day, sensor, room), share in per_sensor.head(limit).items()
-    ]
-    if len(per_sensor) > limit:
-        lines.append(f"| ... | {len(per_sensor) - limit} more | | |")
-    return "\n".join(lines)
+resampled_series = resampled_series_asset()

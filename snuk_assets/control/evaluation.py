@@ -112,7 +112,7 @@ def control_inputs(
     horizons: int = FORECAST_HORIZONS,
 ):
     """The loop's inputs (``LoopInputs``) and the rooms without forecasts, with why."""
-    from snuk_assets.assets.occupancy_models import read_models
+    from snuk_assets.stages.models import read_models
 
     plant = RoomPlant.from_rooms(registry.rooms, plant_params)
     first = start - dt.timedelta(days=WARMUP_DAYS)

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from snuk_assets.control.plant import RoomPlant
-from snuk_assets.simulate.workdays import german_public_holidays, is_working_day
+from snuk_assets.simulate.workdays import is_working_day
+from snuk_assets.transforms.holidays import german_public_holidays
 
 HVAC_MODES = ("comfort", "setback", "precondition")
 POLICIES = ("fixed_schedule", "reactive", "forecast", "oracle")

@@ -102,9 +102,9 @@ def room_frame(frame: pd.DataFrame, room_id: str) -> pd.DataFrame:
 def forecast_now(frame: pd.DataFrame, room_id: str) -> tuple[np.ndarray, dict]:
     """Per row, the forest's probability that the row is occupied, made at the row before's
     end (NaN where no complete window or in the training block), and the model's summary."""
-    from snuk_assets.assets.feature_windows import room_day_windows
-    from snuk_assets.transforms.model_blobs import load_model
-    from snuk_assets.transforms.models import TrainingParams, positive_proba, train_room
+    from snuk_assets.stages.windows import room_day_windows
+    from snuk_assets.transforms.models.blobs import load_model
+    from snuk_assets.transforms.models.training import TrainingParams, positive_proba, train_room
 
     room = room_frame(frame, room_id)
     params = TrainingParams(timezone=TIMEZONE, freq=f"{ROW_MINUTES}min")

@@ -30,18 +30,33 @@ from dagster_pipes import (
 
 from snuk_assets.lakehouse import WriteReport
 from snuk_assets.settings import SnukSettings
+from snuk_assets.stages.resample import CheckVerdict
 
 # Seconds between uploads of buffered messages and logs to S3; the last chunk goes at exit.
 MESSAGE_UPLOAD_SECONDS = 5
 
 
 def day_range_parser(description: str) -> argparse.ArgumentParser:
-    """An argument parser with the lakehouse and the first and last day, both included."""
+    """An argument parser with the settings and the first and last day, both included."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--lakehouse", required=True, help="lakehouse root, s3://bucket/prefix")
+    parser.add_argument(
+        "--settings",
+        default="",
+        help="SnukSettings as JSON (SnukSettings.to_json; what Dagster passes); default: "
+        "from the driver's SNUK_* environment variables",
+    )
+    parser.add_argument("--lakehouse", default="", help="lakehouse root (overrides --settings)")
+    parser.add_argument("--registry", default="", help="building registry (overrides --settings)")
     parser.add_argument("--start", required=True, type=dt.date.fromisoformat, help="first day")
     parser.add_argument("--end", required=True, type=dt.date.fromisoformat, help="last day")
     return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> SnukSettings:
+    """The step's settings: ``--settings`` whole (or the environment's), then the overrides."""
+    settings = SnukSettings.from_json(args.settings) if args.settings else SnukSettings.from_env()
+    overrides = {"lakehouse_uri": args.lakehouse, "registry_path": args.registry}
+    return settings.replaced(**{name: value for name, value in overrides.items() if value})
 
 
 def parse_day_range(
@@ -94,6 +109,11 @@ class StepReporter:
         """Print what was written as one JSON line (the script's result when run by hand)."""
         print(json.dumps(write_summary(write, **extra)), flush=True)
 
+    def checks(self, verdicts: Sequence[CheckVerdict]) -> None:
+        """Log each check's outcome (by hand there is no Dagster to report it to)."""
+        for verdict in verdicts:
+            self._log.info(f"check {verdict.name}: {'passed' if verdict.passed else 'failed'}")
+
 
 class PipesStepReporter(StepReporter):
     """Progress as Pipes log messages; the materialization reported for the step's asset."""
@@ -113,6 +133,20 @@ class PipesStepReporter(StepReporter):
             metadata=metadata, asset_key=self._asset_key(), data_version=None
         )
         super().materialized(write, **extra)
+
+    def checks(self, verdicts: Sequence[CheckVerdict]) -> None:
+        """Report each check of the step's asset through Pipes, as the in-process asset does."""
+        for verdict in verdicts:
+            self.pipes.report_asset_check(
+                check_name=verdict.name,
+                passed=verdict.passed,
+                severity="WARN" if verdict.warn_only else "ERROR",
+                metadata={
+                    key: {"raw_value": value, "type": "json"} if isinstance(value, dict) else value
+                    for key, value in verdict.metadata.items()
+                },
+                asset_key=self._asset_key(),
+            )
 
     def _asset_key(self) -> str | None:
         keys = list(self.pipes.asset_keys) if self.pipes.is_asset_step else []

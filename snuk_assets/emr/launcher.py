@@ -6,6 +6,7 @@ yielded when the steps are done, so the asset receives the materializations the 
 reported.
 """
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -22,7 +23,7 @@ from dagster_aws.pipes import PipesS3ContextInjector, PipesS3MessageReader
 from dagster_pipes import PipesParams
 from pydantic import Field
 
-from snuk_assets.emr.steps import SparkStep
+from snuk_assets.emr.steps import STAGE_STEPS, SparkStep
 from snuk_assets.settings import SnukSettings
 
 StepLike = SparkStep | Mapping
@@ -68,6 +69,19 @@ class SparkStepLauncher(ConfigurableResource, ABC):
     def step_registry(self, settings: SnukSettings) -> str:
         """The building registry path as the step's driver sees it."""
         return settings.registry_path
+
+    def run_stage(
+        self,
+        context: AssetExecutionContext,
+        stage: str,
+        settings: SnukSettings,
+        days: Sequence[dt.date],
+    ) -> Iterator[PipesExecutionResult]:
+        """Run one stage (``steps.STAGE_STEPS``) for ``days`` as a step, with ``settings``
+        whole (the registry as the step's driver sees it); yield what the step reported."""
+        self.check_lakehouse(settings.lakehouse_uri)
+        step_settings = settings.replaced(registry_path=self.step_registry(settings))
+        yield from self.run_steps(context, [STAGE_STEPS[stage](step_settings, days)])
 
     def check_lakehouse(self, uri: str) -> None:
         """Raise if the steps cannot reach a lakehouse at ``uri``."""

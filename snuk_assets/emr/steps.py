@@ -6,9 +6,15 @@ an EMR step. The Pipes variables reach the script as the driver's environment.
 """
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
+
+from snuk_assets.settings import SnukSettings
+from snuk_assets.stages.models import run_config_values
+from snuk_assets.transforms.models.training import TrainingParams
 
 # The asset each entry point writes, and so reports to Dagster.
 SCRIPT_ASSETS = {
@@ -89,23 +95,37 @@ def spark_submit_args(
 
 
 def resample_step(
-    lakehouse_uri: str, days: Sequence[dt.date], *, registry: str = "", bin_freq: str = "5min"
+    settings: SnukSettings, days: Sequence[dt.date], *, report_checks: bool = False
 ) -> SparkStep:
-    """``resample_tseries.py`` for measurement ``days`` (a contiguous range is not required:
-    the script is given the first and last day, and every day between is rewritten)."""
+    """``resample_tseries.py`` for measurement ``days`` with ``settings`` whole (a contiguous
+    range is not required: the script is given the first and last day, and every day between
+    is rewritten). ``report_checks``: the step reports the asset's checks too."""
     first, last = min(days), max(days)
-    args = ["--lakehouse", lakehouse_uri, "--start", first.isoformat(), "--end", last.isoformat()]
-    if registry:
-        args += ["--registry", registry]
-    args += ["--bin-freq", bin_freq]
+    args = _settings_and_days(settings, first, last)
+    if report_checks:
+        args.append("--report-checks")
     return SparkStep(name=f"resample {first}..{last}", script="resample_tseries.py", args=args)
 
 
 def train_step(
-    lakehouse_uri: str, days: Sequence[dt.date], *, train_days: int = 28, min_days: int = 3
+    settings: SnukSettings,
+    days: Sequence[dt.date],
+    params: TrainingParams = TrainingParams(),  # noqa: B008 (frozen, so shared safely)
 ) -> SparkStep:
-    """``train_occupancy.py`` for training ``days`` (first to last, every day between)."""
+    """``train_occupancy.py`` for training ``days`` (first to last, every day between), with
+    ``settings`` whole and the run's training settings (``stages.models.RUN_CONFIG_FIELDS``)."""
     first, last = min(days), max(days)
-    args = ["--lakehouse", lakehouse_uri, "--start", first.isoformat(), "--end", last.isoformat()]
-    args += ["--train-days", str(train_days), "--min-days", str(min_days)]
+    training = json.dumps(run_config_values(params), sort_keys=True)
+    args = [*_settings_and_days(settings, first, last), "--training", training]
     return SparkStep(name=f"train {first}..{last}", script="train_occupancy.py", args=args)
+
+
+def _settings_and_days(settings: SnukSettings, first: dt.date, last: dt.date) -> list[str]:
+    return ["--settings", settings.to_json(), "--start", str(first), "--end", str(last)]
+
+
+# What ``SparkStepLauncher.run_stage`` runs for each stage it can run.
+STAGE_STEPS: dict[str, Callable[[SnukSettings, Sequence[dt.date]], SparkStep]] = {
+    "resample": partial(resample_step, report_checks=True),
+    "train": train_step,
+}

@@ -11,58 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource
 
-from snuk_assets.lakehouse import Lakehouse, WriteReport
-
-GroupFunction = Callable[[pd.DataFrame], pd.DataFrame]
-# With a summary, a group function returns (rows, summary rows).
-SummarizingGroupFunction = Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]
-# Source dates given per target day: each group then holds one target day's rows, and this
-# column says which day (see ``ComputeEngine.transform_partitions``).
-TARGET_DATE = "target_date"
-SourceDates = Sequence[dt.date] | Mapping[dt.date, Sequence[dt.date]]
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """What one ``transform_partitions`` call wrote, and the groups' summaries.
-
-    ``summary`` concatenates every group's summary rows in no particular order (empty, with
-    the summary schema's columns, when there were no groups or no summary was asked for).
-    """
-
-    write: WriteReport
-    summary: pd.DataFrame
-
-
-@dataclass(frozen=True)
-class GroupedStage:
-    """What ``transform_partitions`` was asked for, with the source days per slice.
-
-    ``slices`` maps each target day (``None``: all target days at once) to the source days
-    its groups read; the other fields are ``transform_partitions``' arguments.
-    """
-
-    source: str
-    slices: dict[dt.date | None, list[dt.date]]
-    columns: list[str] | None
-    key: str
-    fn: GroupFunction | SummarizingGroupFunction
-    output_schema: pa.Schema
-    summary_schema: pa.Schema | None
-    target: str
-    target_dates: tuple[dt.date, ...]
-    parallel: bool
-
-    @property
-    def per_target_day(self) -> bool:
-        return None not in self.slices
+from snuk_assets.engines.grouped import (
+    TARGET_DATE,
+    GroupedStage,
+    GroupFunction,
+    SourceDates,
+    StageResult,
+    SummarizingGroupFunction,
+    conform,
+    empty_frame,
+    split_result,
+    to_arrow,
+)
+from snuk_assets.lakehouse import Lakehouse
 
 
 class ComputeEngine(ConfigurableResource, ABC):
@@ -188,34 +155,16 @@ class ComputeEngine(ConfigurableResource, ABC):
         """``transform_partitions`` once the source exists."""
 
 
-def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """``frame`` as a table with exactly ``schema``'s columns and types (missing as nulls)."""
-    # A missing column becomes typed nulls: reindexing would make it float NaN, which cannot
-    # become e.g. list<string> (every room skipped as too sparse has no feature_names).
-    columns = [
-        pa.Array.from_pandas(frame[field.name], type=field.type)
-        if field.name in frame.columns
-        else pa.nulls(len(frame), type=field.type)
-        for field in schema
-    ]
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def conform(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
-    """``frame`` with exactly ``schema``'s columns and types (missing columns as nulls)."""
-    return to_arrow(frame, schema).to_pandas()
-
-
-def empty_frame(schema: pa.Schema | None) -> pd.DataFrame:
-    """No rows, with ``schema``'s columns (no columns without a schema)."""
-    return pd.DataFrame() if schema is None else schema.empty_table().to_pandas()
-
-
-def split_result(
-    result: pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame], summary_schema: pa.Schema | None
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """A group function's result as ``(rows, summary)``; ``summary`` is None without a schema."""
-    if summary_schema is None:
-        return result, None
-    rows, summary = result
-    return rows, summary
+__all__ = [
+    "TARGET_DATE",
+    "ComputeEngine",
+    "GroupFunction",
+    "GroupedStage",
+    "SourceDates",
+    "StageResult",
+    "SummarizingGroupFunction",
+    "conform",
+    "empty_frame",
+    "split_result",
+    "to_arrow",
+]

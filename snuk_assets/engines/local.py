@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
-from snuk_assets.engines.base import (
+from snuk_assets.engines.base import ComputeEngine
+from snuk_assets.engines.grouped import (
     TARGET_DATE,
-    ComputeEngine,
     GroupedStage,
     GroupFunction,
     StageResult,

@@ -14,7 +14,6 @@ Spark 3.5, which has no ``applyInArrow`` (new in 4.0), and one code path is test
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -22,32 +21,22 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
-from snuk_assets.engines.base import (
+from snuk_assets.engines.base import ComputeEngine
+from snuk_assets.engines.grouped import (
+    SUMMARY_COLUMN,
     TARGET_DATE,
-    ComputeEngine,
     GroupedStage,
     GroupFunction,
     StageResult,
-    SummarizingGroupFunction,
     empty_frame,
-    split_result,
-    to_arrow,
-)
-from snuk_assets.engines.spark_arrow import (
-    arrow_to_spark,
     from_ipc,
-    group_apply,
-    spark_to_arrow,
-    to_ipc,
+    group_runner,
 )
+from snuk_assets.engines.spark_arrow import arrow_to_spark, group_apply, spark_to_arrow
 from snuk_assets.lakehouse import DATE_COLUMN, Lakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-# The Arrow IPC bytes of a group's summary, on one extra row per group whose table columns
-# are null: one pass over the groups gives both the rows and the summaries.
-SUMMARY_COLUMN = "__snuk_summary"
 
 
 class SparkEngine(ComputeEngine):
@@ -75,7 +64,7 @@ class SparkEngine(ComputeEngine):
     def session(self) -> SparkSession:
         """The session this engine runs on, started (with its JVM) on the first call."""
         if self._session is None:
-            from snuk_assets.spark.session import spark_session
+            from snuk_assets.engines.spark_session import spark_session
 
             self._session = spark_session("snuk", master=self.master or None)
         return self._session
@@ -91,7 +80,7 @@ class SparkEngine(ComputeEngine):
         table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data)
         spark = self.session()
         rows = arrow_to_spark(spark, table)
-        results = group_apply(rows, [key], _group_runner(fn, output_schema, None), output_schema)
+        results = group_apply(rows, [key], group_runner(fn, output_schema, None), output_schema)
         frame = spark_to_arrow(results, output_schema).to_pandas()
         # Each group's rows come from one task, in order: a stable sort keeps them so.
         return frame.sort_values(key, kind="stable", ignore_index=True)
@@ -99,7 +88,7 @@ class SparkEngine(ComputeEngine):
     def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
         from pyspark.sql import functions as F
 
-        from snuk_assets.spark.delta_io import replace_partitions
+        from snuk_assets.engines.delta_io import replace_partitions
 
         spark = self.session()
         rows = _read_slices(spark, lakehouse, stage.source, stage.slices, stage.columns)
@@ -109,7 +98,7 @@ class SparkEngine(ComputeEngine):
         if summary_schema is not None:
             packed = output_schema.append(pa.field(SUMMARY_COLUMN, pa.binary()))
         results = group_apply(
-            rows, keys, _group_runner(stage.fn, output_schema, summary_schema), packed
+            rows, keys, group_runner(stage.fn, output_schema, summary_schema), packed
         )
         write = partial(
             replace_partitions,
@@ -145,7 +134,7 @@ def _read_slices(
     """
     from pyspark.sql import functions as F
 
-    from snuk_assets.spark.delta_io import read_partitions
+    from snuk_assets.engines.delta_io import read_partitions
 
     days = sorted({day for source_days in slices.values() for day in source_days})
     if None in slices:
@@ -158,33 +147,3 @@ def _read_slices(
     )
     tagged = rows.join(F.broadcast(windows), on=DATE_COLUMN)
     return tagged.select(*(columns or rows.columns), TARGET_DATE)
-
-
-def _group_runner(
-    fn: GroupFunction | SummarizingGroupFunction,
-    output_schema: pa.Schema,
-    summary_schema: pa.Schema | None,
-) -> Callable[[pa.Table], pa.Table]:
-    """``_run_group`` with the stage's function and schemas bound."""
-    return partial(_run_group, fn=fn, output_schema=output_schema, summary_schema=summary_schema)
-
-
-def _run_group(
-    group: pa.Table,
-    *,
-    fn: GroupFunction | SummarizingGroupFunction,
-    output_schema: pa.Schema,
-    summary_schema: pa.Schema | None,
-) -> pa.Table:
-    """Executor side: ``fn`` on one group; with a summary, one more row carrying it."""
-    result = fn(group.to_pandas())
-    rows, summary = split_result(result, summary_schema)
-    table = to_arrow(rows, output_schema)
-    if summary is None:
-        return table
-    blob = to_ipc(to_arrow(summary, summary_schema))
-    marker = pa.table(
-        [pa.nulls(1, field.type) for field in table.schema], schema=table.schema
-    ).append_column(SUMMARY_COLUMN, pa.array([blob], pa.binary()))
-    table = table.append_column(SUMMARY_COLUMN, pa.nulls(table.num_rows, pa.binary()))
-    return pa.concat_tables([table, marker])

@@ -5,13 +5,13 @@ What PySpark 4 has and 3.5 lacks, written on what both have: ``groupBy().applyIn
 ``DataFrame.toArrow()`` (``arrow_to_spark``, ``spark_to_arrow``: Arrow IPC blobs). The Arrow
 types are pinned on both lines: timestamps in UTC microseconds, plain strings.
 
-Executors unpickle the functions here: this module imports numpy and pyarrow only (pyspark
-inside the driver-side functions), never Dagster or delta-rs.
+Executors unpickle the functions here: this module imports numpy, pyarrow and the engines'
+Dagster-free half (``engines.grouped``; pyspark inside the driver-side functions), never
+Dagster or delta-rs.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from snuk_assets.engines.grouped import from_ipc, to_ipc
+from snuk_assets.tables import plain_schema
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -152,8 +155,7 @@ def arrow_schema(schema) -> pa.Schema:
 
 def spark_safe_schema(schema: pa.Schema) -> pa.Schema:
     """``schema`` with large and view strings as plain strings, the type Spark exchanges."""
-    plain = {pa.string_view(): pa.string(), pa.large_string(): pa.string()}
-    return pa.schema([f.with_type(plain.get(f.type, f.type)) for f in schema])
+    return plain_schema(schema, large=True)
 
 
 def spark_schema(schema: pa.Schema):
@@ -162,14 +164,3 @@ def spark_schema(schema: pa.Schema):
 
     # Explicit: naive timestamps are TIMESTAMP_NTZ on both lines (3.5 defaults to False).
     return from_arrow_schema(spark_safe_schema(schema), prefer_timestamp_ntz=True)
-
-
-def to_ipc(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
-def from_ipc(blob: bytes) -> pa.Table:
-    return pa.ipc.open_stream(blob).read_all()

@@ -14,12 +14,12 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.ensemble import RandomForestClassifier
 
-from snuk_assets.transforms.arrivals import with_sensor_type
-from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
-from snuk_assets.transforms.metrics import binary_scores, horizon_scores
-from snuk_assets.transforms.models import TrainingParams, feature_columns, positive_proba
-from snuk_assets.transforms.resample import resample_observations
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, room_series
+from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfWeekProfile
+from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
+from snuk_assets.transforms.models.training import TrainingParams, feature_columns, positive_proba
+from snuk_assets.transforms.resample.arrivals import with_sensor_type
+from snuk_assets.transforms.resample.bins import resample_observations
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, combine_sensors
 from snuk_assets.transforms.windows import room_windows
 
 
@@ -44,7 +44,7 @@ def windows_of(observations: pd.DataFrame, *, timezone: str, params: EvalParams)
         freq=params.freq,
     )
     series["room_id"] = "room"
-    rooms = room_series(series)
+    rooms = combine_sensors(series)
     windows = room_windows(
         rooms,
         signals=list(WINDOWED_COLUMNS),
@@ -96,17 +96,12 @@ def evaluate(
     forest = _forest(params).fit(train[features], train[labels].to_numpy())
     truth = test[labels].to_numpy()
     profile = TimeOfWeekProfile(timezone=timezone, freq=params.freq).fit(
-        pd.DatetimeIndex(train["bin_start"]), train[labels].to_numpy()
+        train, train[labels].to_numpy()
     )
+    persistence = PersistenceBaseline().fit(train, train[labels].to_numpy())
     records += horizon_scores("random_forest", truth, positive_proba(forest, test[features]))
-    records += horizon_scores(
-        "persistence", truth, persistence_proba(test["occupancy_t"], params.fsteps)
-    )
-    records += horizon_scores(
-        "time_of_week",
-        truth,
-        profile.predict_proba(pd.DatetimeIndex(test["bin_start"]), params.fsteps),
-    )
+    records += horizon_scores("persistence", truth, persistence.predict_proba(test))
+    records += horizon_scores("time_of_week", truth, profile.predict_proba(test))
     return pd.DataFrame(records)
 
 

@@ -28,8 +28,8 @@ import pyarrow as pa
 
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.live.step import OBSERVATION_SCHEMA
-from snuk_assets.transforms.parse import PARSED_SCHEMA, parse_landing_file
-from snuk_assets.transforms.validate import validate_observations
+from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA, parse_landing_file
+from snuk_assets.transforms.ingest.validate import validate_observations
 
 TOPIC_RE = re.compile(r"^snuk/(?P<building>[^/]+)/sensors/(?P<sensor>[^/]+)$")
 SENSOR_TOPICS = "snuk/+/sensors/+"

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from snuk_assets.assets.occupancy_forecasts import SCHEMA as FORECAST_SCHEMA
 from snuk_assets.live.step import StepResult
+from snuk_assets.stages.forecasts import SCHEMA as FORECAST_SCHEMA
 
 TABLE = "live_room_forecasts"
 COMPACT_EVERY = 288  # appends: a day of 5-minute bins

@@ -294,9 +294,9 @@ class LiveService:
         """
         if not force and time.monotonic() - self._followed_at < FOLLOW_S:
             return {}
-        from snuk_assets.assets.raw_observations import read_and_parse
         from snuk_assets.landing import arrival_day_of
-        from snuk_assets.transforms.validate import validate_observations
+        from snuk_assets.stages.ingest import read_and_parse
+        from snuk_assets.transforms.ingest.validate import validate_observations
 
         self._followed_at = time.monotonic()
         new = sorted(self._landing_files(self.clock.now().date()) - self._seen_files)

@@ -39,21 +39,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from snuk_assets.assets.occupancy_forecasts import held_out_record
 from snuk_assets.partitions import LOOKBACK_DAYS
 from snuk_assets.registry import BuildingRegistry
 from snuk_assets.sensor_types import SENSOR_TYPES
-from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
-from snuk_assets.transforms.model_blobs import load_model
-from snuk_assets.transforms.models import positive_proba
-from snuk_assets.transforms.resample import (
+from snuk_assets.stages.forecasts import held_out_record
+from snuk_assets.transforms.models.blobs import load_model
+from snuk_assets.transforms.models.training import positive_proba
+from snuk_assets.transforms.resample.arrivals import latest_arrival_wins, with_sensor_type
+from snuk_assets.transforms.resample.bins import (
     DEFAULT_FREQ,
     DEFAULT_MAX_ON,
     max_gap_with_defaults,
     resample_observations,
 )
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
-from snuk_assets.transforms.rooms import room_series as combine_rooms
+from snuk_assets.transforms.rooms import combine_sensors as combine_rooms
 from snuk_assets.transforms.windows import lagged_signals, room_windows
 
 DEFAULT_DELAY = pd.Timedelta(seconds=30)
@@ -367,7 +367,7 @@ def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfi
 
 def load_models(lakehouse, day: dt.date) -> dict[str, RoomModel]:
     """Each room's latest trained model up to ``day``, as ``occupancy_forecasts`` picks it."""
-    from snuk_assets.assets.occupancy_forecasts import latest_models
+    from snuk_assets.stages.forecasts import latest_models
 
     return {
         str(row.room_id): RoomModel.from_row(row)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from snuk_assets.simulate.workdays import is_working_day, local_midnight_utc_s, utc_midnight_s
+from snuk_assets.transforms.resample.bins import DEFAULT_FREQ
 
 HOUR_S = 3600
 TRUTH_COLUMNS = ["room_id", "start", "end", "people"]
@@ -180,7 +181,7 @@ def truth_occupied_fraction(
     *,
     start: dt.datetime | pd.Timestamp | str,
     end: dt.datetime | pd.Timestamp | str,
-    freq: str = "5min",
+    freq: str = DEFAULT_FREQ,
     room_ids: list[str] | None = None,
 ) -> pd.DataFrame:
     """Exact fraction of each time bin during which a room was occupied.

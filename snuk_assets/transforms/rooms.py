@@ -46,7 +46,7 @@ def windowed_columns(sensor_types: set[str]) -> list[str]:
     return [column for column, needs in WINDOWED_COLUMNS.items() if needs in sensor_types]
 
 
-def room_series(series: pd.DataFrame) -> pd.DataFrame:
+def combine_sensors(series: pd.DataFrame) -> pd.DataFrame:
     """Combine each room's sensors, bin by bin.
 
     Parameters
@@ -109,14 +109,14 @@ def wide_room_view(rooms: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     rooms : pandas.DataFrame
-        As returned by :func:`room_series` (e.g. one day of the ``room_series`` table).
+        As returned by :func:`combine_sensors` (e.g. one day of the ``room_series`` table).
 
     Returns
     -------
     pandas.DataFrame
         ``bin_start`` then, for each room in sorted order, ``occ-<room>``, ``idle-<room>``
         (idle minutes), ``tmp-<room>``, ``hum-<room>``, ``lum-<room>`` (units as in
-        :func:`room_series`).
+        :func:`combine_sensors`).
     """
     names = WIDE_PREFIXES
     wide = rooms.pivot(index="bin_start", columns="room_id", values=list(names)).sort_index()

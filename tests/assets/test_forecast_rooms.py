@@ -1,4 +1,4 @@
-"""occupancy_forecasts' own logic: the rooms called free ahead, and why a room gets no forecast.
+"""The forecast stage's own logic: the rooms called free ahead, and why a room gets no forecast.
 
 Hand-built rooms and frames; the whole asset runs in tests/assets/test_occupancy_pipeline.py.
 """
@@ -11,30 +11,41 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from snuk_assets.assets.occupancy_forecasts import forecast_room, rooms_free_ahead
-from snuk_assets.settings import SnukSettings
+from snuk_assets.stages.forecasts import forecast_room, rooms_free_ahead
 
 DAY = dt.date(2016, 6, 7)
-SETTINGS = SnukSettings(landing_uri="/tmp/l", lakehouse_uri="/tmp/h")
 
 
 def forecast(room_id: str, day: dt.date, occupied: list[bool]) -> pd.DataFrame:
-    return pd.DataFrame({"room_id": room_id, "date": day, "occupied": occupied})
+    """A forecast stage summary row: the room called free if no bin is occupied."""
+    return pd.DataFrame(
+        {"room_id": [room_id], "date": [day], "free": [not any(occupied)], "reason": [None]}
+    )
+
+
+def summary(*rows: pd.DataFrame) -> pd.DataFrame:
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame({"room_id": [], "date": [], "free": [], "reason": []})
+    )
 
 
 def test_rooms_free_ahead_are_the_rooms_called_free_at_every_bin_per_day():
     later = DAY + dt.timedelta(days=1)
-    frames = [
+    skipped = forecast("7106", DAY, [False]).assign(reason="no complete feature window")
+    rows = [
         forecast("7102", DAY, [False, False, False]),
         forecast("7101", DAY, [False, False, False]),
         forecast("7103", DAY, [False, True, False]),  # one bin occupied: not free
         forecast("7104", DAY, [True, True, True]),
         forecast("7101", later, [True, False, False]),
         forecast("7105", later, [False, False, False]),
+        skipped,  # no forecast: never called free
     ]
-    assert rooms_free_ahead(frames) == {str(DAY): ["7101", "7102"], str(later): ["7105"]}
-    assert rooms_free_ahead([forecast("7104", DAY, [True])]) == {}
-    assert rooms_free_ahead([]) == {}
+    assert rooms_free_ahead(summary(*rows)) == {str(DAY): ["7101", "7102"], str(later): ["7105"]}
+    assert rooms_free_ahead(summary(forecast("7104", DAY, [True]))) == {}
+    assert rooms_free_ahead(summary()) == {}
 
 
 def room_day(occupancy) -> pd.DataFrame:
@@ -54,7 +65,7 @@ LAGS = ["occupancy_t-2", "occupancy_t-1", "occupancy_t", "time_of_day_sin"]
 
 
 def reason(room: pd.DataFrame, features: list[str]) -> str:
-    got = forecast_room(room, model_row(features), day=DAY, settings=SETTINGS, timezone="UTC")
+    got = forecast_room(room, model_row(features), day=DAY, freq="5min", timezone="UTC")
     assert isinstance(got, str), got
     return got
 

@@ -17,11 +17,12 @@ import pytest
 from dagster import materialize
 from deltalake import DeltaTable
 
-from snuk_assets.assets.raw_observations import raw_observations, rows_add_up
+from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.lakehouse import Lakehouse, LakehouseError
 from snuk_assets.landing import LandingZone
 from snuk_assets.settings import SnukSettings
-from snuk_assets.transforms.records import count_records
+from snuk_assets.stages.ingest import rows_add_up
+from snuk_assets.transforms.ingest.records import count_records
 
 DAY = "2016-08-14"
 FOLDER = "raw_data/2016/08/14"

@@ -9,9 +9,9 @@ import pytest
 from dagster import materialize
 
 from snuk_assets.assets.feature_windows import feature_windows
-from snuk_assets.assets.model_metrics import MODELS, mean_f1, model_metrics
+from snuk_assets.assets.model_metrics import model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
-from snuk_assets.assets.occupancy_models import occupancy_models, read_models
+from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
@@ -20,8 +20,10 @@ from snuk_assets.pipeline import describe_models
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
-from snuk_assets.transforms.metrics import forest_wins_by_room
-from snuk_assets.transforms.model_blobs import load_model
+from snuk_assets.stages.metrics import MODELS, mean_f1
+from snuk_assets.stages.models import read_models
+from snuk_assets.transforms.models.blobs import load_model
+from snuk_assets.transforms.models.metrics import forest_wins_by_room
 
 # The ground floor of the reference office: 18 rooms with the building's mix of kinds (9 offices,
 # 3 meeting rooms, 2 open spaces, 2 corridors, a kitchen and a storage room), so "most rooms"
@@ -160,7 +162,7 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
     import pyarrow as pa
     import skops.io as sio
 
-    from snuk_assets.assets.occupancy_models import SCHEMA as MODEL_TABLE_SCHEMA
+    from snuk_assets.stages.models import SCHEMA as MODEL_TABLE_SCHEMA
     from snuk_assets.lakehouse import Lakehouse
 
     lakehouse, last = lakehouse_with_models

@@ -16,6 +16,7 @@ from dagster_pipes import decode_param
 
 from snuk_assets.emr import EmrPipesLauncher, resample_step
 from snuk_assets.emr.cluster import NODE_PYTHON
+from snuk_assets.settings import SnukSettings
 
 pytestmark = pytest.mark.s3
 
@@ -166,7 +167,10 @@ def test_add_steps_runs_on_a_running_cluster_and_cancels_them_on_timeout(s3_buck
         JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole",
     )["JobFlowId"]
-    step = resample_step("s3://lake/house", [dt.date(2016, 6, 2)], registry="/opt/snuk/b.yaml")
+    settings = SnukSettings(
+        landing_uri="s3://lake", lakehouse_uri="s3://lake/house", registry_path="/opt/snuk/b.yaml"
+    )
+    step = resample_step(settings, [dt.date(2016, 6, 2)])
     emr_launcher = launcher(s3_bucket)
 
     success, failures = run(lambda ctx: emr_launcher.add_steps(ctx, cluster_id, [step]))

@@ -24,7 +24,6 @@ from dagster import (
 )
 
 from snuk_assets.assets.feature_windows import feature_windows
-from snuk_assets.assets.occupancy_models import read_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
@@ -41,6 +40,8 @@ from snuk_assets.partitions import daily_partitions
 from snuk_assets.registry import default_registry_path
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
+from snuk_assets.stages.models import read_models
+from snuk_assets.transforms.models.training import TrainingParams
 
 require("pyspark")
 require("java", why="spark-submit starts a JVM")
@@ -137,7 +138,6 @@ def test_the_resample_entry_point_reports_its_materialization_through_pipes(sett
 
 def test_two_steps_of_one_run_report_their_own_assets(settings, s3_bucket):
     """Resample and train in one run, one Pipes session per step: each reports its asset."""
-    lakehouse = settings.lakehouse().uri
     launcher = LocalSparkSubmitLauncher(pipes_bucket=s3_bucket, pipes_poll_seconds=1)
 
     @multi_asset(
@@ -146,8 +146,8 @@ def test_two_steps_of_one_run_report_their_own_assets(settings, s3_bucket):
     )
     def resample_and_train(context: AssetExecutionContext):
         steps = [
-            resample_step(lakehouse, [LAST], registry=settings.registry_path),
-            train_step(lakehouse, [LAST], min_days=3),
+            resample_step(settings, [LAST]),
+            train_step(settings, [LAST], TrainingParams(min_days=3)),
         ]
         yield from launcher.run_steps(context, steps)
 
@@ -185,7 +185,7 @@ def test_without_dagster_the_entry_point_prints_what_it_wrote(settings):
         "--master",
         "local[2]",
         str(SCRIPTS_DIR / "resample_tseries.py"),
-        *resample_step(settings.lakehouse_uri, [day], registry=settings.registry_path).args,
+        *resample_step(settings, [day]).args,
     ]
 
     done = subprocess.run(

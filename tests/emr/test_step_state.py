@@ -15,6 +15,7 @@ from dagster import Failure
 
 from snuk_assets.emr import EmrPipesLauncher, resample_step
 from snuk_assets.emr.state import StepWatch, merge_configurations, step_is_done
+from snuk_assets.settings import SnukSettings
 
 pytestmark = pytest.mark.s3
 
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.s3
 def cluster(s3_bucket) -> tuple[str, str]:
     """A moto cluster started from the launcher's own request, with one step; its ids."""
     launcher = EmrPipesLauncher(pipes_bucket=s3_bucket, code_uri=f"s3://{s3_bucket}/emr")
-    step = resample_step(f"s3://{s3_bucket}/lakehouse", [dt.date(2016, 6, 2)])
+    settings = SnukSettings(landing_uri="", lakehouse_uri=f"s3://{s3_bucket}/lakehouse")
+    step = resample_step(settings, [dt.date(2016, 6, 2)])
     request = launcher.job_flow_request(
         [launcher.step_request(step, {}, action_on_failure="TERMINATE_CLUSTER")]
     )

@@ -19,8 +19,8 @@ from conftest import free_port, wait_for_port
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.live.ingest import QUARANTINE_DIR, Archive, Message
 from snuk_assets.registry import load_registry
-from snuk_assets.transforms.parse import parse_landing_file
-from snuk_assets.transforms.validate import validate_observations
+from snuk_assets.transforms.ingest.parse import parse_landing_file
+from snuk_assets.transforms.ingest.validate import validate_observations
 
 ROOMS = ["7101", "7103"]
 

@@ -10,15 +10,15 @@ import pyarrow as pa
 import pytest
 from live_building import PARITY_DAY
 
-from snuk_assets.assets.occupancy_forecasts import latest_models
 from snuk_assets.live.step import (
     OBSERVATION_SCHEMA,
     BuildingState,
     building_config,
     live_step,
 )
-from snuk_assets.transforms.model_blobs import load_model
-from snuk_assets.transforms.models import positive_proba
+from snuk_assets.stages.forecasts import latest_models
+from snuk_assets.transforms.models.blobs import load_model
+from snuk_assets.transforms.models.training import positive_proba
 
 TOL = 1e-9
 CLIMATE = ["temperature", "humidity", "luminosity"]

@@ -12,7 +12,7 @@ require("java", why="PySpark 4 needs Java 17")
 
 @pytest.fixture(scope="session")
 def spark():
-    from snuk_assets.spark.session import spark_session
+    from snuk_assets.engines.spark_session import spark_session
 
     session = spark_session("snuk-tests", master="local[2]")
     yield session

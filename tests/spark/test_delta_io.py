@@ -9,9 +9,9 @@ import sys
 import pyarrow as pa
 import pytest
 
+from snuk_assets.engines.delta_io import read_partitions, replace_partitions
 from snuk_assets.engines.spark_arrow import arrow_to_spark, spark_to_arrow
 from snuk_assets.lakehouse import Lakehouse
-from snuk_assets.spark.delta_io import read_partitions, replace_partitions
 
 D1, D2, D3 = dt.date(2016, 6, 1), dt.date(2016, 6, 2), dt.date(2016, 6, 3)
 SCHEMA = pa.schema(
@@ -145,8 +145,8 @@ def test_importing_the_spark_modules_imports_neither_pyspark_nor_deltalake():
     # pyspark: importing SNUK must not need Spark. deltalake: these modules are unpickled in
     # Spark's forked Python workers, where delta-rs panics.
     code = (
-        "import sys, snuk_assets.spark.session, snuk_assets.spark.delta_io, "
-        "snuk_assets.spark.resample, snuk_assets.spark.stages; "
+        "import sys, snuk_assets.engines.spark_session, snuk_assets.engines.delta_io, "
+        "snuk_assets.emr.jobs; "
         "print(sorted(m for m in ('pyspark', 'deltalake') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -18,16 +18,17 @@ from dagster import materialize
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
-from snuk_assets.assets.occupancy_models import occupancy_models, read_models
+from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.assets.sensors import sensors
+from snuk_assets.emr.jobs import train_on_spark
 from snuk_assets.engines import LocalEngine, SparkEngine
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
-from snuk_assets.spark.stages import train_on_spark
-from snuk_assets.transforms.model_blobs import load_model
+from snuk_assets.stages.models import read_models
+from snuk_assets.transforms.models.blobs import load_model
 
 ROOMS = ["7101", "7103", "7104", "7112"]
 START = dt.date(2016, 6, 6)

@@ -10,11 +10,11 @@ from dagster import materialize
 
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
+from snuk_assets.emr.jobs import resample_on_spark
 from snuk_assets.engines import LocalEngine
 from snuk_assets.registry import default_registry_path, load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate.simulation import simulate_building
-from snuk_assets.spark.stages import resample_on_spark
 
 DAYS = [dt.date(2016, 6, 2), dt.date(2016, 6, 3)]
 KEY = ["sensor_id", "bin_start"]

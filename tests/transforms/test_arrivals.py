@@ -6,7 +6,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from snuk_assets.transforms.arrivals import latest_arrival_wins, with_sensor_type
+from snuk_assets.transforms.resample.arrivals import latest_arrival_wins, with_sensor_type
 
 A, B = "1000-1-1-1-t", "2000-2-2-2-m"
 DAY1, DAY2 = dt.date(2016, 8, 14), dt.date(2016, 8, 15)

@@ -20,13 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snuk_assets.transforms.parse import (
+from snuk_assets.transforms.ingest.parse import (
     RAW_TEXT_MAX_CHARS,
     ParseLimits,
     parse_landing_file,
 )
-from snuk_assets.transforms.records import count_records
-from snuk_assets.transforms.validate import validate_observations
+from snuk_assets.transforms.ingest.records import count_records
+from snuk_assets.transforms.ingest.validate import validate_observations
 
 DAY = "raw_data/2016/08/14"
 LINE = "sensor_id='8514-294-220-250-m', timestamp=1471020341000, value=1.0,"
@@ -107,8 +107,8 @@ def test_a_small_gzip_of_newlines_takes_bounded_memory_in_a_real_process() -> No
         """
         import gzip, resource, sys
         import pandas, pyarrow  # imported first, so the baseline is counted on its own
-        from snuk_assets.transforms.parse import parse_landing_file
-        from snuk_assets.transforms.records import count_records
+        from snuk_assets.transforms.ingest.parse import parse_landing_file
+        from snuk_assets.transforms.ingest.records import count_records
         data = gzip.compress(b"\\n" * 50_000_000, 9)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         rows = parse_landing_file("raw_data/2016/08/14/gw.txt.gz", data)

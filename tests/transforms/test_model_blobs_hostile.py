@@ -16,7 +16,7 @@ import pytest
 import skops.io as sio
 from sklearn.ensemble import RandomForestClassifier
 
-from snuk_assets.transforms.model_blobs import (
+from snuk_assets.transforms.models.blobs import (
     ALLOWED_TYPES,
     ModelLoadError,
     blob_types,
@@ -57,7 +57,7 @@ PREDICT = textwrap.dedent(
     import sys
     import numpy as np
     import skops.io as sio
-    from snuk_assets.transforms.model_blobs import ALLOWED_TYPES, ModelLoadError, load_model
+    from snuk_assets.transforms.models.blobs import ALLOWED_TYPES, ModelLoadError, load_model
     blob = open(sys.argv[1], "rb").read()
     try:
         if sys.argv[2] == "checked":

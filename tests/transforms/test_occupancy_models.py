@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
-from snuk_assets.transforms.metrics import binary_scores
-from snuk_assets.transforms.model_blobs import ModelLoadError, load_model
-from snuk_assets.transforms.models import (
+from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfWeekProfile
+from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
+from snuk_assets.transforms.models.metrics import binary_scores
+from snuk_assets.transforms.models.training import (
     TrainingParams,
     feature_columns,
     positive_proba,
@@ -131,11 +133,24 @@ def test_one_block_holds_out_the_last_part():
 
 
 def test_baselines():
-    assert persistence_proba(np.array([0.0, 0.3]), 2).tolist() == [[0, 0], [1, 1]]
+    now = pd.DataFrame({"occupancy_t": [0.0, 0.3]})
+    persistence = PersistenceBaseline().fit(now, np.zeros((2, 2)))
+    assert persistence.predict_proba(now).tolist() == [[0, 0], [1, 1]]
     anchors = pd.date_range("2016-06-06", periods=4, freq="7D", tz="UTC")  # same time of week
+    windows = pd.DataFrame({"bin_start": anchors})
     profile = TimeOfWeekProfile(timezone="Europe/Berlin", freq="5min")
-    profile.fit(anchors[:3], np.array([[1], [0], [1]]))
-    assert profile.predict_proba(anchors[3:], 1).tolist() == [[pytest.approx(2 / 3)]]
+    assert profile.fit(windows[:3], np.array([[1], [0], [1]])) is profile
+    assert profile.predict_proba(windows[3:]).tolist() == [[pytest.approx(2 / 3)]]
+
+
+@pytest.mark.parametrize(
+    "baseline", [PersistenceBaseline(), TimeOfWeekProfile(timezone="UTC", freq="1h")]
+)
+def test_baselines_are_scikit_learn_estimators(baseline):
+    """Parameters by keyword, cloneable, and unusable before fit (the models' one interface)."""
+    assert clone(baseline).get_params() == baseline.get_params()
+    with pytest.raises(NotFittedError):
+        baseline.predict_proba(pd.DataFrame({"bin_start": [], "occupancy_t": []}))
 
 
 def test_roc_auc_is_null_when_undefined():

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snuk_assets.transforms.parse import PARSED_SCHEMA, parse_landing_file
+from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA, parse_landing_file
 
 DAY = "raw_data/2016/08/14"
 MOTION_LINE = "sensor_id='8514-294-220-250-m', timestamp=1471020341000, value=1.0,"

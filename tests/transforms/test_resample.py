@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snuk_assets.transforms.resample import resample_observations
+from snuk_assets.transforms.resample.bins import resample_observations
 
 DAY0 = pd.Timestamp("2024-03-04", tz="UTC")
 MOTION, TEMPERATURE, HUMIDITY = "8514-294-220-250-m", "8514-294-220-250-t", "8514-294-220-250-h"

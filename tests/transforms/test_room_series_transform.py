@@ -1,11 +1,11 @@
-"""room_series transform: motion union lower bound, coverage-weighted climate, wide view."""
+"""combine_sensors: motion union lower bound, coverage-weighted climate, wide view."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from snuk_assets.transforms.rooms import room_series, wide_room_view
+from snuk_assets.transforms.rooms import combine_sensors, wide_room_view
 
 T0 = pd.Timestamp("2016-06-01 08:00", tz="UTC")
 
@@ -32,7 +32,7 @@ def test_occupancy_is_the_largest_motion_share_and_null_without_coverage():
             rows("A", "temperature", [22.0, 24.0, np.nan], [0.0, 0.5, 0.0], "t2"),
         ]
     )
-    out = room_series(series)
+    out = combine_sensors(series)
     assert out["occupancy"].tolist()[0] == 0.5
     assert np.isnan(out["occupancy"].tolist()[1])
     assert out["occupancy"].tolist()[2] == 0.0
@@ -48,7 +48,7 @@ def test_wide_view_has_one_column_per_room_and_signal():
         [rows("B", "motion", [1.0, 0.0], [1, 1]), rows("A", "luminosity", [5.0, 6.0], [1, 1])]
     )
     series["idle_minutes"] = [0.0, 5.0, np.nan, np.nan]
-    wide = wide_room_view(room_series(series))
+    wide = wide_room_view(combine_sensors(series))
     assert list(wide.columns) == [
         "bin_start",
         *("occ-A", "idle-A", "tmp-A", "hum-A", "lum-A"),
@@ -62,10 +62,10 @@ def test_idle_minutes_are_the_least_over_the_rooms_motion_sensors():
     m1 = rows("A", "motion", [0.0, 0.0, 0.3], [1, 1, 1], "m1").assign(idle_minutes=[5, 10, 2])
     m2 = rows("A", "motion", [0.0, 0.0, 0.0], [1, 1, 1], "m2").assign(idle_minutes=[40, np.nan, 50])
     temperature = rows("A", "temperature", [20.0] * 3, [1, 1, 1], "t1").assign(idle_minutes=np.nan)
-    out = room_series(pd.concat([m1, m2, temperature]))
+    out = combine_sensors(pd.concat([m1, m2, temperature]))
     assert out["idle_minutes"].tolist() == [5.0, 10.0, 2.0]
 
 
 def test_idle_minutes_are_null_for_input_without_them():
-    out = room_series(rows("A", "motion", [0.0, 1.0], [1, 1]))
+    out = combine_sensors(rows("A", "motion", [0.0, 1.0], [1, 1]))
     assert out["idle_minutes"].isna().all()

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snuk_assets.transforms.metrics import binary_scores, horizon_scores
-from snuk_assets.transforms.models import (
+from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
+from snuk_assets.transforms.models.training import (
     THRESHOLD_GRID,
     ScoredBlock,
     TrainingParams,

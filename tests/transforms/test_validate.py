@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snuk_assets.sensor_types import SENSOR_TYPES
-from snuk_assets.transforms.parse import parse_landing_file
-from snuk_assets.transforms.validate import (
+from snuk_assets.transforms.ingest.parse import parse_landing_file
+from snuk_assets.transforms.ingest.validate import (
     KEPT_SCHEMA,
     QUARANTINE_SCHEMA,
     ValidationResult,

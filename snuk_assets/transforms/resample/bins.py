@@ -17,14 +17,14 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.sensor_types import SENSOR_TYPES
-from snuk_assets.transforms.resample_exact import (
+from snuk_assets.transforms.resample.exact import (
     Bins,
     SensorBlocks,
     exact_bin_means,
     idle_at_bin_ends,
     observations_before_edges,
 )
-from snuk_assets.transforms.resample_input import SortedObservations, sort_observations
+from snuk_assets.transforms.resample.sorted_input import SortedObservations, sort_observations
 
 DEFAULT_FREQ = "5min"
 # How long a sensor may stay silent before it counts as offline. Climate sensors report every

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from snuk_assets.sensor_types import SENSOR_ID_PATTERN, SENSOR_TYPES
-from snuk_assets.transforms.parse import PARSED_SCHEMA
+from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA
 
 KEPT_SCHEMA = pa.schema(
     [
@@ -59,7 +59,7 @@ class ValidationResult:
     quarantined
         :data:`QUARANTINE_SCHEMA`: ``date`` (arrival day), ``source_file``, ``line_number``
         (null for a whole-file problem), ``raw_text`` (at most
-        :data:`~snuk_assets.transforms.parse.RAW_TEXT_MAX_CHARS` characters), ``raw_length``
+        :data:`~snuk_assets.transforms.ingest.parse.RAW_TEXT_MAX_CHARS` characters), ``raw_length``
         (the whole line's length in UTF-8 bytes), ``reason`` (``"<category>: <details>"``).
     rows_read, rows_kept, rows_quarantined, rows_duplicate
         Row counts; ``rows_read == rows_kept + rows_quarantined + rows_duplicate``.
@@ -101,7 +101,7 @@ def validate_observations(
     Parameters
     ----------
     parsed
-        Rows of :data:`~snuk_assets.transforms.parse.PARSED_SCHEMA` (``sensor_id``, ``ts_ms`` in
+        Rows of :data:`~.parse.PARSED_SCHEMA` (``sensor_id``, ``ts_ms`` in
         ms since 1970-01-01 UTC, ``value``, ``line_number``, ``raw_text``, ``source_file``,
         ``error``), typically several files of the day concatenated.
     arrival_day

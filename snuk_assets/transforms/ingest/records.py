@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from snuk_assets.transforms.parse import (
+from snuk_assets.transforms.ingest.parse import (
     BLANK_BYTES,
     DEFAULT_LIMITS,
     DecodedFile,

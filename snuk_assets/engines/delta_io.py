@@ -26,12 +26,20 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from snuk_assets.tables import (
+    DATE_COLUMN,
+    check_dates,
+    check_partition_schema,
+    check_rows_within,
+    missing_columns_error,
+    plain_schema,
+)
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from snuk_assets.lakehouse import Lakehouse, WriteReport
 
-DATE_COLUMN = "date"  # the same as snuk_assets.lakehouse.DATE_COLUMN, without importing delta-rs
 _FILE_LIST_DDL = "uri string, day string"
 _WRITTEN_SCHEMA = pa.schema(
     [("path", pa.string()), ("size", pa.int64()), ("day", pa.string()), ("rows", pa.int64())]
@@ -52,14 +60,14 @@ def read_partitions(
     The same rows and columns as ``Lakehouse.read(name, dates=dates, columns=columns)``; the
     snapshot is the table's version when this is called.
     """
-    from snuk_assets.engines.spark_arrow import spark_safe_schema, spark_schema
+    from snuk_assets.engines.spark_arrow import spark_schema
 
     table = lakehouse.table(name)
-    schema = spark_safe_schema(pa.schema(table.schema()))
+    schema = plain_schema(pa.schema(table.schema()), large=True)
     if columns:
         missing = sorted(set(columns) - set(schema.names))
         if missing:
-            raise ValueError(f"{name!r} has no columns {missing}; it has {schema.names}")
+            raise missing_columns_error(lakehouse.table_uri(name), name, missing)
         schema = pa.schema([schema.field(c) for c in columns])
     if dates is None:
         uris = table.file_uris()
@@ -145,16 +153,14 @@ def replace_partitions(
     from snuk_assets.lakehouse import WriteReport
 
     dates = tuple(sorted(set(dates)))
-    if not dates:
-        raise ValueError(f"replacing partitions of {name!r} needs at least one date")
-    if DATE_COLUMN not in schema.names or schema.field(DATE_COLUMN).type != pa.date32():
-        raise ValueError(f"the schema of {name!r} needs a {DATE_COLUMN!r} column of type date32")
+    check_dates(dates, name)
+    check_partition_schema(schema, name)
     table_uri = lakehouse.table_uri(name)
     write = partial(
         _write_files,
         table_uri=table_uri,
         schema=schema,
-        allowed_days=frozenset(day.isoformat() for day in dates),
+        dates=dates,
         name=name,
         s3_options=lakehouse.storage_options,
     )
@@ -178,7 +184,7 @@ def _write_files(
     *,
     table_uri: str,
     schema: pa.Schema,
-    allowed_days: frozenset[str],
+    dates: tuple[dt.date, ...],
     name: str,
     s3_options: dict[str, str] | None,
 ) -> Iterator[pa.RecordBatch]:
@@ -194,9 +200,9 @@ def _write_files(
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch])
+            check_rows_within(table, dates, name)
             days = pc.strftime(table[DATE_COLUMN], format="%Y-%m-%d")
             for day in pc.unique(days).to_pylist():
-                _check_day(day, allowed_days, name)
                 part = table.filter(pc.equal(days, day)).drop_columns([DATE_COLUMN])
                 if day not in writers:
                     path = f"{DATE_COLUMN}={day}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
@@ -221,16 +227,6 @@ def _write_files(
         ],
         schema=_WRITTEN_SCHEMA,
     )
-
-
-def _check_day(day: str | None, allowed_days: frozenset[str], name: str) -> None:
-    if day is None:
-        raise ValueError(f"rows for {name!r} have a null {DATE_COLUMN!r}")
-    if day not in allowed_days:
-        raise ValueError(
-            f"rows for {name!r} have the date {day}, outside the partitions being replaced "
-            f"({min(allowed_days)} .. {max(allowed_days)})"
-        )
 
 
 def _add_actions(written: list) -> list:

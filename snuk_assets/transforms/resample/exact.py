@@ -1,6 +1,6 @@
 """Exact time-weighted bin means of step-hold and piecewise-linear signals, on numpy arrays.
 
-The numerical kernel of :mod:`snuk_assets.transforms.resample`. Every sensor's signal is a
+The numerical kernel of :mod:`snuk_assets.transforms.resample.bins`. Every sensor's signal is a
 sequence of segments, one starting at each observation; a bin's integral is the signal's
 cumulative integral at the bin's end minus the one at its start. Segment sums are taken with
 ``np.add.reduceat`` over each bin's own segments rather than as differences of one running

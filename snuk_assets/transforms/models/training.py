@@ -18,9 +18,10 @@ import skops
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import f1_score
 
-from snuk_assets.transforms.baselines import TimeOfWeekProfile, persistence_proba
-from snuk_assets.transforms.metrics import horizon_scores
-from snuk_assets.transforms.model_blobs import dump_model
+from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfWeekProfile
+from snuk_assets.transforms.models.blobs import dump_model
+from snuk_assets.transforms.models.metrics import horizon_scores
+from snuk_assets.transforms.resample.bins import DEFAULT_FREQ
 from snuk_assets.transforms.windows import lags_by_signal
 
 LABEL_PREFIX = "occupied_t+"
@@ -30,8 +31,17 @@ NOT_FEATURES = {"room_id", "bin_start", "date"}
 
 @dataclass(frozen=True)
 class TrainingParams:
-    """Forest size, split and the least data a room needs to be trained."""
+    """Every training setting, defined once: the window of days, forest size, split, and the
+    least data a room needs to be trained.
 
+    The Dagster run config of ``occupancy_models`` and the spark-submit step are built from
+    these fields (``stages.models.RUN_CONFIG_FIELDS``); ``timezone`` and ``freq`` come from
+    the building and the settings.
+    """
+
+    # The trailing days of feature windows a room trains on, the training day included (the
+    # stage reads them; ``train_room`` sees their windows).
+    train_days: int = 28
     n_estimators: int = 60
     # Shallow trees on half the features each: on the demo building these beat deeper, sqrt-
     # feature forests (which overfit the few weeks of data) in mean F1 at every horizon > 1.
@@ -65,7 +75,7 @@ class TrainingParams:
     tune_thresholds: bool = True
     seed: int = 0
     timezone: str = "Europe/Berlin"
-    freq: str = "5min"
+    freq: str = DEFAULT_FREQ
 
 
 def library_versions() -> dict[str, str]:
@@ -269,11 +279,10 @@ def score_block(
         oob = model.oob_decision_function_[:, 1, :]
         forest_cuts = best_thresholds(truth, oob, params.threshold)
         del model.oob_decision_function_, model.oob_score_  # n_train x 2 x fsteps floats
-    train_anchors = pd.DatetimeIndex(train["bin_start"])
-    profile = TimeOfWeekProfile(timezone=params.timezone, freq=params.freq)
-    profile.fit(train_anchors, truth)
+    profile = TimeOfWeekProfile(timezone=params.timezone, freq=params.freq).fit(train, truth)
+    persistence = PersistenceBaseline().fit(train, truth)
     profile_cuts = (
-        best_thresholds(truth, profile.predict_proba(train_anchors, len(labels)), params.threshold)
+        best_thresholds(truth, profile.predict_proba(train), params.threshold)
         if params.tune_thresholds
         else fixed
     )
@@ -282,8 +291,8 @@ def score_block(
         truth=test[labels].to_numpy(),
         proba={
             "random_forest": positive_proba(model, test[features]),
-            "persistence": persistence_proba(test["occupancy_t"], len(labels)),
-            "time_of_week": profile.predict_proba(pd.DatetimeIndex(test["bin_start"]), len(labels)),
+            "persistence": persistence.predict_proba(test),
+            "time_of_week": profile.predict_proba(test),
         },
         cuts={
             "random_forest": forest_cuts,

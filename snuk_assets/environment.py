@@ -1,0 +1,160 @@
+"""The one module that reads SNUK's own environment variables (the AWS ones are boto's and
+delta-rs' own, and the EMR launcher's are read in ``emr/environment.py``).
+
+Three readers, each called once where it is needed: ``settings_values`` for ``SnukSettings``
+(``settings.py``), ``calendar_values`` for the partitions, fixed when the asset graph is built
+(``partitions.py``), and ``engine_choice`` for where per-group work runs (``engines/choice.py``).
+A variable that is set but malformed fails naming the variable and the expected form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_START_DATE = "2016-06-01"
+DEFAULT_MAX_LATENESS_DAYS = 3
+DEFAULT_ENGINE = "local"
+
+
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def absolute(uri: str) -> str:
+    """A local folder as an absolute path; a URI (``s3://...``) unchanged.
+
+    Runs launched from the UI start in other processes; pinning relative folders to where the
+    settings were read makes every process see the same tables.
+    """
+    return uri if "://" in uri else str(Path(uri).expanduser().resolve())
+
+
+def parse_max_gap(text: str, variable: str = "SNUK_MAX_GAP") -> dict[str, str]:
+    """``"motion=2h,temperature=10min"`` as ``{"motion": "2h", "temperature": "10min"}``.
+
+    The durations are checked by ``SnukSettings`` (units, sign, the lookback); here only the
+    form: comma-separated ``type=duration`` pairs, each type once.
+    """
+    gaps: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        sensor_type, sep, duration = (piece.strip() for piece in pair.partition("="))
+        if not sep or not sensor_type or not duration or sensor_type in gaps:
+            raise ValueError(
+                f"{variable}={text!r}: expected comma-separated type=duration pairs, each type "
+                "once, e.g. motion=2h,temperature=10min"
+            )
+        gaps[sensor_type] = duration
+    return gaps
+
+
+def _number(kind: Callable[[str], object], name: str) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not a {kind.__name__}") from None
+
+    return parse
+
+
+# SnukSettings field -> (its variable, how the variable's text becomes the field's value).
+SETTINGS_VARIABLES: dict[str, tuple[str, Callable[[str], object]]] = {
+    "landing_uri": ("SNUK_LANDING_URI", absolute),
+    "landing_queue_url": ("SNUK_LANDING_QUEUE_URL", str),
+    "landing_queue_wait_seconds": (
+        "SNUK_LANDING_QUEUE_WAIT_SECONDS",
+        _number(int, "SNUK_LANDING_QUEUE_WAIT_SECONDS"),
+    ),
+    "landing_queue_max_batches": (
+        "SNUK_LANDING_QUEUE_MAX_BATCHES",
+        _number(int, "SNUK_LANDING_QUEUE_MAX_BATCHES"),
+    ),
+    "landing_repair_interval_minutes": (
+        "SNUK_LANDING_REPAIR_INTERVAL_MINUTES",
+        _number(int, "SNUK_LANDING_REPAIR_INTERVAL_MINUTES"),
+    ),
+    "lakehouse_uri": ("SNUK_LAKEHOUSE_URI", absolute),
+    "registry_path": ("SNUK_REGISTRY", str),
+    "max_lateness_days": (
+        "SNUK_MAX_LATENESS_DAYS",
+        _number(int, "SNUK_MAX_LATENESS_DAYS"),
+    ),
+    "bin_freq": ("SNUK_BIN_FREQ", str),
+    "max_offline_share": ("SNUK_MAX_OFFLINE_SHARE", _number(float, "SNUK_MAX_OFFLINE_SHARE")),
+    "max_gap": ("SNUK_MAX_GAP", parse_max_gap),
+    "max_on": ("SNUK_MAX_ON", str),
+    "truth_dir": ("SNUK_TRUTH_DIR", absolute),
+    "max_line_bytes": ("SNUK_MAX_LINE_BYTES", _number(int, "SNUK_MAX_LINE_BYTES")),
+    "max_file_bytes": ("SNUK_MAX_FILE_BYTES", _number(int, "SNUK_MAX_FILE_BYTES")),
+}
+# Relative folders of the unset URIs resolve like the set ones.
+DEFAULT_URIS = {
+    "landing_uri": "./data/landing",
+    "lakehouse_uri": "./data/lakehouse",
+    "truth_dir": "./data/ground_truth",
+}
+
+
+def settings_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The ``SnukSettings`` fields whose variables are set (non-empty), parsed.
+
+    The folders and URIs are always given (their defaults made absolute); other unset fields keep
+    the settings' own defaults.
+    """
+    env = _environ(environ)
+    values: dict[str, object] = {field: absolute(uri) for field, uri in DEFAULT_URIS.items()}
+    for field, (variable, parse) in SETTINGS_VARIABLES.items():
+        text = env.get(variable, "").strip()
+        if text:
+            values[field] = parse(text)
+    return values
+
+
+@dataclass(frozen=True)
+class CalendarValues:
+    """What the asset graph is built with: the first daily partition and the lateness."""
+
+    start_date: str
+    max_lateness_days: int
+
+
+def calendar_values(environ: Mapping[str, str] | None = None) -> CalendarValues:
+    """``SNUK_START_DATE`` and ``SNUK_MAX_LATENESS_DAYS``, read when the partitions are built."""
+    env = _environ(environ)
+    lateness = env.get("SNUK_MAX_LATENESS_DAYS", "").strip()
+    parse = SETTINGS_VARIABLES["max_lateness_days"][1]
+    return CalendarValues(
+        start_date=env.get("SNUK_START_DATE", "").strip() or DEFAULT_START_DATE,
+        max_lateness_days=int(parse(lateness)) if lateness else DEFAULT_MAX_LATENESS_DAYS,
+    )
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """``SNUK_ENGINE`` (lower case) and, for Spark, ``SNUK_SPARK_MASTER`` (empty: default)."""
+
+    name: str
+    spark_master: str
+
+
+def engine_choice(
+    environ: Mapping[str, str] | None = None, *, choices: tuple[str, ...]
+) -> EngineChoice:
+    """The engine ``SNUK_ENGINE`` names among ``choices`` (default ``local``).
+
+    Raises
+    ------
+    ValueError
+        If ``SNUK_ENGINE`` names none of ``choices``; the message lists them.
+    """
+    env = _environ(environ)
+    name = env.get("SNUK_ENGINE", "").strip().lower() or DEFAULT_ENGINE
+    if name not in choices:
+        raise ValueError(
+            f"SNUK_ENGINE={env['SNUK_ENGINE']!r} is not an engine; set it to one of "
+            f"{', '.join(choices)} (default {DEFAULT_ENGINE}), or unset it"
+        )
+    return EngineChoice(name=name, spark_master=env.get("SNUK_SPARK_MASTER", ""))

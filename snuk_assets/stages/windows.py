@@ -1,0 +1,120 @@
+"""Feature windows: per room, the supervised windows anchored in each day.
+
+A window anchored at the day's first bin looks back into the previous day and one anchored at
+its last bin forward into the next day's first hour, so each room reads room_series D-1 .. D+1
+(the next day may not exist yet: those last windows are then left out). Rooms are windowed one
+per group through the engine (``transforms.windows.room_windows``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, windowed_columns
+from snuk_assets.transforms.windows import CALENDAR_COLUMNS, label_name, lag_name, room_windows
+
+if TYPE_CHECKING:
+    from snuk_assets.engines import ComputeEngine, StageResult
+    from snuk_assets.settings import SnukSettings
+
+# How far windows look back and ahead by default, in bins of ``settings.bin_freq``.
+DEFAULT_BSTEPS = 12
+DEFAULT_FSTEPS = 12
+
+
+def window_days(
+    engine: ComputeEngine, settings: SnukSettings, days: list[dt.date], *, bsteps: int, fsteps: int
+) -> StageResult:
+    """Replace ``feature_windows`` for anchor ``days``, one room per group.
+
+    Each room reads room_series of the day before through the day after (when it exists).
+    """
+    registry = settings.registry()
+    signals_of = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
+    per_room = partial(
+        room_day_windows,
+        signals={
+            room_id: windowed_columns(types)
+            for room_id, types in signals_of.items()
+            if "motion" in types
+        },
+        bsteps=bsteps,
+        fsteps=fsteps,
+        freq=settings.bin_freq,
+        timezone=registry.timezone,
+        anchors=pd.date_range(
+            pd.Timestamp(days[0], tz="UTC"),
+            pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
+            freq=settings.bin_freq,
+            inclusive="left",
+        ),
+    )
+    return engine.transform_partitions(
+        settings.lakehouse(),
+        source="room_series",
+        source_dates=[days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)],
+        key="room_id",
+        fn=per_room,
+        output_schema=window_schema(bsteps, fsteps),
+        summary_schema=SUMMARY_SCHEMA,
+        target="feature_windows",
+        target_dates=days,
+        missing_ok=True,
+    )
+
+
+def room_day_windows(
+    room: pd.DataFrame,
+    *,
+    signals: Mapping[str, list[str]],
+    bsteps: int,
+    fsteps: int,
+    freq: str,
+    timezone: str,
+    anchors: pd.DatetimeIndex,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
+
+    ``signals`` maps each room with a motion sensor to the signal columns it has; other rooms
+    have no windows (no occupancy to learn). The summary row counts the anchors dropped.
+    """
+    room_id = room["room_id"].iloc[0]
+    if room_id not in signals:
+        return pd.DataFrame(), pd.DataFrame(columns=SUMMARY_SCHEMA.names)
+    windows = room_windows(
+        room,
+        signals=signals[room_id],
+        bsteps=bsteps,
+        fsteps=fsteps,
+        freq=freq,
+        timezone=timezone,
+        anchors=anchors,
+    )
+    frame = pd.concat([windows.features, windows.targets], axis=1)
+    frame = frame.rename_axis("bin_start").reset_index().assign(room_id=room_id)
+    frame["date"] = frame["bin_start"].dt.date
+    return frame, pd.DataFrame({"room_id": [room_id], "dropped": [windows.dropped]})
+
+
+def window_schema(bsteps: int, fsteps: int) -> pa.Schema:
+    """Columns of ``feature_windows``: every signal's lags (null if the room lacks it)."""
+    lags = [lag_name(column, lag) for column in WINDOWED_COLUMNS for lag in range(-(bsteps - 1), 1)]
+    return pa.schema(
+        [
+            ("room_id", pa.string()),
+            ("bin_start", pa.timestamp("us", tz="UTC")),
+            *((name, pa.float64()) for name in [*lags, *CALENDAR_COLUMNS]),
+            *((label_name(step), pa.int64()) for step in range(1, fsteps + 1)),
+            ("date", pa.date32()),
+        ]
+    )
+
+
+# Per room with a motion sensor: the anchors left out (a bin offline or missing).
+SUMMARY_SCHEMA = pa.schema([("room_id", pa.string()), ("dropped", pa.int64())])

@@ -1,0 +1,1 @@
+"""Ingest: landing files parsed into rows (``parse``), then validated (``validate``)."""
