@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
     add_evaluate_parser(commands)
 
+    from snuk_assets.importer import add_import_parser
+
+    add_import_parser(commands)
+
     from snuk_assets.live.cli import add_live_parser
 
     add_live_parser(commands)
