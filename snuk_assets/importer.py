@@ -72,6 +72,7 @@ def import_building(mapping_path: str, data: str, out: str) -> dict:
     reasons: Counter = Counter()
     sensors: dict[str, tuple[str, str]] = {}
     quarantine = []
+    ignored: Counter = Counter()
     for path in files:
         room = mapping.get("room")
         if room:
@@ -80,6 +81,7 @@ def import_building(mapping_path: str, data: str, out: str) -> dict:
         converted = convert_table(table, mapping, room=room)
         obs = converted.observations
         counts.update(read=converted.values_read, imported=len(obs))
+        ignored.update(converted.ignored_columns)
         counts["quarantined"] += len(converted.quarantined)
         reasons.update(converted.quarantined["reason"].str.split(":").str[0])
         source = str(path.relative_to(data_dir))
@@ -94,7 +96,7 @@ def import_building(mapping_path: str, data: str, out: str) -> dict:
         ["source_file", "row_number", "raw_text", "reason"]
     ].to_csv(out_dir / "import_quarantine.csv", index=False)
     counts.update(files=len(files), sensors=len(sensors))
-    return {"counts": dict(counts), "reasons": dict(reasons)}
+    return {"counts": dict(counts), "reasons": dict(reasons), "ignored_columns": sorted(ignored)}
 
 
 def write_landing(obs: pd.DataFrame, landing: pathlib.Path, *, name: str) -> int:
@@ -183,4 +185,6 @@ def _import_command(args: argparse.Namespace) -> int:
     )
     for reason, n in sorted(report["reasons"].items()):
         print(f"  {reason}: {n}")
+    if report["ignored_columns"]:
+        print(f"  columns that are no point of the mapping, not read: {report['ignored_columns']}")
     return 0 if counts["read"] == counts["imported"] + counts["quarantined"] else 1

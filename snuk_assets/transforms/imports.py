@@ -42,6 +42,7 @@ class Converted:
     observations: pd.DataFrame  # sensor_id, point, room_id, sensor_type, ts_ms (int64), value
     quarantined: pd.DataFrame  # row_number, raw_text, reason
     values_read: int
+    ignored_columns: tuple[str, ...] = ()  # wide: columns that are not points (not read)
 
 
 def convert_table(frame: pd.DataFrame, mapping: Mapping, *, room: str | None = None) -> Converted:
@@ -105,11 +106,19 @@ def convert_table(frame: pd.DataFrame, mapping: Mapping, *, room: str | None = N
             "reason": reasons[bad].astype(str),
         }
     )
-    return Converted(observations.reset_index(drop=True), quarantined, len(long))
+    used = {"_row", mapping["timestamp"]["column"], *_template_columns(mapping, frame)}
+    if mapping["format"] == "long":
+        used |= {*_point_columns(mapping), mapping.get("value", "value"), mapping.get("unit")}
+    ignored = tuple(c for c in frame.columns if c not in used and c not in points)
+    return Converted(observations.reset_index(drop=True), quarantined, len(long), ignored)
+
+
+def _point_columns(mapping: Mapping) -> list[str]:
+    return mapping["point"] if isinstance(mapping["point"], list) else [mapping["point"]]
 
 
 def _long(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
-    columns = mapping["point"] if isinstance(mapping["point"], list) else [mapping["point"]]
+    columns = _point_columns(mapping)
     point = frame[columns[0]].astype(str)
     for column in columns[1:]:
         point = point + " " + frame[column].astype(str)
@@ -188,11 +197,12 @@ def timestamps_ms(values: pd.Series, spec: Mapping) -> tuple[pd.Series, pd.Serie
         whole = (as_ms % 1 == 0) if unit == "ms" else pd.Series(True, index=number.index)
         seconds = (unit == "ms") & (number < _MS_2000) & (number * 1000 >= _MS_2000)
         seconds &= number * 1000 < _MS_2100
-        reason[number.index[seconds]] = (
-            "timestamp in seconds where milliseconds are expected: "
-            + number[seconds].map(lambda v: f"{v:.0f}")
-            + " (not rescaled; declare timestamp unit: s if the whole column is seconds)"
-        )
+        if seconds.any():
+            reason[number.index[seconds]] = [
+                f"timestamp in seconds where milliseconds are expected: {v:.0f} (not rescaled;"
+                " declare the timestamp's unit: s if the whole column is seconds)"
+                for v in number[seconds]
+            ]
         reason[number.index[~whole & ~seconds]] = "bad timestamp: not a whole number of ms"
         ok = number.index[whole & ~seconds]
         ms[ok] = as_ms[ok].round().astype("int64")
