@@ -82,7 +82,8 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
     Parameters
     ----------
     path : str or path-like
-        The registry file (schema: see ``resources/buildings/reference_office.yaml``).
+        The registry file (schema: see ``resources/buildings/reference_office.yaml``), or a
+        Brick model in Turtle (``.ttl``: ``snuk_assets.brick``).
 
     Returns
     -------
@@ -96,11 +97,19 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
         id's type letter contradicts its ``type``. The message names the file and the entry.
     """
     path = pathlib.Path(path)
+    if path.suffix.lower() == ".ttl":  # a Brick model
+        from snuk_assets.brick import load_brick_registry
+
+        return load_brick_registry(path)
     with path.open() as handle:
         document = yaml.safe_load(handle)
+    return registry_from_document(document, str(path))
+
+
+def registry_from_document(document: object, where: str) -> BuildingRegistry:
+    """A registry from its parsed YAML (or an equivalent dict); ``where`` names it in errors."""
     if not isinstance(document, dict):
-        raise ValueError(f"{path}: expected a mapping with building_id, floors, rooms, sensors")
-    where = str(path)
+        raise ValueError(f"{where}: expected a mapping with building_id, floors, rooms, sensors")
     floors = _floors_frame(_field(document, "floors", where), where)
     rooms = _rooms_frame(_field(document, "rooms", where), set(floors["floor"]), where)
     sensor_types = {**SENSOR_TYPES, **parse_sensor_types(document.get("sensor_types"), where)}
