@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from rdflib import RDF, RDFS, BNode, Literal, Namespace, URIRef
 from rdflib.namespace import XSD
 
-from snuk_assets.registry import BuildingRegistry, registry_from_document
 from snuk_assets.sensor_types import SENSOR_TYPES
+
+if TYPE_CHECKING:
+    from snuk_assets.registry import BuildingRegistry
 
 BRICK = Namespace("https://brickschema.org/schema/Brick#")
 REF = Namespace("https://brickschema.org/schema/Brick/ref#")
@@ -116,8 +119,12 @@ def registry_to_turtle(registry: BuildingRegistry) -> str:
     return graph.serialize(format="turtle")
 
 
-def load_brick_registry(path: str | os.PathLike) -> BuildingRegistry:
-    """Read a registry from a Brick Turtle model (see the module docstring)."""
+def brick_document(path: str | os.PathLike) -> dict:
+    """A Brick Turtle model as a registry document (the YAML's shape; see the module docstring).
+
+    ``registry.load_registry`` reads a ``.ttl`` path through this and checks it as it checks
+    a YAML registry.
+    """
     import brickschema
 
     graph = brickschema.Graph()
@@ -130,7 +137,7 @@ def load_brick_registry(path: str | os.PathLike) -> BuildingRegistry:
     rooms = _rooms(graph, floors)
     sensors = _sensors(graph, rooms, where)
     used = sorted({r["floor"] for r in rooms.values()})
-    document = {
+    return {
         "building_id": str(graph.value(building, SNUK.buildingId) or _local(building)),
         "name": str(graph.value(building, RDFS.label) or _local(building)),
         "timezone": str(graph.value(building, SNUK.timezone) or "UTC"),
@@ -139,7 +146,6 @@ def load_brick_registry(path: str | os.PathLike) -> BuildingRegistry:
         "rooms": list(rooms.values()),
         "sensors": sensors,
     }
-    return registry_from_document(document, where)
 
 
 def _floors(graph) -> dict[URIRef, tuple[int, str]]:

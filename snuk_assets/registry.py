@@ -98,9 +98,9 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
     """
     path = pathlib.Path(path)
     if path.suffix.lower() == ".ttl":  # a Brick model
-        from snuk_assets.brick import load_brick_registry
+        from snuk_assets.brick import brick_document
 
-        return load_brick_registry(path)
+        return registry_from_document(brick_document(path), str(path))
     with path.open() as handle:
         document = yaml.safe_load(handle)
     return registry_from_document(document, str(path))
