@@ -12,8 +12,7 @@ import pandas as pd
 
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
-from snuk_assets.transforms.windows import lagged_signals, room_windows
+from snuk_assets.transforms.windows import model_windows
 
 
 def rolling_forecasts(
@@ -57,16 +56,8 @@ def rolling_forecasts(
         if room is None or room.empty:
             why[room_id] = "no room_series rows"
             continue
-        reach = lagged_signals(model_row.feature_names)
-        signals = [c for c in WINDOWED_COLUMNS if c in reach]
-        windows = room_windows(
-            room,
-            signals=signals,
-            bsteps=max(reach.values()),
-            fsteps=0,
-            freq=freq,
-            timezone=timezone,
-            anchors=anchors,
+        windows = model_windows(
+            room, model_row.feature_names, freq=freq, timezone=timezone, anchors=anchors
         )
         features = windows.features
         if features.empty or any(f not in features.columns for f in model_row.feature_names):

@@ -23,8 +23,7 @@ from snuk_assets.stages.models import read_models
 from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models.metrics import comparable_f1
 from snuk_assets.transforms.models.training import TrainingParams, positive_proba
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
-from snuk_assets.transforms.windows import lagged_signals, room_windows
+from snuk_assets.transforms.windows import model_signals, model_windows
 
 if TYPE_CHECKING:
     from snuk_assets.engines import ComputeEngine, StageResult
@@ -157,8 +156,7 @@ def forecast_room(
     """The room's forecast rows (``SCHEMA``) for ``day`` from its ``room_series`` rows of the
     day and the day before, or why there is none."""
     # Only the signals the model uses need a complete window, as far back as it looks.
-    reach = lagged_signals(model_row.feature_names)
-    signals = [column for column in WINDOWED_COLUMNS if column in reach]
+    signals, _ = model_signals(model_row.feature_names)
     empty = [column for column in signals if not (len(room) and room[column].notna().any())]
     if empty:
         return f"no {' or '.join(empty)} data on the day"
@@ -167,14 +165,8 @@ def forecast_room(
         periods=int(pd.Timedelta(days=1) / pd.Timedelta(freq)),
         freq=freq,
     )
-    windows = room_windows(
-        room,
-        signals=signals,
-        bsteps=max(reach.values()),
-        fsteps=0,
-        freq=freq,
-        timezone=timezone,
-        anchors=anchors,
+    windows = model_windows(
+        room, model_row.feature_names, freq=freq, timezone=timezone, anchors=anchors
     )
     features = windows.features
     missing = [f for f in model_row.feature_names if f not in features.columns]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from snuk_assets.transforms.holidays import german_public_holidays
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 
 CALENDAR_COLUMNS = ["time_of_day_sin", "time_of_day_cos", "day_of_week", "working_day"]
 
@@ -213,3 +214,25 @@ def room_windows(
     labels = (windows.targets > 0).astype("int64")
     labels.columns = [label_name(step) for step in range(1, fsteps + 1)]
     return MLWindows(pd.concat([windows.features, calendar], axis=1), labels, windows.dropped)
+
+
+def model_signals(feature_names) -> tuple[list[str], int]:
+    """The room_series columns a stored model's ``feature_names`` lag, and how many bins back."""
+    reach = lagged_signals(feature_names)
+    return [column for column in WINDOWED_COLUMNS if column in reach], max(reach.values())
+
+
+def model_windows(
+    room: pd.DataFrame, feature_names, *, freq: str, timezone: str, anchors: pd.Index
+) -> MLWindows:
+    """The windows a stored model reads (its signals and lags, no labels) at ``anchors``."""
+    signals, bsteps = model_signals(feature_names)
+    return room_windows(
+        room,
+        signals=signals,
+        bsteps=bsteps,
+        fsteps=0,
+        freq=freq,
+        timezone=timezone,
+        anchors=anchors,
+    )

@@ -162,8 +162,8 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
     import pyarrow as pa
     import skops.io as sio
 
-    from snuk_assets.assets.occupancy_models import SCHEMA as MODEL_TABLE_SCHEMA
     from snuk_assets.lakehouse import Lakehouse
+    from snuk_assets.stages.models import SCHEMA as MODEL_TABLE_SCHEMA
 
     lakehouse, last = lakehouse_with_models
     root = tmp_path / "lakehouse"
