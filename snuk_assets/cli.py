@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import pathlib
 import sys
 import time
 
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     from snuk_assets.evaluate import add_evaluate_parser
 
     add_evaluate_parser(commands)
+
+    from snuk_assets.importer import add_import_parser
+
+    add_import_parser(commands)
 
     from snuk_assets.live.cli import add_live_parser
 
@@ -62,6 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", default=42, type=int)
     demo.set_defaults(func=_demo_command)
 
+    registry = commands.add_parser("registry", help="the building registry in other forms")
+    registry_commands = registry.add_subparsers(dest="registry_command", required=True)
+    export = registry_commands.add_parser("export", help="write the registry as a Brick model")
+    export.add_argument("--brick", required=True, help="the Turtle file to write")
+    export.add_argument(
+        "--registry", default=None, help="the registry to export (default: SNUK_REGISTRY's)"
+    )
+    export.set_defaults(func=_registry_export_command)
+
     tables = commands.add_parser("tables", help="list the lakehouse's tables and row counts")
     tables.set_defaults(func=_tables_command)
 
@@ -80,6 +94,20 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     return args.func(args) or 0
+
+
+def _registry_export_command(args: argparse.Namespace) -> int:
+    from snuk_assets.brick import registry_to_turtle
+    from snuk_assets.registry import load_registry
+    from snuk_assets.settings import SnukSettings
+
+    registry = load_registry(args.registry) if args.registry else SnukSettings.from_env().registry()
+    pathlib.Path(args.brick).write_text(registry_to_turtle(registry))
+    print(
+        f"{args.brick}: {len(registry.rooms)} rooms, {len(registry.sensors)} points "
+        f"of {registry.building_id}"
+    )
+    return 0
 
 
 def _materialize_command(args: argparse.Namespace) -> int:

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import os
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import yaml
 
-from snuk_assets.sensor_types import SENSOR_TYPES, TYPE_BY_LETTER, is_valid_sensor_id
+from snuk_assets.sensor_types import (
+    SENSOR_TYPES,
+    TYPE_BY_LETTER,
+    SensorCatalog,
+    SensorType,
+    is_gateway_id,
+    parse_sensor_types,
+    sensor_id_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,10 @@ class BuildingRegistry:
         Columns ``room_id`` (str), ``floor`` (int), ``name``, ``kind``, ``area_m2`` (float, m2),
         ``workplaces`` (Int64, null where the YAML gives none).
     sensors : pandas.DataFrame
-        Columns ``sensor_id`` (str), ``sensor_type`` (``motion``, ``temperature``,
-        ``humidity`` or ``luminosity``), ``room_id`` (str), ``floor`` (int, the room's floor).
+        Columns ``sensor_id`` (str), ``sensor_type`` (a key of ``sensor_types``), ``room_id``
+        (str), ``floor`` (int, the room's floor).
+    sensor_types : dict of str to SensorType
+        The built-in types plus those the registry declares under ``sensor_types:``.
     """
 
     building_id: str
@@ -42,6 +52,16 @@ class BuildingRegistry:
     floors: pd.DataFrame
     rooms: pd.DataFrame
     sensors: pd.DataFrame
+    sensor_types: dict[str, SensorType] = field(default_factory=lambda: dict(SENSOR_TYPES))
+
+    def catalog(self) -> SensorCatalog:
+        """The building's types and each sensor's type (``SensorCatalog``)."""
+        return SensorCatalog(
+            types=self.sensor_types,
+            type_by_id=dict(
+                zip(self.sensors["sensor_id"], self.sensors["sensor_type"], strict=True)
+            ),
+        )
 
     def sensor_ids(self) -> frozenset[str]:
         """All sensor ids of the building."""
@@ -63,7 +83,8 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
     Parameters
     ----------
     path : str or path-like
-        The registry file (schema: see ``resources/buildings/reference_office.yaml``).
+        The registry file (schema: see ``resources/buildings/reference_office.yaml``), or a
+        Brick model in Turtle (``.ttl``: ``snuk_assets.brick``).
 
     Returns
     -------
@@ -72,19 +93,28 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
     Raises
     ------
     ValueError
-        If a key is missing, an id is duplicated, a room or floor is unknown, a sensor id does
-        not have the gateway's shape or its type letter contradicts its ``type``. The message
-        names the file and the offending entry.
+        If a key is missing, an id is duplicated, a room or floor is unknown, a sensor id is
+        not 1..200 printable characters, a type is unknown or badly declared, or a gateway-shaped
+        id's type letter contradicts its ``type``. The message names the file and the entry.
     """
     path = pathlib.Path(path)
+    if path.suffix.lower() == ".ttl":  # a Brick model
+        from snuk_assets.brick import brick_document
+
+        return registry_from_document(brick_document(path), str(path))
     with path.open() as handle:
         document = yaml.safe_load(handle)
+    return registry_from_document(document, str(path))
+
+
+def registry_from_document(document: object, where: str) -> BuildingRegistry:
+    """A registry from its parsed YAML (or an equivalent dict); ``where`` names it in errors."""
     if not isinstance(document, dict):
-        raise ValueError(f"{path}: expected a mapping with building_id, floors, rooms, sensors")
-    where = str(path)
+        raise ValueError(f"{where}: expected a mapping with building_id, floors, rooms, sensors")
     floors = _floors_frame(_field(document, "floors", where), where)
     rooms = _rooms_frame(_field(document, "rooms", where), set(floors["floor"]), where)
-    sensors = _sensors_frame(_field(document, "sensors", where), rooms, where)
+    sensor_types = {**SENSOR_TYPES, **parse_sensor_types(document.get("sensor_types"), where)}
+    sensors = _sensors_frame(_field(document, "sensors", where), rooms, sensor_types, where)
     return BuildingRegistry(
         building_id=str(_field(document, "building_id", where)),
         name=str(_field(document, "name", where)),
@@ -92,6 +122,7 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
         floors=floors,
         rooms=rooms,
         sensors=sensors,
+        sensor_types=sensor_types,
     )
 
 
@@ -134,24 +165,24 @@ def _rooms_frame(entries: list[dict], known_floors: set[int], where: str) -> pd.
     return rooms
 
 
-def _sensors_frame(entries: list[dict], rooms: pd.DataFrame, where: str) -> pd.DataFrame:
+def _sensors_frame(
+    entries: list[dict], rooms: pd.DataFrame, sensor_types: dict[str, SensorType], where: str
+) -> pd.DataFrame:
     floor_of_room = dict(zip(rooms["room_id"], rooms["floor"], strict=True))
     records = []
     for entry in entries:
         sensor_id = str(_field(entry, "sensor_id", where))
         room_id = str(_field(entry, "room_id", where))
         type_name = _field(entry, "type", where)
-        if not is_valid_sensor_id(sensor_id):
-            raise ValueError(
-                f"{where}: sensor id {sensor_id!r} does not have the gateway's shape "
-                "NNNN-NNN-NNN-NNN-x (x one of m, t, h, l)"
-            )
-        if type_name not in SENSOR_TYPES:
+        problem = sensor_id_problem(sensor_id)
+        if problem:
+            raise ValueError(f"{where}: sensor id {sensor_id!r} is not a sensor id: {problem}")
+        if type_name not in sensor_types:
             raise ValueError(
                 f"{where}: sensor {sensor_id!r} has unknown type {type_name!r}; "
-                f"expected one of {sorted(SENSOR_TYPES)}"
+                f"expected one of {sorted(sensor_types)} or a type declared under sensor_types"
             )
-        if TYPE_BY_LETTER[sensor_id[-1]] != type_name:
+        if is_gateway_id(sensor_id) and TYPE_BY_LETTER[sensor_id[-1]] != type_name:
             raise ValueError(
                 f"{where}: sensor {sensor_id!r} is listed as {type_name!r} but its letter "
                 f"{sensor_id[-1]!r} means {TYPE_BY_LETTER[sensor_id[-1]]!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from snuk_assets.registry import default_registry_path, load_registry
-from snuk_assets.sensor_types import SENSOR_TYPES
+from snuk_assets.sensor_types import TYPE_BY_LETTER
 
 SAMPLE_IDS = [
     "8514-294-220-250-m",
@@ -36,7 +36,7 @@ def test_reference_office_has_the_documented_shape(registry):
 def test_every_room_has_all_four_sensor_types(registry):
     types_per_room = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
     assert set(types_per_room.index) == set(registry.rooms["room_id"])
-    assert all(types == set(SENSOR_TYPES) for types in types_per_room)
+    assert all(types == set(TYPE_BY_LETTER.values()) for types in types_per_room)
 
 
 def test_sensor_floor_is_its_room_floor(registry):
@@ -67,7 +67,9 @@ sensors:
             "'1-2-3-4-m' is listed more than once",
         ),
         ('  - {sensor_id: "1-2-3-4-m", room_id: "0002", type: motion}\n', "unknown room '0002'"),
-        ('  - {sensor_id: "1-2-3-m", room_id: "0001", type: motion}\n', "gateway's shape"),
+        ('  - {sensor_id: "  ", room_id: "0001", type: motion}\n', "empty after trimming"),
+        ('  - {sensor_id: "a\\tb", room_id: "0001", type: motion}\n', "control character"),
+        (f'  - {{sensor_id: "{"x" * 201}", room_id: "0001", type: motion}}\n', "at most 200"),
         ('  - {sensor_id: "1-2-3-4-t", room_id: "0001", type: motion}\n', "means 'temperature'"),
         ('  - {sensor_id: "1-2-3-4-m", room_id: "0001", type: sound}\n', "unknown type 'sound'"),
         ('  - {sensor_id: "1-2-3-4-m", room_id: "0001"}\n', "missing key 'type'"),
@@ -86,3 +88,43 @@ def test_room_on_unknown_floor_is_rejected(tmp_path):
     path.write_text(HEADER.replace("floor: 0, name: R1", "floor: 3, name: R1") + "  []\n")
     with pytest.raises(ValueError, match="room '0001' is on floor 3"):
         load_registry(path)
+
+
+def test_free_form_ids_and_declared_types(tmp_path):
+    """UUIDs and names are ids; a type declared under sensor_types joins the built-in ones."""
+    path = tmp_path / "free.yaml"
+    path.write_text(
+        HEADER.replace("sensors:\n", "")
+        + "sensor_types:\n"
+        + "  - {name: voc, signal_model: linear, unit: ppb, min_value: 0, max_value: 60000,"
+        + " max_gap: 2h}\n"
+        + "sensors:\n"
+        + '  - {sensor_id: "0b6f9c1e-3d2a-4f7b-9e1c-5a8d2f4b6c70", room_id: "0001", type: co2}\n'
+        + '  - {sensor_id: "Room 2.14 CO2", room_id: "0001", type: voc}\n'
+        + '  - {sensor_id: "1-2-3-4-m", room_id: "0001", type: motion}\n'
+    )
+    registry = load_registry(path)
+    catalog = registry.catalog()
+    assert catalog.type_name("Room 2.14 CO2") == "voc"
+    assert catalog.type_name("0b6f9c1e-3d2a-4f7b-9e1c-5a8d2f4b6c70") == "co2"
+    assert catalog.type_name("9-9-9-9-t") == "temperature"  # unregistered: the gateway letter
+    assert catalog.type_name("unregistered name") is None
+    assert registry.sensor_types["voc"].max_gap == "2h"
+    assert {"co2", "contact", "people_count", "sound_level"} <= set(registry.sensor_types)
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        ("{name: co2, signal_model: linear, unit: ppm, min_value: 0, max_value: 1}", "already"),
+        ("{name: voc, signal_model: cubic, unit: ppb, min_value: 0, max_value: 1}", "cubic"),
+        ("{name: voc, signal_model: linear, unit: ppb, min_value: 2, max_value: 1}", "> max"),
+        ("{name: voc, unit: ppb, min_value: 0, max_value: 1}", "lacks ['signal_model']"),
+    ],
+)
+def test_broken_sensor_type_is_rejected(tmp_path, declared, expected):
+    path = tmp_path / "types.yaml"
+    path.write_text(HEADER.replace("sensors:\n", f"sensor_types:\n  - {declared}\nsensors: []\n"))
+    with pytest.raises(ValueError, match="types.yaml") as error:
+        load_registry(path)
+    assert expected in str(error.value)

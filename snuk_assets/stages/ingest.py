@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from snuk_assets.landing import LandingFile, LandingZone, LandingZoneError, SkippedFile, day_folder
+from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.transforms.ingest.parse import (
     PARSED_SCHEMA,
     ParseLimits,
@@ -98,9 +99,16 @@ def ingest_days(settings: SnukSettings, days: list[dt.date], *, log: Logger) -> 
     lakehouse = settings.lakehouse()
     # Before reading a single file: an unreachable lakehouse fails now, naming its URI.
     lakehouse.check_reachable()
-    known_sensor_ids = settings.registry().sensor_ids()
+    registry = settings.registry()
     days_read = [
-        ingest_day(log, landing, day, settings=settings, known_sensor_ids=known_sensor_ids)
+        ingest_day(
+            log,
+            landing,
+            day,
+            settings=settings,
+            known_sensor_ids=registry.sensor_ids(),
+            catalog=registry.catalog(),
+        )
         for day in days
     ]
     kept = pa.concat_tables([d.result.kept for d in days_read])
@@ -150,6 +158,7 @@ def ingest_day(
     *,
     settings: SnukSettings,
     known_sensor_ids: frozenset[str],
+    catalog: SensorCatalog | None = None,
 ) -> DayIngest:
     """Read, parse and validate every file of one arrival day's landing folder."""
     files, skipped = landing.scan_day(day)  # an unreadable landing zone fails here
@@ -174,6 +183,7 @@ def ingest_day(
         arrival_day=day,
         max_lateness=settings.max_lateness,
         known_sensor_ids=known_sensor_ids,
+        catalog=catalog,
     )
     log.info(
         f"{day}: {len(files)} files ({len(skipped)} skipped), {records} records, "

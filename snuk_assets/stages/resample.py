@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.days import arrival_days_for
-from snuk_assets.sensor_types import SENSOR_TYPES
+from snuk_assets.sensor_types import SENSOR_TYPES, SensorCatalog, SensorType
 from snuk_assets.transforms.resample.arrivals import (
     ArrivalStats,
     latest_arrival_wins,
@@ -53,6 +53,7 @@ def resample_days(
         max_gap=settings.max_gap_by_type,
         max_on=pd.Timedelta(settings.max_on),
         rooms=dict(zip(registry.sensors["sensor_id"], registry.sensors["room_id"], strict=True)),
+        catalog=registry.catalog(),
         picture_freq=picture_freq(days, settings.bin_freq),
     )
     return engine.transform_partitions(
@@ -79,29 +80,43 @@ def resample_sensor(
     max_on: pd.Timedelta,
     rooms: Mapping[str, str],
     picture_freq: str,
+    catalog: SensorCatalog | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One sensor's raw rows (``RAW_COLUMNS``, every arrival day) to its bins and summary.
 
     Returns the ``SCHEMA`` rows over ``[start, end)`` (``room_id`` from ``rooms``, null for
-    an unregistered sensor) and the ``SUMMARY_SCHEMA`` rows of the sensor.
+    an unregistered sensor) and the ``SUMMARY_SCHEMA`` rows of the sensor. The type is the
+    registry's (``catalog``), else a gateway id's letter; a sensor with neither has no bins
+    (ingest quarantines its rows; only a registry edited since has such rows here).
     """
+    catalog = catalog or SensorCatalog()
     table = pa.Table.from_pandas(raw[RAW_COLUMNS], preserve_index=False)
     observations, arrivals = latest_arrival_wins(table)
+    typed = with_sensor_type(observations.select(["sensor_id", "ts", "value"]), catalog)
+    if typed.num_rows and typed["sensor_type"].null_count == typed.num_rows:
+        return pd.DataFrame(columns=SCHEMA.names), pd.DataFrame(columns=SUMMARY_SCHEMA.names)
     series = resample_observations(
-        with_sensor_type(observations.select(["sensor_id", "ts", "value"])),
+        typed,
         start=start,
         end=end,
         freq=freq,
         max_gap=max_gap,
         max_on=max_on,
+        sensor_types=catalog.types,
     )
     series["room_id"] = series["sensor_id"].map(rooms)
     series["date"] = series["bin_start"].dt.date
-    return series, sensor_summary(series, arrivals, picture_freq=picture_freq)
+    return series, sensor_summary(
+        series, arrivals, picture_freq=picture_freq, sensor_types=catalog.types
+    )
 
 
 def sensor_summary(
-    series: pd.DataFrame, arrivals: ArrivalStats, *, picture_freq: str
+    series: pd.DataFrame,
+    arrivals: ArrivalStats,
+    *,
+    picture_freq: str,
+    sensor_types: Mapping[str, SensorType] = SENSOR_TYPES,
 ) -> pd.DataFrame:
     """One sensor's bins counted per ``picture_freq`` interval (``SUMMARY_SCHEMA``).
 
@@ -120,7 +135,7 @@ def sensor_summary(
         return np.bincount(interval, weights=flags, minlength=len(starts)).astype(np.int64)
 
     sensor_type = series["sensor_type"].iloc[0]
-    limits = SENSOR_TYPES[sensor_type]
+    limits = sensor_types[sensor_type]
     value = series["value"].to_numpy(dtype=float)
     status = series["status"].to_numpy(dtype=object)
     with np.errstate(invalid="ignore"):

@@ -16,10 +16,11 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.stages.resample import picture_freq
-from snuk_assets.transforms.rooms import combine_sensors
+from snuk_assets.transforms.rooms import combine_sensors, room_series_columns
 
 if TYPE_CHECKING:
     from snuk_assets.engines import ComputeEngine, StageResult
+    from snuk_assets.registry import BuildingRegistry
     from snuk_assets.settings import SnukSettings
 
 SERIES_COLUMNS = [
@@ -34,28 +35,53 @@ SERIES_COLUMNS = [
 
 
 def combine_days(engine: ComputeEngine, settings: SnukSettings, days: list[dt.date]) -> StageResult:
-    """Replace ``room_series`` for ``days``, one room per group."""
+    """Replace ``room_series`` for ``days``, one room per group.
+
+    Its columns: ``SCHEMA``, plus a value and a coverage column for every further type among
+    the registry's sensors (``co2``, ``people_count``, ...).
+    """
+    sensor_types = room_types(settings.registry())
     return engine.transform_partitions(
         settings.lakehouse(),
         source="resampled_series",
         source_dates=days,
         columns=SERIES_COLUMNS,
         key="room_id",
-        fn=partial(combine_room, picture_freq=picture_freq(days, settings.bin_freq)),
-        output_schema=SCHEMA,
+        fn=partial(
+            combine_room,
+            picture_freq=picture_freq(days, settings.bin_freq),
+            sensor_types=sensor_types,
+        ),
+        output_schema=room_schema(sensor_types),
         summary_schema=SUMMARY_SCHEMA,
         target="room_series",
         target_dates=days,
     )
 
 
-def combine_room(series: pd.DataFrame, *, picture_freq: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One room's sensor bins (``SERIES_COLUMNS``) to its ``SCHEMA`` rows and summary.
+def room_types(registry: BuildingRegistry) -> list[str]:
+    """The sensor types of the registry's sensors, sorted: what ``room_series`` carries."""
+    return sorted(set(registry.sensors["sensor_type"]))
+
+
+def room_schema(sensor_types: list[str]) -> pa.Schema:
+    """``SCHEMA`` with a float64 value and coverage column for each further type, before
+    ``date``."""
+    extra = room_series_columns(sensor_types)[len(SCHEMA.names) - 1 :]
+    return pa.schema(
+        [*list(SCHEMA)[:-1], *((name, pa.float64()) for name in extra), SCHEMA.field("date")]
+    )
+
+
+def combine_room(
+    series: pd.DataFrame, *, picture_freq: str, sensor_types: list[str] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One room's sensor bins (``SERIES_COLUMNS``) to its ``room_schema`` rows and summary.
 
     The summary has one row per ``picture_freq`` interval: bins, occupied bins, bins without
     motion coverage and the mean occupancy (for the picture).
     """
-    rooms = combine_sensors(series)
+    rooms = combine_sensors(series, sensor_types=sensor_types)
     if rooms.empty:  # the sensors without a room
         return rooms, pd.DataFrame(columns=SUMMARY_SCHEMA.names)
     rooms["date"] = rooms["bin_start"].dt.date

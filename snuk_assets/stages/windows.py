@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, windowed_columns
+from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, has_occupancy, windowed_columns
 from snuk_assets.transforms.windows import CALENDAR_COLUMNS, label_name, lag_name, room_windows
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def window_days(
         signals={
             room_id: windowed_columns(types)
             for room_id, types in signals_of.items()
-            if "motion" in types
+            if has_occupancy(types)
         },
         bsteps=bsteps,
         fsteps=fsteps,
@@ -81,8 +81,9 @@ def room_day_windows(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
 
-    ``signals`` maps each room with a motion sensor to the signal columns it has; other rooms
-    have no windows (no occupancy to learn). The summary row counts the anchors dropped.
+    ``signals`` maps each room with a motion sensor or a people counter to the signal
+    columns it has; other rooms have no windows (no occupancy to learn). The summary row
+    counts the anchors dropped.
     """
     room_id = room["room_id"].iloc[0]
     if room_id not in signals:

@@ -43,7 +43,7 @@ BAD = [
     (
         "snuk/{b}/sensors/not-a-sensor",
         b'{"timestamp": 1465000000000, "value": 1.0}',
-        "invalid sensor id",
+        "unknown sensor type",
     ),
     ("snuk/{b}/sensors/{s}", b'{"timestamp": 1465000000000, "value": 7.0}', "range"),
     ("snuk/other/sensors/{s}", b'{"timestamp": 1465000000000, "value": 1.0}', "unknown building"),

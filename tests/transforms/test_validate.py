@@ -138,7 +138,8 @@ MALFORMED = {
     "in the future": line(TEMPERATURE, DAY_START_MS + 86_400_000, 23.9),
     "value out of range": line(TEMPERATURE, 1471132306000, 60.5),
     "value not finite": line(TEMPERATURE, 1471132306000, "inf"),
-    "invalid sensor id": line("7513-133-195-250", 1471132306000, 23.9),
+    "invalid sensor id": line("7513\x07133", 1471132306000, 23.9),
+    "unknown sensor type": line("Room 2.14 CO2", 1471132306000, 23.9),
 }
 
 

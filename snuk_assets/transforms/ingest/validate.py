@@ -13,7 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from snuk_assets.sensor_types import SENSOR_ID_PATTERN, SENSOR_TYPES
+from snuk_assets.sensor_types import (
+    ALLOWED_STATES,
+    SensorCatalog,
+    sensor_id_problem,
+    valid_sensor_ids,
+)
 from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA
 
 KEPT_SCHEMA = pa.schema(
@@ -38,12 +43,7 @@ QUARANTINE_SCHEMA = pa.schema(
 
 _MS_PER_DAY = 86_400_000
 _EPOCH_DAY = dt.date(1970, 1, 1)
-# A state sensor reports states, not a scale: anything between them is a broken reading.
-_ALLOWED_STATES = {"motion": (0.0, 1.0)}
-_ID_EXPECTED = (
-    "expected four dash-separated number groups and a type letter m, t, h or l, "
-    "e.g. '8514-294-220-250-m'"
-)
+_ID_EXPECTED = "expected 1 to 200 printable characters, not only blanks"
 
 
 @dataclass
@@ -66,7 +66,7 @@ class ValidationResult:
     reasons
         Quarantined rows per reason category (the text before the first colon).
     unknown_sensors
-        Kept rows per sensor id that has the right shape but is not a known sensor.
+        Kept rows per sensor id of the gateway's shape that is not a known sensor.
     """
 
     kept: pa.Table
@@ -95,6 +95,7 @@ def validate_observations(
     arrival_day: dt.date,
     max_lateness: dt.timedelta = dt.timedelta(days=3),
     known_sensor_ids: frozenset[str] | None = None,
+    catalog: SensorCatalog | None = None,
 ) -> ValidationResult:
     """Keep the plausible observations of one arrival day and quarantine the rest with a reason.
 
@@ -112,15 +113,20 @@ def validate_observations(
     known_sensor_ids
         The building's sensors. Kept rows from other well-formed ids are counted in
         ``unknown_sensors`` but still kept; ``None`` skips the count.
+    catalog
+        The building's sensor types and each registered sensor's type (range checks); by
+        default the built-in types, with the gateway id's letter naming the type.
 
     Returns
     -------
     ValidationResult
-        A row is quarantined, first rule first, for: a parse ``error``; an id not matching
-        ``SENSOR_ID_PATTERN``; a value that is not finite; a value outside its type's range (a
-        motion value other than 0 or 1); a measurement before the lateness window ("too late")
-        or after the arrival day ("in the future"). Of valid rows with equal sensor_id, ts and
-        value, the first by source_file, line_number is kept and the others are duplicates.
+        A row is quarantined, first rule first, for: a parse ``error``; an id that is not
+        1..200 printable characters or only blanks; an id without a type (not in ``catalog``,
+        not of the gateway's shape); a value that is not finite; a value outside
+        its type's range (a motion or contact value other than 0 or 1); a measurement before
+        the lateness window ("too late") or after the arrival day ("in the future"). Of valid
+        rows with equal sensor_id, ts and value, the first by source_file, line_number is kept
+        and the others are duplicates.
     """
     if max_lateness < dt.timedelta(0):
         raise ValueError(f"max_lateness must not be negative, got {max_lateness}")
@@ -131,12 +137,20 @@ def validate_observations(
         )
     parsed = parsed.select(PARSED_SCHEMA.names).cast(PARSED_SCHEMA)
     day = arrival_day.date() if isinstance(arrival_day, dt.datetime) else arrival_day
-    rule = _first_failing_rule(parsed, day=day, max_lateness=max_lateness)
+    catalog = catalog or SensorCatalog()
+    types = catalog.type_names(parsed["sensor_id"])
+    rule = _first_failing_rule(parsed, types, catalog, day=day, max_lateness=max_lateness)
     bad = rule > 0
     valid = parsed.filter(pa.array(~bad))
     unique, rows_duplicate = _drop_duplicates(valid)
     kept = _kept_table(unique, day)
-    quarantined = _quarantine_table(parsed, rule, day=day, max_lateness=max_lateness)
+    quarantined = _quarantine_table(
+        parsed.append_column("sensor_type", types),
+        rule,
+        catalog,
+        day=day,
+        max_lateness=max_lateness,
+    )
     return ValidationResult(
         kept=kept,
         quarantined=quarantined,
@@ -160,20 +174,26 @@ def _window_ms(day: dt.date, max_lateness: dt.timedelta) -> tuple[int, int, int]
 
 
 def _first_failing_rule(
-    parsed: pa.Table, *, day: dt.date, max_lateness: dt.timedelta
+    parsed: pa.Table,
+    types: pa.Array,
+    catalog: SensorCatalog,
+    *,
+    day: dt.date,
+    max_lateness: dt.timedelta,
 ) -> np.ndarray:
     """Per row, the number of the first rule of :data:`_RULE_MESSAGES` it fails; 0 if none."""
     sensor_id, ts_ms, value = parsed["sensor_id"], parsed["ts_ms"], parsed["value"]
     earliest, _, end = _window_ms(day, max_lateness)
-    well_formed = pc.fill_null(pc.match_substring_regex(sensor_id, SENSOR_ID_PATTERN), False)
+    well_formed = valid_sensor_ids(sensor_id)
     ts = _numpy(ts_ms, fill=0)
     values = _numpy(value, fill=0.0)
     failing = [
         _numpy(parsed["error"].is_valid()),
         _numpy(pc.or_(pc.or_(sensor_id.is_null(), ts_ms.is_null()), value.is_null())),
         ~_numpy(well_formed),
+        _numpy(types.is_null()),
         ~np.isfinite(values),
-        _out_of_range(sensor_id, values),
+        _out_of_range(types, values, catalog),
         ts < earliest,
         ts >= end,
     ]
@@ -183,13 +203,12 @@ def _first_failing_rule(
     return rule
 
 
-def _out_of_range(sensor_id: pa.ChunkedArray, values: np.ndarray) -> np.ndarray:
-    letter = pc.utf8_slice_codeunits(sensor_id, -1)
+def _out_of_range(types: pa.Array, values: np.ndarray, catalog: SensorCatalog) -> np.ndarray:
     out = np.zeros(len(values), dtype=bool)
-    for sensor_type in SENSOR_TYPES.values():
-        of_type = _numpy(pc.fill_null(pc.equal(letter, sensor_type.letter), False))
-        if sensor_type.name in _ALLOWED_STATES:
-            plausible = np.isin(values, _ALLOWED_STATES[sensor_type.name])
+    for sensor_type in catalog.types.values():
+        of_type = _numpy(pc.fill_null(pc.equal(types, sensor_type.name), False))
+        if sensor_type.name in ALLOWED_STATES:
+            plausible = np.isin(values, ALLOWED_STATES[sensor_type.name])
         else:
             plausible = (values >= sensor_type.min_value) & (values <= sensor_type.max_value)
         out |= of_type & ~plausible
@@ -197,7 +216,7 @@ def _out_of_range(sensor_id: pa.ChunkedArray, values: np.ndarray) -> np.ndarray:
 
 
 def _numpy(array: pa.ChunkedArray | pa.Array, *, fill: object = False) -> np.ndarray:
-    return pc.fill_null(array, fill).to_numpy()
+    return pc.fill_null(array, fill).to_numpy(zero_copy_only=False)
 
 
 def _drop_duplicates(valid: pa.Table) -> tuple[pa.Table, int]:
@@ -229,12 +248,19 @@ def _kept_table(valid: pa.Table, day: dt.date) -> pa.Table:
 
 
 def _quarantine_table(
-    parsed: pa.Table, rule: np.ndarray, *, day: dt.date, max_lateness: dt.timedelta
+    parsed: pa.Table,
+    rule: np.ndarray,
+    catalog: SensorCatalog,
+    *,
+    day: dt.date,
+    max_lateness: dt.timedelta,
 ) -> pa.Table:
     bad_rows = np.flatnonzero(rule)
     bad = parsed.take(pa.array(bad_rows))
     reasons = [
-        _RULE_MESSAGES[number](row, day, max_lateness)
+        _out_of_range_message(row, catalog)
+        if number == _OUT_OF_RANGE
+        else _RULE_MESSAGES[number](row, day, max_lateness)
         for number, row in zip(rule[bad_rows].tolist(), bad.to_pylist(), strict=True)
     ]
     quarantined = pa.table(
@@ -257,18 +283,28 @@ def _missing_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> str
 
 
 def _invalid_id_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> str:
-    return f"invalid sensor id: {row['sensor_id']!r}; {_ID_EXPECTED}"
+    sensor_id = row["sensor_id"]
+    shown = sensor_id if len(sensor_id) <= 80 else sensor_id[:80] + "..."
+    return f"invalid sensor id: {shown!r} {sensor_id_problem(sensor_id)}; {_ID_EXPECTED}"
+
+
+def _untyped_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> str:
+    return (
+        f"unknown sensor type: sensor {row['sensor_id']!r} is not in the registry and has not "
+        "the gateway's shape NNNN-NNN-NNN-NNN-x (x one of m, t, h, l); list it in the "
+        "registry's sensors with its type"
+    )
 
 
 def _not_finite_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> str:
     return f"value not finite: {row['value']!r} from sensor {row['sensor_id']}"
 
 
-def _out_of_range_message(row: dict, day: dt.date, max_lateness: dt.timedelta) -> str:
+def _out_of_range_message(row: dict, catalog: SensorCatalog) -> str:
     sensor_id, value = row["sensor_id"], row["value"]
-    sensor_type = next(t for t in SENSOR_TYPES.values() if t.letter == sensor_id[-1])
-    if sensor_type.name in _ALLOWED_STATES:
-        allowed = " or ".join(f"{state:g}" for state in _ALLOWED_STATES[sensor_type.name])
+    sensor_type = catalog.types[row["sensor_type"]]
+    if sensor_type.name in ALLOWED_STATES:
+        allowed = " or ".join(f"{state:g}" for state in ALLOWED_STATES[sensor_type.name])
         expected = f"exactly {allowed}"
     else:
         expected = f"{sensor_type.min_value:g} to {sensor_type.max_value:g} {sensor_type.unit}"
@@ -318,11 +354,15 @@ _RULE_MESSAGES = {
     1: lambda row, day, max_lateness: row["error"],
     2: _missing_message,
     3: _invalid_id_message,
-    4: _not_finite_message,
-    5: _out_of_range_message,
-    6: _too_late_message,
-    7: _future_message,
+    4: _untyped_message,
+    5: _not_finite_message,
+    6: None,  # _out_of_range_message, which needs the catalog
+    7: _too_late_message,
+    8: _future_message,
 }
+
+
+_OUT_OF_RANGE = 6
 
 
 def _iso(ts_ms: int) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from snuk_assets.sensor_types import TYPE_BY_LETTER
+from snuk_assets.sensor_types import SensorCatalog
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,10 @@ def latest_arrival_wins(raw: pa.Table) -> tuple[pa.Table, ArrivalStats]:
     return kept, stats
 
 
-def with_sensor_type(observations: pa.Table) -> pa.Table:
-    """Add ``sensor_type`` (``motion``, ``temperature``, ...) from each sensor id's last letter."""
-    letters = list(TYPE_BY_LETTER)
-    index = pc.index_in(
-        pc.utf8_slice_codeunits(observations["sensor_id"], -1), value_set=pa.array(letters)
-    )
-    types = pc.take(pa.array([TYPE_BY_LETTER[letter] for letter in letters]), index)
+def with_sensor_type(observations: pa.Table, catalog: SensorCatalog | None = None) -> pa.Table:
+    """Add ``sensor_type`` (``motion``, ``co2``, ...): the registry's, else a gateway id's letter.
+
+    Null for an id that is neither registered nor of the gateway's shape.
+    """
+    types = (catalog or SensorCatalog()).type_names(observations["sensor_id"])
     return observations.append_column("sensor_type", types)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from snuk_assets.sensor_types import SENSOR_TYPES
+from snuk_assets.sensor_types import SENSOR_TYPES, SensorType
 from snuk_assets.transforms.resample.exact import (
     Bins,
     SensorBlocks,
@@ -27,15 +27,26 @@ from snuk_assets.transforms.resample.exact import (
 from snuk_assets.transforms.resample.sorted_input import SortedObservations, sort_observations
 
 DEFAULT_FREQ = "5min"
+
+
 # How long a sensor may stay silent before it counts as offline. Climate sensors report every
 # minute. A motion sensor reports only on change, so an empty room is silent all weekend:
 # 72 h spans Friday evening to Monday evening. With 24 h, every room quiet since Friday or
 # Saturday was offline on Sunday and until an hour after Monday's first motion: no windows to
 # learn Monday's arrivals from, and no forecast made on a Sunday.
-DEFAULT_MAX_GAP: dict[str, pd.Timedelta] = {
-    name: pd.Timedelta(hours=72) if t.signal_model == "step" else pd.Timedelta(minutes=30)
-    for name, t in SENSOR_TYPES.items()
-}
+def default_max_gap(sensor_types: Mapping[str, SensorType]) -> dict[str, pd.Timedelta]:
+    """Each type's declared ``max_gap``, else 72 h for step signals and 30 min for linear."""
+    return {
+        name: pd.Timedelta(t.max_gap)
+        if t.max_gap
+        else pd.Timedelta(hours=72)
+        if t.signal_model == "step"
+        else pd.Timedelta(minutes=30)
+        for name, t in sensor_types.items()
+    }
+
+
+DEFAULT_MAX_GAP: dict[str, pd.Timedelta] = default_max_gap(SENSOR_TYPES)
 # Motion ON without a report for half a day is a sensor that died while ON, not a room in
 # motion since the morning: a nonzero step value holds at most this long. Without the cap a
 # dead sensor's last ON held for the whole max_gap. On the demo building, against the
@@ -65,6 +76,7 @@ def resample_observations(
     max_gap: Mapping[str, pd.Timedelta] | None = None,
     method: Literal["exact", "two_step"] = "exact",
     max_on: pd.Timedelta = DEFAULT_MAX_ON,
+    sensor_types: Mapping[str, SensorType] | None = None,
 ) -> pd.DataFrame:
     """Resample each sensor's irregular observations to regular bins over ``[start, end)``.
 
@@ -72,7 +84,7 @@ def resample_observations(
     ----------
     observations : pandas.DataFrame or pyarrow.Table
         One row per observation: ``sensor_id`` (str), ``sensor_type`` (str, a key of
-        ``SENSOR_TYPES``), ``ts`` (timestamp, any unit; UTC, naive taken as UTC) and ``value``
+        ``sensor_types``), ``ts`` (timestamp, any unit; UTC, naive taken as UTC) and ``value``
         (float, the type's unit). Any row order. ``(sensor_id, ts)`` must be unique: resolve
         late duplicates first. For exact bins at the window's edges, include each sensor's
         last observation before ``start`` and its first at or after ``end``.
@@ -94,6 +106,8 @@ def resample_observations(
     max_on : pandas.Timedelta, default 12 h
         The longest a step signal's nonzero value (motion ON) holds without a report; the
         lesser of this and the type's ``max_gap`` applies.
+    sensor_types : mapping of str to SensorType, optional
+        The known types (signal model, default ``max_gap``); by default ``SENSOR_TYPES``.
 
     Returns
     -------
@@ -118,19 +132,20 @@ def resample_observations(
     """
     if method not in ("exact", "two_step"):
         raise ValueError(f"method must be 'exact' or 'two_step', not {method!r}")
+    known = sensor_types or SENSOR_TYPES
     bins = _bins(start, end, freq)
-    gaps = max_gap_with_defaults(max_gap)
+    gaps = max_gap_with_defaults(max_gap, known)
     obs = sort_observations(observations)
-    unknown = sorted(set(obs.sensor_types) - set(SENSOR_TYPES))
+    unknown = sorted(set(obs.sensor_types) - set(known))
     if unknown:
-        raise ValueError(f"unknown sensor_type {unknown}; expected one of {sorted(SENSOR_TYPES)}")
+        raise ValueError(f"unknown sensor_type {unknown}; expected one of {sorted(known)}")
     types = obs.sensor_types
     max_gap_ns = np.array([gaps[t].value for t in types], dtype=np.int64)
     blocks = SensorBlocks(
         obs.ts_ns,
         obs.value,
         obs.offsets,
-        is_step=np.array([SENSOR_TYPES[t].signal_model == "step" for t in types], dtype=bool),
+        is_step=np.array([known[t].signal_model == "step" for t in types], dtype=bool),
         max_gap_ns=max_gap_ns,
         # The lesser of max_on and the type's max_gap, decided here once for the kernel.
         max_on_ns=np.minimum(max_gap_ns, positive_duration(max_on, "max_on").value),
@@ -167,13 +182,18 @@ def _bins(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> Bins:
     return Bins(start_ns=start.value, width_ns=width.value, count=int(span // width))
 
 
-def max_gap_with_defaults(max_gap: Mapping[str, pd.Timedelta] | None) -> dict[str, pd.Timedelta]:
-    """DEFAULT_MAX_GAP overridden by ``max_gap``; a ValueError on unknown types or gaps <= 0."""
-    merged = dict(DEFAULT_MAX_GAP)
+def max_gap_with_defaults(
+    max_gap: Mapping[str, pd.Timedelta] | None,
+    sensor_types: Mapping[str, SensorType] | None = None,
+) -> dict[str, pd.Timedelta]:
+    """The types' default gaps overridden by ``max_gap``; a ValueError on unknown types or
+    gaps <= 0. ``sensor_types`` defaults to ``SENSOR_TYPES``."""
+    known = sensor_types or SENSOR_TYPES
+    merged = default_max_gap(known)
     for name, gap in (max_gap or {}).items():
-        if name not in SENSOR_TYPES:
+        if name not in known:
             raise ValueError(
-                f"max_gap names unknown sensor type {name!r}; expected {sorted(SENSOR_TYPES)}"
+                f"max_gap names unknown sensor type {name!r}; expected {sorted(known)}"
             )
         merged[name] = positive_duration(gap, f"max_gap[{name!r}]")
     return merged
