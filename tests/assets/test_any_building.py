@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from dagster import materialize
+from pipeline_runs import materialize_days
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
@@ -24,7 +24,6 @@ from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
-from snuk_assets.engines import LocalEngine
 from snuk_assets.settings import SnukSettings
 
 START = dt.date(2016, 6, 6)  # a Monday
@@ -118,19 +117,6 @@ def readings(day: dt.date, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
-def run(assets, settings, first: dt.date, last: dt.date):
-    result = materialize(
-        assets,
-        resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-    )
-    assert result.success
-    return result
-
-
 @pytest.fixture(scope="module")
 def building(tmp_path_factory):
     root = tmp_path_factory.mktemp("any_building")
@@ -149,9 +135,9 @@ def building(tmp_path_factory):
         registry_path=str(registry),
     )
     last = START + dt.timedelta(days=DAYS - 1)
-    ingest = run([raw_observations], settings, START, last)
-    run([resampled_series, room_series, feature_windows], settings, START, last)
-    run([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
+    ingest = materialize_days([raw_observations], settings, START, last)
+    materialize_days([resampled_series, room_series, feature_windows], settings, START, last)
+    materialize_days([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
     return settings.lakehouse(), ingest, last
 
 

@@ -5,31 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from dagster import materialize
+from pipeline_runs import materialize_days
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
-from snuk_assets.engines import LocalEngine
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
 
 START = dt.date(2016, 6, 6)  # a Monday: the rooms are in use
 BSTEPS = 12
-
-
-def run(assets, settings, first: dt.date, last: dt.date) -> None:
-    result = materialize(
-        assets,
-        resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-    )
-    assert result.success
 
 
 def test_the_first_anchors_of_a_day_take_their_lags_from_the_day_before(tmp_path, small_registry):
@@ -47,9 +34,9 @@ def test_the_first_anchors_of_a_day_take_their_lags_from_the_day_before(tmp_path
         seed=7,
     )
     second_day = START + dt.timedelta(days=1)
-    run([raw_observations], settings, START, START + dt.timedelta(days=6))
-    run([resampled_series, room_series], settings, START, START + dt.timedelta(days=2))
-    run([feature_windows], settings, second_day, second_day)
+    materialize_days([raw_observations], settings, START, START + dt.timedelta(days=6))
+    materialize_days([resampled_series, room_series], settings, START, START + dt.timedelta(days=2))
+    materialize_days([feature_windows], settings, second_day, second_day)
     lakehouse = settings.lakehouse()
     windows = lakehouse.read("feature_windows", dates=[second_day]).to_pandas()
     rooms = lakehouse.read("room_series", dates=[START, second_day]).to_pandas()

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-from dagster import materialize
+from pipeline_runs import materialize_days
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
@@ -15,7 +15,6 @@ from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
-from snuk_assets.engines import LocalEngine
 from snuk_assets.pipeline import describe_models
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
@@ -32,19 +31,6 @@ ROOMS = [f"71{n:02d}" for n in range(1, 19)]
 KINDS = ("corridor", "kitchen", "meeting", "office", "open_space", "storage")
 START = dt.date(2016, 6, 6)
 DAYS = 35
-
-
-def run(assets, settings, first: dt.date, last: dt.date, workers: int = 1):
-    result = materialize(
-        assets,
-        resources={"settings": settings, "engine": LocalEngine(max_workers=workers)},
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-    )
-    assert result.success
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +50,13 @@ def lakehouse_with_models(tmp_path_factory, small_registry):
         seed=7,
     )
     last = START + dt.timedelta(days=DAYS - 1)
-    run([raw_observations], settings, START, last + dt.timedelta(days=4))
-    features = run([resampled_series, room_series, feature_windows], settings, START, last)
-    run([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last, workers=2)
+    materialize_days([raw_observations], settings, START, last + dt.timedelta(days=4))
+    features = materialize_days(
+        [resampled_series, room_series, feature_windows], settings, START, last
+    )
+    materialize_days(
+        [occupancy_models, model_metrics, occupancy_forecasts], settings, last, last, workers=2
+    )
     rooms_meta = features.asset_materializations_for_node("room_series")[0].metadata
     assert rooms_meta["occupancy_by_room"].value.startswith("![occupancy per room and bin](data:")
     return settings.lakehouse(), last
@@ -187,7 +177,7 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
         lakehouse_uri=str(root),
         registry_path=str(Path(lakehouse.location.prefix).parent / "building.yaml"),
     )
-    result = run([occupancy_forecasts], settings, last, last)
+    result = materialize_days([occupancy_forecasts], settings, last, last)
     skipped = (
         result.asset_materializations_for_node("occupancy_forecasts")[0]
         .metadata["rooms_skipped"]

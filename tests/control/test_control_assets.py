@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from dagster import materialize
+from pipeline_runs import materialize_days
 
 from snuk_assets.assets.control import control_assets
 from snuk_assets.assets.feature_windows import feature_windows
@@ -16,7 +16,6 @@ from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.cli import main
 from snuk_assets.control.policies import POLICIES
-from snuk_assets.engines import LocalEngine
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.simulate import simulate_building
@@ -24,20 +23,6 @@ from snuk_assets.simulate import simulate_building
 ROOMS = ["7103", "7117"]  # an office and a corridor
 START, DAYS, SEED = dt.date(2016, 6, 20), 8, 5
 MODEL_DAY, EVALUATED = dt.date(2016, 6, 25), dt.date(2016, 6, 27)
-
-
-def run(assets, settings, first, last, config=None):
-    result = materialize(
-        assets,
-        resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
-        run_config=config,
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-    )
-    assert result.success
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +43,15 @@ def building(tmp_path_factory, small_registry):
         seed=SEED,
     )
     last = START + dt.timedelta(days=DAYS - 1)
-    run([raw_observations], settings, START, last + dt.timedelta(days=4))
-    run([resampled_series, room_series, feature_windows], settings, START, last)
-    run([occupancy_models], settings, MODEL_DAY, MODEL_DAY)
+    materialize_days([raw_observations], settings, START, last + dt.timedelta(days=4))
+    materialize_days([resampled_series, room_series, feature_windows], settings, START, last)
+    materialize_days([occupancy_models], settings, MODEL_DAY, MODEL_DAY)
     return settings
 
 
 def test_the_control_assets_write_commands_and_kpis_with_a_picture(building):
     config = {"ops": {"control_assets": {"config": {"seed": SEED}}}}
-    result = run([control_assets], building, EVALUATED, EVALUATED, config)
+    result = materialize_days([control_assets], building, EVALUATED, EVALUATED, config=config)
     lakehouse = building.lakehouse()
     controls = lakehouse.read("room_controls", dates=[EVALUATED]).to_pandas()
     assert len(controls) == len(POLICIES) * len(ROOMS) * 288

@@ -19,10 +19,10 @@ from live_building import (
     ROOMS,
     START,
     BatchBuilding,
-    run_assets,
     simulated_observations,
     write_on_time,
 )
+from pipeline_runs import materialize_days
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
@@ -48,10 +48,10 @@ def batch_building(tmp_path_factory, small_registry) -> BatchBuilding:
     observations = simulated_observations(registry, START, DAYS, seed=11)
     write_on_time(settings.landing(), observations)
     last = START + dt.timedelta(days=DAYS - 1)
-    run_assets([raw_observations], settings, START, last)
-    run_assets([resampled_series, room_series, feature_windows], settings, START, last)
-    run_assets([occupancy_models], settings, MODEL_DAY, MODEL_DAY)
-    run_assets([occupancy_forecasts], settings, PARITY_DAY, PARITY_DAY)
+    materialize_days([raw_observations], settings, START, last)
+    materialize_days([resampled_series, room_series, feature_windows], settings, START, last)
+    materialize_days([occupancy_models], settings, MODEL_DAY, MODEL_DAY)
+    materialize_days([occupancy_forecasts], settings, PARITY_DAY, PARITY_DAY)
     return BatchBuilding(settings=settings, observations=observations)
 
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
-from dagster import materialize
 
-from snuk_assets.engines import LocalEngine
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.simulate.observations import simulate_observations
 
@@ -55,15 +53,3 @@ def write_on_time(landing: LandingZone, observations: pd.DataFrame) -> None:
             for s, t, v in zip(rows["sensor_id"], rows["ts"], rows["value"], strict=True)
         ]
         landing.write_bytes(f"{day_folder(day)}/on-time.jsonl", ("\n".join(lines) + "\n").encode())
-
-
-def run_assets(assets, settings, first: dt.date, last: dt.date) -> None:
-    result = materialize(
-        assets,
-        resources={"settings": settings, "engine": LocalEngine(max_workers=1)},
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-    )
-    assert result.success
