@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import pathlib
 import sys
 import time
@@ -128,7 +127,7 @@ def _demo_command(args: argparse.Namespace) -> int:
 
     settings = SnukSettings.from_env()
     end = args.start + dt.timedelta(days=args.days - 1)
-    truth_dir = os.environ.get("SNUK_TRUTH_DIR", "./data/ground_truth")
+    truth_dir = settings.truth_dir
     print(f"Simulating the reference office, {args.start} .. {end}, into {settings.landing_uri}")
     summary = simulate_building(
         registry=load_registry(settings.registry_path or default_registry_path()),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import pathlib
 
 
@@ -25,8 +24,8 @@ def add_control_parsers(datasets: argparse._SubParsersAction) -> None:
     control.add_argument("--json", type=pathlib.Path, help="also write the figures here")
     control.add_argument(
         "--truth",
-        default=os.environ.get("SNUK_TRUTH_DIR", "./data/ground_truth"),
-        help="folder of occupancy_truth.parquet (default: $SNUK_TRUTH_DIR or ./data/ground_truth)",
+        help="folder of occupancy_truth.parquet (default: the settings' truth_dir, "
+        "$SNUK_TRUTH_DIR or ./data/ground_truth)",
     )
     control.add_argument("--threshold", type=float, help="forecast policy's occupied cut")
     control.add_argument("--lead-bins", type=int, help="forecast policy's lead time in bins")
@@ -63,7 +62,7 @@ def _control_command(args: argparse.Namespace) -> int:
     run = evaluate_control(
         settings.lakehouse(),
         settings.registry(),
-        truth=read_truth(args.truth),
+        truth=read_truth(args.truth or settings.truth_dir),
         start=args.start,
         days=args.days,
         seed=args.seed,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 
+from snuk_assets.environment import settings_values
 from snuk_assets.registry import default_registry_path, load_registry
 from snuk_assets.simulate.simulation import simulate_building
 from snuk_assets.simulate.writer import FORMATS
@@ -21,12 +21,12 @@ def add_simulate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     )
     parser.add_argument(
         "--landing",
-        default=os.environ.get("SNUK_LANDING_URI", "./data/landing"),
         help="landing zone: a folder or s3://bucket/prefix "
         "(default: $SNUK_LANDING_URI or ./data/landing)",
     )
     parser.add_argument(
-        "--truth", default="./data/ground_truth", help="ground-truth folder (default: %(default)s)"
+        "--truth",
+        help="ground-truth folder (default: $SNUK_TRUTH_DIR or ./data/ground_truth)",
     )
     parser.add_argument(
         "--registry", default=str(default_registry_path()), help="building registry YAML"
@@ -51,8 +51,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     """Handler of ``snuk simulate``: run and print the summary."""
     summary = simulate_building(
         registry=load_registry(args.registry),
-        landing_uri=args.landing,
-        truth_dir=args.truth,
+        landing_uri=args.landing or settings_values()["landing_uri"],
+        truth_dir=args.truth or settings_values()["truth_dir"],
         start=args.start,
         days=args.days,
         seed=args.seed,
