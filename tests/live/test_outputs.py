@@ -80,12 +80,23 @@ class Running:
         time.sleep(1)  # subscribed
         self.published_until = FIRST
 
-    def advance(self, until: pd.Timestamp) -> None:
-        """Publish the observations up to ``until + 30 s`` and set the clock there."""
+    def advance(self, until: pd.Timestamp, timeout: float = 60) -> None:
+        """Publish the observations up to ``until + 30 s``, then set the clock there.
+
+        The clock stays where it was (no new bin closes) until the service has received every
+        message: otherwise a step between two of its batches would close the bins with only
+        part of the rooms' observations, and the rest would count from the next bin on.
+        """
         ts = self.observations["ts"]
         rows = self.observations[(ts >= self.published_until) & (ts < until + pd.Timedelta("30s"))]
-        self.clock.when = until + pd.Timedelta("30s")  # arrival time of what comes now
+        expected = self.service.archive.counts.received + len(rows)
         publish(self.broker, self.building, rows)
+        deadline = time.monotonic() + timeout
+        while self.service.archive.counts.received < expected:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the service received {self.service.archive.counts}")
+            time.sleep(0.05)
+        self.clock.when = until + pd.Timedelta("30s")
         self.published_until = until + pd.Timedelta("30s")
 
     def wait_for_bin(self, bin_start: pd.Timestamp, timeout: float = 60) -> list[dict]:
