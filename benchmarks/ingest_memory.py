@@ -5,8 +5,9 @@
 One arrival day of ``--rows`` valid gateway lines from the reference office's 215 sensors
 (gzipped files of 100,000 lines, one in 1,000 broken, as a gateway's uploads), materialized as
 a user would: ``dagster asset materialize --select raw_observations --partition DAY`` under
-``/usr/bin/time -v``, once with ``<base>``'s package (``git archive`` into a scratch folder,
-first on ``PYTHONPATH``) and once with the worktree's, each on a fresh lakehouse. Peak memory is
+``/usr/bin/time -v``, once with ``<base>``'s package (``git archive`` of ``snuk_assets`` and
+``resources`` into a scratch folder, first on ``PYTHONPATH``) and once with the worktree's, each
+on a fresh lakehouse. Peak memory is
 ``time``'s maximum resident set (the largest process of the run's tree); read the two side by
 side. Run on a quiet machine.
 """
@@ -31,9 +32,9 @@ LINES_PER_FILE = 100_000
 
 def write_day(landing: pathlib.Path, rows: int) -> int:
     """The day folder; returns the number of lines written (a line in 1,000 broken)."""
-    from snuk_assets.registry import load_registry
+    from snuk_assets.settings import SnukSettings
 
-    sensors = sorted(load_registry().sensor_ids())
+    sensors = sorted(SnukSettings().registry().sensor_ids())  # the reference office
     folder = landing / f"raw_data/{DAY:%Y/%m/%d}"
     folder.mkdir(parents=True)
     start_ms = int(dt.datetime(DAY.year, DAY.month, DAY.day, tzinfo=dt.UTC).timestamp() * 1000)
@@ -89,7 +90,10 @@ def main() -> None:
         base = scratch / "base"
         base.mkdir()
         archive = subprocess.run(
-            ["git", "archive", args.base, "snuk_assets"], cwd=ROOT, capture_output=True, check=True
+            ["git", "archive", args.base, "snuk_assets", "resources"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
         )
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
         print(f"{rows:,} lines in {DAY}; base {args.base}", flush=True)
