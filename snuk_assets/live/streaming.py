@@ -10,11 +10,14 @@ The work of a micro-batch runs on the driver: Spark lists the files and remember
 checkpoint which it gave to a batch; the driver reads them (they are small), steps and writes.
 The live states stay on the driver between micro-batches and are saved beside Spark's checkpoint
 after each one, so a query restarted from the checkpoint reads no file twice and resumes its
-open bins where it stopped.
+open bins where it stopped. Each append to the table records its micro-batch as a Delta
+application transaction (Delta's idempotent writes), so a batch Spark runs again after a crash
+between the append and the commit is not appended twice.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import pickle
@@ -26,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake.exceptions import TableNotFoundError
 
 from snuk_assets.landing import RAW_DATA_DIR, LandingZone
 from snuk_assets.live.outputs import ForecastTable, forecast_table
@@ -95,7 +100,8 @@ class LiveStream:
         self.landing = self.settings.landing()
         self.table = ForecastTable(self.settings.lakehouse())
         self.configs: dict[str, BuildingConfig] = {}
-        self._config_days: dict[str, object] = {}
+        self._config_days: dict[str, dt.date] = {}
+        self._appended: dict[str, int | None] = {}  # per building: its last batch in the table
         self.states: dict[str, BuildingState] = {}
         self.clocks: dict[str, EventClock] = {}
         self.last_batch = -1
@@ -132,7 +138,7 @@ class LiveStream:
         for building_id, observations in self._by_building(paths).items():
             clock = self.clocks.setdefault(building_id, EventClock())
             clock.observe({building_id: observations})
-            self._step(building_id, observations, clock.now())
+            self._step(building_id, observations, clock.now(), batch_id)
         self.files_read += paths
         self.last_batch = batch_id
         self._save()
@@ -154,18 +160,47 @@ class LiveStream:
             return {}
         return {self.settings.registry().building_id: pa.concat_tables(tables)}
 
-    def _step(self, building_id: str, observations: pa.Table, now: pd.Timestamp) -> None:
+    def _step(
+        self, building_id: str, observations: pa.Table, now: pd.Timestamp, batch_id: int
+    ) -> None:
         config = self._config(building_id, now)
         result = live_step(self.states.get(building_id, BuildingState()), observations, now, config)
         self.states[building_id] = result.state
         if result.room_states.empty:
             return
         version = None
-        if self.write_table and len(result.forecasts):
-            version = self.table.append(forecast_table(result, now))
+        if (
+            self.write_table
+            and len(result.forecasts)
+            and not self._appended_before(building_id, batch_id)
+        ):
+            batch = Transaction(app_id=self._app_id(building_id), version=batch_id)
+            version = self.table.append(
+                forecast_table(result, now),
+                commit_properties=CommitProperties(app_transactions=[batch]),
+            )
+            self._appended[building_id] = batch_id
         if self.on_report is not None:
             latest = result.room_states["bin_start"].max()
             self.on_report(building_id, version, len(result.forecasts), latest)
+
+    def _appended_before(self, building_id: str, batch_id: int) -> bool:
+        """Whether the table has this batch's rows of the building already (only the first
+        batch after a restart can: the table's transactions are read once per building)."""
+        if building_id not in self._appended:
+            try:
+                delta = DeltaTable(
+                    self.table.uri, storage_options=self.table.lakehouse.storage_options
+                )
+                self._appended[building_id] = delta.transaction_version(self._app_id(building_id))
+            except TableNotFoundError:
+                self._appended[building_id] = None
+        appended = self._appended[building_id]
+        return appended is not None and batch_id <= appended
+
+    def _app_id(self, building_id: str) -> str:
+        """The Delta application id of a building's appends from this query (its checkpoint)."""
+        return f"snuk-live-stream:{Path(self.checkpoint).resolve()}:{building_id}"
 
     def _config(self, building_id: str, now: pd.Timestamp) -> BuildingConfig:
         """The building's models in force on the event clock's day (as the service picks them)."""

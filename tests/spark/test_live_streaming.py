@@ -10,6 +10,7 @@ no file may be read twice.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from snuk_assets.assets.room_series import room_series
 from snuk_assets.landing import day_folder
 from snuk_assets.live.outputs import TABLE
 from snuk_assets.live.step import OBSERVATION_SCHEMA, BuildingState, building_config, live_step
-from snuk_assets.live.streaming import LiveStream
+from snuk_assets.live.streaming import STATE_DIR, LiveStream
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 
@@ -77,7 +78,8 @@ def drop_files(landing, morning: pd.DataFrame, first: pd.Timestamp, end: pd.Time
         ]
         path = f"{day_folder(PARITY_DAY)}/gateway-1-{start:%H%M}.txt"
         landing.write_bytes(path, ("\n".join(lines) + "\n").encode())
-        # The file source takes the oldest first: make the upload order unambiguous.
+        # The file source takes the oldest first: make the upload order unambiguous (the files
+        # are dropped while no query runs: a listing never sees one before its utime).
         mtime = (start + FILE_SPAN).timestamp()
         os.utime(landing.location.key(path), (mtime, mtime))
         paths.append(path)
@@ -99,13 +101,11 @@ def arrivals(observations: pd.DataFrame) -> pa.Table:
     )
 
 
-def run_until_idle(settings, checkpoint, spark, landing_drop=None) -> LiveStream:
-    """Start the query from ``checkpoint``, drop files (if any), process them, stop."""
+def run_until_idle(settings, checkpoint, spark) -> LiveStream:
+    """Start the query from ``checkpoint``, let it process every file there is, stop it."""
     stream = LiveStream(settings, str(checkpoint), max_files_per_trigger=2)
     query = stream.start(spark)
     try:
-        if landing_drop is not None:
-            landing_drop()
         query.processAllAvailable()
     finally:
         query.stop()
@@ -125,17 +125,12 @@ def test_streaming_gives_the_live_step_and_a_restart_reads_no_file_twice(buildin
     assert len(rows_before) > 0
 
     # Restarted from the checkpoint: only the files that landed since are read.
-    second_paths = []
-    second = run_until_idle(
-        settings,
-        checkpoint,
-        spark,
-        lambda: second_paths.extend(drop_files(landing, morning, middle, MORNING[1])),
-    )
+    second_paths = drop_files(landing, morning, middle, MORNING[1])
+    second = run_until_idle(settings, checkpoint, spark)
     assert second.files_read == second_paths
-    assert second.last_batch == 5  # it went on from the saved state of batch 2
+    assert second.last_batch == 4  # two more, from the state saved after batch 2
     idle = run_until_idle(settings, checkpoint, spark)
-    assert idle.files_read == [] and idle.last_batch == 5
+    assert idle.files_read == [] and idle.last_batch == 4
 
     # Parity: one live step over the whole morning at its newest measurement closes the same
     # bins; the forecasts (motion only) do not depend on how the files were batched.
@@ -152,3 +147,14 @@ def test_streaming_gives_the_live_step_and_a_restart_reads_no_file_twice(buildin
     assert gap.max() <= TOL
     assert (merged["occupied"] == merged["occupied_streamed"]).all()
     assert np.all(merged["model_date"].astype(str) == merged["model_date_streamed"].astype(str))
+
+    # Killed after its table append and before its state was saved, the driver's batch 4 runs
+    # again from batch 3's state when Spark reruns it: the Delta transaction keeps it once.
+    (checkpoint / STATE_DIR / "4.pickle").unlink()
+    rerun = LiveStream(settings, str(checkpoint), max_files_per_trigger=2)
+    assert rerun.last_batch == 3
+    uris = [(Path(landing.location.key(p)).as_uri(),) for p in second_paths[-2:]]
+    rerun.process_batch(spark.createDataFrame(uris, "path STRING"), 4)
+    assert rerun.files_read == second_paths[-2:] and rerun.last_batch == 4
+    after = DeltaTable(settings.lakehouse().table_uri(TABLE)).to_pandas()
+    assert len(after) == len(streamed)
