@@ -136,6 +136,8 @@ class LiveStream:
             return
         paths = sorted(landing_path(row.path, self.landing) for row in files.collect())
         for building_id, observations in self._by_building(paths).items():
+            if observations.num_rows == 0:
+                continue  # every row refused: the event clock does not move, no bin closes
             clock = self.clocks.setdefault(building_id, EventClock())
             clock.observe({building_id: observations})
             self._step(building_id, observations, clock.now(), batch_id)
