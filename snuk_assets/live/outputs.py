@@ -149,13 +149,22 @@ class ForecastTable:
     def uri(self) -> str:
         return self.lakehouse.table_uri(TABLE)
 
-    def append(self, table: pa.Table) -> int | None:
-        """Append ``table``; the new Delta version (None if there were no rows)."""
+    def append(self, table: pa.Table, *, commit_properties=None) -> int | None:
+        """Append ``table``; the new Delta version (None if there were no rows).
+
+        ``commit_properties`` (``deltalake.CommitProperties``) go with the commit: the Spark
+        stream records its micro-batch there, so a batch run again is not appended twice.
+        """
         if table.num_rows == 0:
             return None
         options = self.lakehouse.storage_options
         write_deltalake(
-            self.uri, table, mode="append", partition_by=["date"], storage_options=options
+            self.uri,
+            table,
+            mode="append",
+            partition_by=["date"],
+            storage_options=options,
+            commit_properties=commit_properties,
         )
         self.appends += 1
         delta = DeltaTable(self.uri, storage_options=options)

@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -41,6 +42,9 @@ from snuk_assets.live.step import (
     live_step,
 )
 
+if TYPE_CHECKING:
+    from snuk_assets.transforms.ingest.validate import ValidationResult
+
 log = logging.getLogger("snuk.live")
 BATCH_MAX = 5000  # messages archived per file at most
 TICK_S = 0.2
@@ -51,6 +55,23 @@ def parse_http(value: str) -> tuple[str, int]:
     """``HOST:PORT`` (or ``:PORT``, loopback) for the HTTP API."""
     host, _, port = value.rpartition(":")
     return host or "127.0.0.1", int(port)
+
+
+def read_gateway_file(landing, path: str, settings) -> tuple[pa.Table, ValidationResult]:
+    """One landing file's observations, read and validated as ``raw_observations`` does.
+
+    Returns the kept rows as the live step takes them (``OBSERVATION_SCHEMA``) and the
+    validation result (its counts); the quarantined rows are left to the batch run.
+    """
+    from snuk_assets.landing import arrival_day_of
+    from snuk_assets.stages.ingest import read_and_parse
+    from snuk_assets.transforms.ingest.validate import validate_observations
+
+    parsed, _records = read_and_parse(landing, path, settings.parse_limits)
+    result = validate_observations(
+        parsed, arrival_day=arrival_day_of(path), max_lateness=settings.max_lateness
+    )
+    return result.kept.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA), result
 
 
 class Clock:
@@ -292,22 +313,13 @@ class LiveService:
         """
         if not force and time.monotonic() - self._followed_at < FOLLOW_S:
             return {}
-        from snuk_assets.landing import arrival_day_of
-        from snuk_assets.stages.ingest import read_and_parse
-        from snuk_assets.transforms.ingest.validate import validate_observations
-
         self._followed_at = time.monotonic()
         new = sorted(self._landing_files(self.clock.now().date()) - self._seen_files)
         tables = []
         landing = self.settings.landing()
         for path in new:
-            parsed, _records = read_and_parse(landing, path, self.settings.parse_limits)
-            result = validate_observations(
-                parsed,
-                arrival_day=arrival_day_of(path),
-                max_lateness=self.settings.max_lateness,
-            )
-            tables.append(result.kept.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA))
+            kept, result = read_gateway_file(landing, path, self.settings)
+            tables.append(kept)
             self._seen_files.add(path)
             self.stats["files_followed"] += 1
             self.stats["observations_followed"] += result.rows_kept
