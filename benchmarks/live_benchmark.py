@@ -32,6 +32,8 @@ import urllib.request
 import pandas as pd
 import pyarrow as pa
 
+PUBLISH_WINDOW = 20_000
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -157,9 +159,13 @@ def main() -> int:
     client.connect("127.0.0.1", broker_port)
     client.loop_start()
     started = time.monotonic()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=600)
+    # MQTT message ids are 16 bits: paho refuses a publish whose id is still outstanding
+    # (ERR_QUEUE_SIZE), so at most PUBLISH_WINDOW messages are in flight at once.
+    for first in range(0, len(messages), PUBLISH_WINDOW):
+        window = messages[first : first + PUBLISH_WINDOW]
+        infos = [client.publish(topic, payload, qos=1) for topic, payload in window]
+        for info in infos:
+            info.wait_for_publish(timeout=600)
     published = time.monotonic()
     # the last bin that can close: the newest measurement minus the delay, floored
     last_bin = (pd.Timestamp(end_ms - 1, unit="ms", tz="UTC") - pd.Timedelta("30s")).floor(
