@@ -137,6 +137,7 @@ class LiveService:
             name=self.client_id,
             known_buildings=frozenset([registry.building_id]),
             known_sensor_ids=registry.sensor_ids(),
+            catalog=registry.catalog(),
             max_lateness=self.settings.max_lateness,
         )
         self.table = ForecastTable(self.settings.lakehouse())
@@ -306,6 +307,7 @@ class LiveService:
                 parsed,
                 arrival_day=arrival_day_of(path),
                 max_lateness=self.settings.max_lateness,
+                catalog=self.archive.catalog,
             )
             tables.append(result.kept.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA))
             self._seen_files.add(path)
