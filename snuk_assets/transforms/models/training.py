@@ -216,7 +216,8 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def _forest(params: TrainingParams, *, oob: bool = False) -> RandomForestClassifier:
+def make_forest(params: TrainingParams, *, oob: bool = False) -> RandomForestClassifier:
+    """The (unfitted) forest of ``params``; ``oob`` keeps its out-of-bag probabilities."""
     return RandomForestClassifier(
         n_estimators=params.n_estimators,
         max_depth=params.max_depth,
@@ -272,7 +273,7 @@ def score_block(
     truth = train[labels].to_numpy()
     # Out-of-bag probabilities exist only when every horizon saw both classes in training.
     tune = params.tune_thresholds and all(len(np.unique(column)) == 2 for column in truth.T)
-    model = _forest(params, oob=tune).fit(train[features], truth)
+    model = make_forest(params, oob=tune).fit(train[features], truth)
     fixed = np.full(len(labels), params.threshold)
     forest_cuts = fixed
     if tune:
