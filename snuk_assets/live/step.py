@@ -55,9 +55,8 @@ from snuk_assets.transforms.resample.bins import (
     max_gap_with_defaults,
     resample_observations,
 )
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.rooms import combine_sensors as combine_rooms
-from snuk_assets.transforms.windows import lagged_signals, room_windows
+from snuk_assets.transforms.windows import lagged_signals, model_signals, model_windows
 
 DEFAULT_DELAY = pd.Timedelta(seconds=30)
 OBSERVATION_SCHEMA = pa.schema(
@@ -344,18 +343,11 @@ def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfi
         model = config.models.get(room_id)
         if model is None:
             continue
-        reach = lagged_signals(model.feature_names)
-        signals = [column for column in WINDOWED_COLUMNS if column in reach]
-        if not signals or not all(room[c].notna().any() for c in signals):
+        signals, _ = model_signals(model.feature_names)
+        if not signals or not all(c in room and room[c].notna().any() for c in signals):
             continue
-        windows = room_windows(
-            room,
-            signals=signals,
-            bsteps=max(reach.values()),
-            fsteps=0,
-            freq=config.freq,
-            timezone=config.timezone,
-            anchors=anchors,
+        windows = model_windows(
+            room, model.feature_names, freq=config.freq, timezone=config.timezone, anchors=anchors
         )
         features = windows.features
         if features.empty or any(f not in features.columns for f in model.feature_names):

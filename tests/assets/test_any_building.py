@@ -9,6 +9,7 @@ counts add up.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from any_building import CO2, COUNTER, DAYS, DOOR, MOTION, START, VOC, write_building
@@ -22,6 +23,8 @@ from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.settings import SnukSettings
+from snuk_assets.stages.models import params_from_run_config, run_config_values
+from snuk_assets.transforms.models.training import TrainingParams
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +40,11 @@ def building(tmp_path_factory):
     ingest = materialize_days([raw_observations], settings, START, last)
     materialize_days([resampled_series, room_series, feature_windows], settings, START, last)
     materialize_days([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
-    return settings.lakehouse(), ingest, last
+    return settings.lakehouse(), ingest, last, settings
 
 
 def test_bad_ids_and_second_timestamps_are_quarantined_and_the_counts_add_up(building):
-    lakehouse, ingest, _ = building
+    lakehouse, ingest, *_ = building
     checks = {c.check_name: c.passed for c in ingest.get_asset_check_evaluations()}
     assert checks == {"rows_add_up": True, "known_sensors": True}
     reasons = lakehouse.read("quarantined_observations", dates=[START])["reason"].to_pylist()
@@ -55,7 +58,7 @@ def test_bad_ids_and_second_timestamps_are_quarantined_and_the_counts_add_up(bui
 
 
 def test_room_series_carries_every_type_and_occupancy_comes_from_the_counter(building):
-    lakehouse, _, _ = building
+    lakehouse, *_ = building
     rooms = lakehouse.read("room_series", dates=[START]).to_pandas().set_index("room_id")
     for column in ("co2", "voc", "people_count", "contact"):
         assert {column, f"{column}_coverage"} <= set(rooms.columns)
@@ -72,7 +75,7 @@ def test_room_series_carries_every_type_and_occupancy_comes_from_the_counter(bui
 
 
 def test_every_room_is_trained_and_forecast(building):
-    lakehouse, _, last = building
+    lakehouse, _, last, _ = building
     models = lakehouse.read("occupancy_models", dates=[last]).to_pandas()
     assert dict(zip(models["room_id"], models["status"], strict=True)) == {
         "2.14": "trained",
@@ -81,4 +84,30 @@ def test_every_room_is_trained_and_forecast(building):
     metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
     assert set(metrics["model"]) == {"random_forest", "persistence", "time_of_week"}
     forecasts = lakehouse.read("occupancy_forecasts", dates=[last]).to_pandas()
+    assert set(forecasts["room_id"]) == {"2.14", "2.15"}
+
+
+def test_a_training_parameter_gives_the_models_co2(building):
+    """feature_windows carry every further type's lags; feature_lags picks what models see."""
+    lakehouse, _, last, settings = building
+    windows = lakehouse.read("feature_windows", dates=[last]).to_pandas().set_index("room_id")
+    assert {"co2_t", "co2_t-11", "voc_t", "people_count_t", "contact_t"} <= set(windows.columns)
+    assert windows.loc["2.14", "co2_t"].notna().all() and windows.loc["2.15", "co2_t"].isna().all()
+    default = lakehouse.read("occupancy_models", dates=[last]).to_pandas()
+    assert not any(n.startswith("co2") for names in default["feature_names"] for n in names)
+    day = last - dt.timedelta(days=1)
+    lags = {"occupancy": None, "idle_minutes": 3, "co2": 3}
+    config = {"ops": {"occupancy_models": {"config": {"feature_lags": lags}}}}
+    # the run config's shape, as the EMR step's --training JSON carries it too
+    assert params_from_run_config(json.loads(json.dumps(run_config_values(TrainingParams())))) == (
+        TrainingParams()
+    )
+    materialize_days([occupancy_models], settings, day, day, config=config)
+    materialize_days([occupancy_forecasts], settings, day, day)
+    models = lakehouse.read("occupancy_models", dates=[day]).to_pandas().set_index("room_id")
+    assert set(models["status"]) == {"trained"}
+    names = models.loc["2.14", "feature_names"]
+    assert [n for n in names if n.startswith("co2")] == ["co2_t-2", "co2_t-1", "co2_t"]
+    assert not any(n.startswith("co2") for n in models.loc["2.15", "feature_names"])  # no CO2
+    forecasts = lakehouse.read("occupancy_forecasts", dates=[day]).to_pandas()
     assert set(forecasts["room_id"]) == {"2.14", "2.15"}

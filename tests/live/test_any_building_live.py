@@ -1,7 +1,8 @@
 """A building whose ids are UUIDs and names, live: typed by its registry, as the batch types it.
 
 The building of tests/any_building.py (a people counter, a CO2 sensor, a type the registry
-declares) replayed through the live step gives the batch's bins and room rows; the archive
+declares) replayed through the live step gives the batch's bins, room rows and forecasts (of
+models that see the room's CO2: ``feature_lags``); the archive
 accepts and refuses its messages as the batch ingest does; and the service, from a real
 Mosquitto, takes the room's occupancy from the counter.
 """
@@ -24,6 +25,9 @@ from pipeline_runs import materialize_days
 from test_mqtt import publish, start_service
 from test_step import BIN_COLUMNS, assert_same, replay_day
 
+from snuk_assets.assets.feature_windows import feature_windows
+from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
+from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
@@ -34,14 +38,17 @@ from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.rooms import room_series_columns
 
-DAYS = 4
-PARITY_DAY = START + dt.timedelta(days=2)  # a Wednesday, its three days before written
+DAYS = 5
+MODEL_DAY = START + dt.timedelta(days=2)  # trained on Monday .. Wednesday
+PARITY_DAY = START + dt.timedelta(days=3)  # Thursday: its three days before written
+# The models see the room's CO2 beside its occupancy: a declared type's lags, live too.
+FEATURE_LAGS = {"occupancy": None, "idle_minutes": 3, "co2": 3}
 UNREGISTERED = "Room 9.99 CO2"
 
 
 @pytest.fixture(scope="module")
 def any_batch(tmp_path_factory):
-    """The building's first days through raw_observations .. room_series."""
+    """The building's first days through the batch pipeline, with models that see CO2."""
     root = tmp_path_factory.mktemp("any_building_live")
     settings = SnukSettings(
         landing_uri=str(root / "landing"),
@@ -50,7 +57,10 @@ def any_batch(tmp_path_factory):
     )
     last = START + dt.timedelta(days=DAYS - 1)
     materialize_days([raw_observations], settings, START, last)
-    materialize_days([resampled_series, room_series], settings, START, last)
+    materialize_days([resampled_series, room_series, feature_windows], settings, START, last)
+    config = {"ops": {"occupancy_models": {"config": {"feature_lags": FEATURE_LAGS}}}}
+    materialize_days([occupancy_models], settings, MODEL_DAY, MODEL_DAY, config=config)
+    materialize_days([occupancy_forecasts], settings, PARITY_DAY, PARITY_DAY)
     return settings
 
 
@@ -66,7 +76,8 @@ def test_the_live_step_types_by_the_registry_and_gives_the_batch_bins(any_batch)
     ).sort_values(["ts", "sensor_id"], ignore_index=True)
     config = building_config(any_batch, PARITY_DAY, delay=pd.Timedelta(seconds=90))
     assert config.catalog.type_name(COUNTER) == "people_count"
-    bins, rooms, _, _ = replay_day(observations, config, PARITY_DAY)
+    assert "co2_t" in config.models["2.14"].feature_names
+    bins, rooms, forecasts, _ = replay_day(observations, config, PARITY_DAY)
     batch_bins = lakehouse.read("resampled_series", dates=[PARITY_DAY]).to_pandas()
     batch_rooms = lakehouse.read("room_series", dates=[PARITY_DAY]).to_pandas()
     assert set(bins["sensor_id"]) == {COUNTER, CO2, VOC, MOTION, DOOR}
@@ -81,6 +92,14 @@ def test_the_live_step_types_by_the_registry_and_gives_the_batch_bins(any_batch)
     assert_same(rooms, batch_rooms, ["room_id", "bin_start"], columns)
     counted = rooms[rooms["room_id"] == "2.14"]
     assert counted["occupancy"].isin([0.0, 1.0]).all() and counted["occupancy"].sum() > 0
+    # the batch's forecast of the day (its last complete window) is the live one
+    batch = lakehouse.read("occupancy_forecasts", dates=[PARITY_DAY]).to_pandas()
+    merged = batch.merge(
+        forecasts, on=["room_id", "anchor_bin_start", "horizon"], suffixes=("", "_live")
+    )
+    assert set(merged["room_id"]) == {"2.14", "2.15"} and len(merged) == len(batch)
+    difference = merged["occupied_probability"] - merged["occupied_probability_live"]
+    assert difference.abs().max() <= 1e-9
 
 
 def message(building: str, sensor: str, ts_ms: int, value: float, arrival_ms: int) -> Message:
