@@ -54,8 +54,9 @@ class TrainingParams:
     # ahead by 0.004 .. 0.008. Three lags, because the older ones are nearly the newest minus
     # 5 k minutes and all 12 cost up to 0.01 F1 an hour ahead. Climate lags are left out: on
     # the demo building and on UCI they shift between training and test weeks and cost F1.
-    # Any room_series column that feature_windows lags may be named, e.g. ("co2", 3); a window
-    # without a named signal's lags (a room without the sensor has none) is left out.
+    # Any room_series column that feature_windows lags may be named, e.g. ("co2", 3): a room
+    # without the sensor trains without it (its lags are all null), and where a room has it,
+    # a window without its lags is left out.
     feature_lags: tuple[tuple[str, int | None], ...] = (("occupancy", None), ("idle_minutes", 3))
     calendar_features: tuple[str, ...] = ("time_of_day_sin", "time_of_day_cos", "working_day")
     # Held-out scoring walks forward: the last ``test_blocks`` x ``test_fraction`` of the span
