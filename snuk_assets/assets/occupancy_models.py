@@ -22,16 +22,27 @@ from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.engines import ComputeEngine
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.stages.models import MAX_TRAIN_DAYS, RUN_CONFIG_FIELDS, train_rooms
+from snuk_assets.stages.models import (
+    MAX_TRAIN_DAYS,
+    RUN_CONFIG_TYPES,
+    params_from_run_config,
+    run_config_values,
+    train_rooms,
+)
 from snuk_assets.transforms.models.training import TrainingParams
 
 _HINTS = typing.get_type_hints(TrainingParams)
 TrainingConfig: type[Config] = pydantic.create_model(
     "TrainingConfig",
     __base__=Config,
-    __doc__="Training window, forest size, and the held-out share: ``test_blocks`` blocks of "
-    "``test_fraction`` each, scored walking forward (``TrainingParams``' fields and defaults).",
-    **{name: (_HINTS[name], getattr(TrainingParams, name)) for name in RUN_CONFIG_FIELDS},
+    __doc__="Training window, forest size, the held-out share (``test_blocks`` blocks of "
+    "``test_fraction`` each, scored walking forward) and the features: ``feature_lags`` maps "
+    "each room_series signal the models see to its lags, e.g. ``{occupancy: null, "
+    "idle_minutes: 3, co2: 3}`` (``TrainingParams``' fields and defaults).",
+    **{
+        name: (RUN_CONFIG_TYPES.get(name, _HINTS[name]), default)
+        for name, default in run_config_values(TrainingParams()).items()
+    },
 )
 
 
@@ -57,7 +68,7 @@ def occupancy_models(
 ) -> MaterializeResult:
     """Per room, a multi-horizon random forest (skops bytes) and its held-out scores."""
     days = partition_dates(context.partition_keys)
-    result = train_rooms(engine, settings, days, TrainingParams(**config.model_dump()))
+    result = train_rooms(engine, settings, days, params_from_run_config(config.model_dump()))
     summary = result.summary.sort_values(["date", "room_id"])
     for day in days:
         rooms = summary[summary["date"] == day]

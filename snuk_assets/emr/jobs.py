@@ -115,7 +115,7 @@ def train_main(argv: list[str] | None = None) -> int:
         step_reporter,
     )
     from snuk_assets.engines.spark_session import spark_session
-    from snuk_assets.stages.models import RUN_CONFIG_FIELDS
+    from snuk_assets.stages.models import RUN_CONFIG_FIELDS, params_from_run_config
 
     parser = day_range_parser("materialize occupancy_models for a range of training days")
     parser.add_argument(
@@ -130,7 +130,7 @@ def train_main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(values) - set(RUN_CONFIG_FIELDS))
     if unknown:
         parser.error(f"--training has unknown fields {unknown}: expected {RUN_CONFIG_FIELDS}")
-    params = TrainingParams(**values)
+    params = params_from_run_config(values)
     with step_reporter("occupancy_models") as report:
         require_table(
             settings, "feature_windows", needed_for=f"the {params.train_days} days up to {args.end}"

@@ -1,70 +1,109 @@
-"""Score detection and forecasts on a public dataset with the pipeline's own transforms.
+"""Score detection and forecasts on a public dataset with the pipeline's own stage code.
 
-Observations go through resample -> room_series -> windows exactly as in the lakehouse; then a
-detection forest (the current bin's occupancy from the other sensors) and the multi-horizon
-forecast forest are trained on the training span and scored on the test span, beside the
-persistence and time-of-week baselines.
+Observations go through the stages' group functions exactly as the assets run them, one group
+at a time through the engine: ``resample_sensor`` per sensor, ``combine_room`` and
+``room_day_windows`` per room. On the training span, the forecast forest and the baselines are
+trained and scored by ``score_block`` (the assets' training, ``TrainingParams``); a detection
+forest (the current bin's occupancy from the other sensors) uses the same forest. The splits
+are the evaluation's own: the dataset's test file, or the last part of the time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
-import pyarrow as pa
-from sklearn.ensemble import RandomForestClassifier
 
-from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfWeekProfile
-from snuk_assets.transforms.models.metrics import binary_scores, horizon_scores
-from snuk_assets.transforms.models.training import TrainingParams, feature_columns, positive_proba
-from snuk_assets.transforms.resample.arrivals import with_sensor_type
-from snuk_assets.transforms.resample.bins import resample_observations
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, combine_sensors
-from snuk_assets.transforms.windows import room_windows
+from snuk_assets.engines import LocalEngine
+from snuk_assets.sensor_types import SensorCatalog
+from snuk_assets.stages import resample, rooms, windows
+from snuk_assets.transforms.models.metrics import binary_scores
+from snuk_assets.transforms.models.training import (
+    TrainingParams,
+    feature_columns,
+    labels_of,
+    make_forest,
+    pooled_scores,
+    positive_proba,
+    score_block,
+)
+from snuk_assets.transforms.resample.bins import DEFAULT_MAX_ON
+from snuk_assets.transforms.rooms import windowed_columns
+
+ROOM = "room"  # each dataset is one room (room-climate: one per location, scored apart)
 
 
 @dataclass(frozen=True)
 class EvalParams:
+    """The bins and windows of an evaluation, and the training settings of its forests
+    (``TrainingParams``, the assets'; its ``timezone`` and ``freq`` are the dataset's)."""
+
     freq: str = "1min"
     bsteps: int = 12
     fsteps: int = 12
-    n_estimators: int = 100
-    max_depth: int = 12
-    seed: int = 0
+    training: TrainingParams = field(default_factory=TrainingParams)
 
 
 def windows_of(observations: pd.DataFrame, *, timezone: str, params: EvalParams) -> pd.DataFrame:
-    """Observations -> resampled bins -> room series -> windows (features and labels)."""
+    """Observations (``sensor_id``, ``ts``, ``value``) -> bins -> room series -> windows.
+
+    Each stage's group function runs as in its asset; every observation arrives on time.
+    """
     start = observations["ts"].min().floor(params.freq)
     end = observations["ts"].max().floor(params.freq) + pd.Timedelta(params.freq)
-    series = resample_observations(
-        with_sensor_type(pa.Table.from_pandas(observations, preserve_index=False)),
-        start=start,
-        end=end,
-        freq=params.freq,
+    catalog = SensorCatalog()
+    raw = observations.assign(date=observations["ts"].dt.date, source_file="evaluate")
+    series = _per_group(
+        raw,
+        key="sensor_id",
+        fn=partial(
+            resample.resample_sensor,
+            start=start,
+            end=end,
+            freq=params.freq,
+            max_gap={},
+            max_on=DEFAULT_MAX_ON,
+            rooms={sensor: ROOM for sensor in raw["sensor_id"].unique()},
+            picture_freq=params.freq,
+            catalog=catalog,
+        ),
+        schema=resample.SCHEMA,
     )
-    series["room_id"] = "room"
-    rooms = combine_sensors(series)
-    windows = room_windows(
-        rooms,
-        signals=list(WINDOWED_COLUMNS),
-        bsteps=params.bsteps,
-        fsteps=params.fsteps,
-        freq=params.freq,
-        timezone=timezone,
+    types = sorted(set(series["sensor_type"]))
+    room_series = _per_group(
+        series[rooms.SERIES_COLUMNS],
+        key="room_id",
+        fn=partial(rooms.combine_room, picture_freq=params.freq, sensor_types=types),
+        schema=rooms.room_schema(types),
     )
-    frame = pd.concat([windows.features, windows.targets], axis=1)
-    return frame.rename_axis("bin_start").reset_index().assign(room_id="room")
+    return _per_group(
+        room_series,
+        key="room_id",
+        fn=partial(
+            windows.room_day_windows,
+            signals={ROOM: windowed_columns(set(types))},
+            bsteps=params.bsteps,
+            fsteps=params.fsteps,
+            freq=params.freq,
+            timezone=timezone,
+            anchors=pd.date_range(start, end, freq=params.freq, inclusive="left"),
+        ),
+        schema=windows.window_schema(params.bsteps, params.fsteps),
+    )
 
 
-def _forest(params: EvalParams) -> RandomForestClassifier:
-    return RandomForestClassifier(
-        n_estimators=params.n_estimators,
-        max_depth=params.max_depth,
-        min_samples_leaf=10,
-        random_state=params.seed,
-        n_jobs=-1,
+def _per_group(frame: pd.DataFrame, *, key: str, fn, schema) -> pd.DataFrame:
+    """``fn``'s rows of each ``key`` group of ``frame`` (not its summary), through the engine."""
+    return LocalEngine().apply_per_group(
+        frame, key=key, fn=partial(_rows, fn), output_schema=schema
     )
+
+
+def _rows(fn, group: pd.DataFrame) -> pd.DataFrame:
+    rows, _summary = fn(group)
+    return rows
 
 
 def evaluate(
@@ -76,12 +115,13 @@ def evaluate(
     detection_sets: dict[str, list[str]],
 ) -> pd.DataFrame:
     """Scores per model and horizon (0 = detection): accuracy, F1, ROC AUC, Brier, test size."""
+    training = dataclasses.replace(params.training, timezone=timezone, freq=params.freq)
     train, test = with_trends(train, params.bsteps), with_trends(test, params.bsteps)
     records = []
     occupied_now_train = (train["occupancy_t"] > 0).astype(int)
     occupied_now_test = (test["occupancy_t"] > 0).astype(int).to_numpy()
     for name, columns in detection_sets.items():
-        detector = _forest(params).fit(train[columns], occupied_now_train)
+        detector = make_forest(training).fit(train[columns], occupied_now_train)
         proba = positive_proba(detector, test[columns])[:, 0]
         records.append(
             {
@@ -91,17 +131,14 @@ def evaluate(
                 **binary_scores(occupied_now_test, proba),
             }
         )
-    labels = [f"occupied_t+{h}" for h in range(1, params.fsteps + 1)]
-    features = feature_columns(train, TrainingParams())
-    forest = _forest(params).fit(train[features], train[labels].to_numpy())
-    truth = test[labels].to_numpy()
-    profile = TimeOfWeekProfile(timezone=timezone, freq=params.freq).fit(
-        train, train[labels].to_numpy()
+    block = score_block(
+        train,
+        test,
+        features=feature_columns(train, training),
+        labels=labels_of(train),
+        params=training,
     )
-    persistence = PersistenceBaseline().fit(train, train[labels].to_numpy())
-    records += horizon_scores("random_forest", truth, positive_proba(forest, test[features]))
-    records += horizon_scores("persistence", truth, persistence.predict_proba(test))
-    records += horizon_scores("time_of_week", truth, profile.predict_proba(test))
+    records += pooled_scores([block])
     return pd.DataFrame(records)
 
 

@@ -3,7 +3,8 @@
 A message on ``snuk/<building_id>/sensors/<sensor_id>`` carries ``{"timestamp": <ms>, "value":
 <number>}`` or one gateway line. Each is turned into one landing-format line and run through the
 batch ingest's own parser and validator (``parse_landing_file``, ``validate_observations``) with
-the arrival day, so the live service accepts and refuses exactly what the batch pipeline would.
+the arrival day and the building registry's sensor types (``Archive.catalog``), so the live
+service accepts and refuses exactly what the batch pipeline would.
 
 Archive and acknowledgement (QoS 1, manual acks): a batch of messages is written first (one small
 JSON-lines file in the arrival day's ``raw_data`` folder for the accepted ones, one in
@@ -28,6 +29,7 @@ import pyarrow as pa
 
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.live.step import OBSERVATION_SCHEMA
+from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA, parse_landing_file
 from snuk_assets.transforms.ingest.validate import validate_observations
 
@@ -123,6 +125,9 @@ class Archive:
     name: str = "live"  # file name prefix: one per service instance (its MQTT client id)
     known_buildings: frozenset[str] | None = None
     known_sensor_ids: frozenset[str] | None = None
+    # The registry's types and sensors (``BuildingRegistry.catalog``), as the batch ingest
+    # validates with; None: the built-in types, typed by the gateway id's letter.
+    catalog: SensorCatalog | None = None
     max_lateness: dt.timedelta = dt.timedelta(days=3)
     counts: IngestCounts = field(default_factory=IngestCounts)
     _recent: collections.deque = field(
@@ -162,7 +167,9 @@ class Archive:
                 lines.append(line)
                 owners.append((message, building))
             parsed = self._parse(lines)
-            result = validate_observations(parsed, arrival_day=day, max_lateness=self.max_lateness)
+            result = validate_observations(
+                parsed, arrival_day=day, max_lateness=self.max_lateness, catalog=self.catalog
+            )
             # validate_observations keeps rows in sensor/time order; map them back by line.
             reasons = dict(
                 zip(

@@ -43,6 +43,7 @@ from snuk_assets.live.step import (
 )
 
 if TYPE_CHECKING:
+    from snuk_assets.sensor_types import SensorCatalog
     from snuk_assets.transforms.ingest.validate import ValidationResult
 
 log = logging.getLogger("snuk.live")
@@ -57,8 +58,11 @@ def parse_http(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def read_gateway_file(landing, path: str, settings) -> tuple[pa.Table, ValidationResult]:
-    """One landing file's observations, read and validated as ``raw_observations`` does.
+def read_gateway_file(
+    landing, path: str, settings, catalog: SensorCatalog | None = None
+) -> tuple[pa.Table, ValidationResult]:
+    """One landing file's observations, read and validated as ``raw_observations`` does, with
+    the registry's sensor types (``catalog``: the settings' registry's when not given).
 
     Returns the kept rows as the live step takes them (``OBSERVATION_SCHEMA``) and the
     validation result (its counts); the quarantined rows are left to the batch run.
@@ -69,7 +73,10 @@ def read_gateway_file(landing, path: str, settings) -> tuple[pa.Table, Validatio
 
     parsed, _records = read_and_parse(landing, path, settings.parse_limits)
     result = validate_observations(
-        parsed, arrival_day=arrival_day_of(path), max_lateness=settings.max_lateness
+        parsed,
+        arrival_day=arrival_day_of(path),
+        max_lateness=settings.max_lateness,
+        catalog=catalog if catalog is not None else settings.registry().catalog(),
     )
     return result.kept.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA), result
 
@@ -158,6 +165,7 @@ class LiveService:
             name=self.client_id,
             known_buildings=frozenset([registry.building_id]),
             known_sensor_ids=registry.sensor_ids(),
+            catalog=registry.catalog(),
             max_lateness=self.settings.max_lateness,
         )
         self.table = ForecastTable(self.settings.lakehouse())
@@ -318,7 +326,7 @@ class LiveService:
         tables = []
         landing = self.settings.landing()
         for path in new:
-            kept, result = read_gateway_file(landing, path, self.settings)
+            kept, result = read_gateway_file(landing, path, self.settings, self.archive.catalog)
             tables.append(kept)
             self._seen_files.add(path)
             self.stats["files_followed"] += 1

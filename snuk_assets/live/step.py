@@ -4,10 +4,13 @@ A pure function of its arguments, built from the batch pipeline's own transforms
 replayed through it with every observation on time gives the batch tables' rows for that day:
 
 - observations: one row per ``(sensor_id, ts)``, the latest arrival's (``latest_arrival_wins``);
+- types: the registry's (``BuildingConfig.catalog``), else a gateway id's letter, as
+  ``resampled_series`` types them; a sensor with neither has no bins;
 - bins: ``resample_observations`` with the settings' ``bin_freq``, ``max_gap`` and ``max_on``,
   over the observations of arrival days ``D - LOOKBACK_DAYS ..`` for measurement day ``D``, as
   ``resampled_series`` reads them;
-- rooms: ``transforms.rooms.room_series``;
+- rooms: ``transforms.rooms.combine_sensors`` with the registry's types, as ``room_series``
+  combines them (a column for every further type: ``co2``, ``people_count``, ...);
 - windows and forecasts: ``room_windows`` and each room's stored forest, as
   ``occupancy_forecasts`` does, at every closed bin instead of once a day.
 
@@ -41,7 +44,7 @@ import pyarrow.compute as pc
 
 from snuk_assets.partitions import LOOKBACK_DAYS
 from snuk_assets.registry import BuildingRegistry
-from snuk_assets.sensor_types import SENSOR_TYPES
+from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.stages.forecasts import held_out_record
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
@@ -52,9 +55,8 @@ from snuk_assets.transforms.resample.bins import (
     max_gap_with_defaults,
     resample_observations,
 )
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 from snuk_assets.transforms.rooms import combine_sensors as combine_rooms
-from snuk_assets.transforms.windows import lagged_signals, room_windows
+from snuk_assets.transforms.windows import lagged_signals, model_signals, model_windows
 
 DEFAULT_DELAY = pd.Timedelta(seconds=30)
 OBSERVATION_SCHEMA = pa.schema(
@@ -109,6 +111,9 @@ class BuildingConfig:
     max_gap: Mapping[str, pd.Timedelta] = field(default_factory=dict)
     max_on: pd.Timedelta = DEFAULT_MAX_ON
     models: Mapping[str, RoomModel] = field(default_factory=dict)
+    # The building's types and each registered sensor's (default: the built-in types, typed
+    # by the gateway id's letter).
+    catalog: SensorCatalog = field(default_factory=SensorCatalog)
 
     @classmethod
     def from_registry(cls, registry: BuildingRegistry, **kwargs) -> BuildingConfig:
@@ -121,8 +126,15 @@ class BuildingConfig:
                 str(r): int(f)
                 for r, f in zip(registry.rooms["room_id"], registry.rooms["floor"], strict=True)
             },
+            catalog=registry.catalog(),
             **kwargs,
         )
+
+    @property
+    def room_types(self) -> list[str]:
+        """The registered sensors' types, sorted: the columns ``room_series`` carries
+        (``stages.rooms.room_types``)."""
+        return sorted(set(self.catalog.type_by_id.values()))
 
     @property
     def history_bins(self) -> int:
@@ -219,7 +231,7 @@ def live_step(
     for start, end in _day_spans(next_bin, close_until):
         bins.append(_resample(buffer, start, end, config))
     closed = pd.concat(bins, ignore_index=True)
-    rooms_now = combine_rooms(closed)
+    rooms_now = combine_rooms(closed, sensor_types=config.room_types)
     rooms_now["date"] = rooms_now["bin_start"].dt.date
     history = rooms_now if state.rooms is None else pd.concat([state.rooms, rooms_now])
     forecasts = _forecasts(history, rooms_now["bin_start"].unique(), config)
@@ -266,32 +278,42 @@ def _resample(
     """``resampled_series`` rows of ``[start, end)``, as ``resample_sensor`` makes them."""
     observations, _ = latest_arrival_wins(_readable(buffer, start.date()))
     series = resample_observations(
-        with_sensor_type(observations.select(["sensor_id", "ts", "value"])),
+        _typed(observations.select(["sensor_id", "ts", "value"]), config.catalog),
         start=start,
         end=end,
         freq=config.freq,
         max_gap=config.max_gap,
         max_on=config.max_on,
+        sensor_types=config.catalog.types,
     )
     series["room_id"] = series["sensor_id"].map(config.sensor_rooms)
     series["date"] = series["bin_start"].dt.date
     return series
 
 
+def _typed(observations: pa.Table, catalog: SensorCatalog) -> pa.Table:
+    """``observations`` with ``sensor_type`` from ``catalog``; rows without a type left out
+    (the batch gives such a sensor no bins: ``resample_sensor``)."""
+    typed = with_sensor_type(observations, catalog)
+    return typed.filter(typed["sensor_type"].is_valid())
+
+
 def _trim(buffer: pa.Table, next_bin: pd.Timestamp, config: BuildingConfig) -> pa.Table:
     """The rows bins from ``next_bin`` on can depend on (see the module docstring)."""
     table, _ = latest_arrival_wins(_readable(buffer, next_bin.date()))
+    table = _typed(table, config.catalog)
     n = table.num_rows
     if n == 0:
-        return table
+        return OBSERVATION_SCHEMA.empty_table()
     ts = table["ts"].cast(pa.int64()).to_numpy() * 1_000_000  # ms -> ns
     value = table["value"].to_numpy()
     sensor = table["sensor_id"].to_numpy(zero_copy_only=False)
     first_of_sensor = np.ones(n, dtype=bool)
     first_of_sensor[1:] = sensor[1:] != sensor[:-1]
-    types = with_sensor_type(table)["sensor_type"].to_pylist()
-    is_step = np.array([SENSOR_TYPES[t].signal_model == "step" for t in types], dtype=bool)
-    gaps = max_gap_with_defaults(config.max_gap)
+    types = table["sensor_type"].to_pylist()
+    known = config.catalog.types
+    is_step = np.array([known[t].signal_model == "step" for t in types], dtype=bool)
+    gaps = max_gap_with_defaults(config.max_gap, known)
     max_gap_ns = np.array([gaps[t].value for t in types], dtype=np.int64)
     # A run of zeros starts as in idle_at_bin_ends: at a 0 after a nonzero value, at a
     # sensor's first row, or after a gap longer than max_gap.
@@ -309,7 +331,7 @@ def _trim(buffer: pa.Table, next_bin: pd.Timestamp, config: BuildingConfig) -> p
     cut[sensor_start[last_before]] = keep_from[last_before]
     cut = cut[sensor_start]  # every row of the sensor; -1: no row before next_bin, keep all
     keep = np.arange(n) >= cut
-    return table.filter(pa.array(keep)).cast(OBSERVATION_SCHEMA)
+    return table.filter(pa.array(keep)).drop_columns("sensor_type").cast(OBSERVATION_SCHEMA)
 
 
 def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfig) -> pd.DataFrame:
@@ -321,18 +343,11 @@ def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfi
         model = config.models.get(room_id)
         if model is None:
             continue
-        reach = lagged_signals(model.feature_names)
-        signals = [column for column in WINDOWED_COLUMNS if column in reach]
-        if not signals or not all(room[c].notna().any() for c in signals):
+        signals, _ = model_signals(model.feature_names)
+        if not signals or not all(c in room and room[c].notna().any() for c in signals):
             continue
-        windows = room_windows(
-            room,
-            signals=signals,
-            bsteps=max(reach.values()),
-            fsteps=0,
-            freq=config.freq,
-            timezone=config.timezone,
-            anchors=anchors,
+        windows = model_windows(
+            room, model.feature_names, freq=config.freq, timezone=config.timezone, anchors=anchors
         )
         features = windows.features
         if features.empty or any(f not in features.columns for f in model.feature_names):

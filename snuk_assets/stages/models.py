@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -37,7 +37,11 @@ RUN_CONFIG_FIELDS = (
     "n_estimators",
     "max_depth",
     "seed",
+    "feature_lags",
 )
+# Dagster run config has no tuples: feature_lags goes in as a mapping of each signal to its
+# lags (null: every lag of the window), in the order the forest sees them.
+RUN_CONFIG_TYPES: dict[str, object] = {"feature_lags": dict[str, int | None]}
 
 
 def train_rooms(
@@ -97,7 +101,23 @@ def read_models(
 
 def run_config_values(params: TrainingParams) -> dict[str, object]:
     """The ``RUN_CONFIG_FIELDS`` of ``params``: what a run sets, as JSON-ready values."""
-    return {name: getattr(params, name) for name in RUN_CONFIG_FIELDS}
+    values = {name: getattr(params, name) for name in RUN_CONFIG_FIELDS}
+    return {**values, "feature_lags": dict(params.feature_lags)}
+
+
+def params_from_run_config(values: Mapping[str, object]) -> TrainingParams:
+    """``TrainingParams`` from run config values (``run_config_values``' shape; unset fields
+    keep their defaults); a ValueError names an unknown field."""
+    unknown = sorted(set(values) - set(RUN_CONFIG_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown training settings {unknown}: expected {list(RUN_CONFIG_FIELDS)}")
+    values = dict(values)
+    if "feature_lags" in values:
+        values["feature_lags"] = tuple(
+            (str(signal), None if lags is None else int(lags))
+            for signal, lags in dict(values["feature_lags"]).items()
+        )
+    return TrainingParams(**values)
 
 
 MODEL_SCHEMA = pa.schema(

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from snuk_assets.transforms.rooms import WINDOWED_COLUMNS, has_occupancy, windowed_columns
+from snuk_assets.stages.rooms import room_types
+from snuk_assets.transforms.rooms import (
+    WINDOWED_COLUMNS,
+    further_columns,
+    has_occupancy,
+    windowed_columns,
+)
 from snuk_assets.transforms.windows import CALENDAR_COLUMNS, label_name, lag_name, room_windows
 
 if TYPE_CHECKING:
@@ -34,15 +40,18 @@ def window_days(
     """Replace ``feature_windows`` for anchor ``days``, one room per group.
 
     Each room reads room_series of the day before through the day after (when it exists).
+    Beside the ``WINDOWED_COLUMNS`` its sensors give, a room's windows carry the lags of its
+    further types (``co2``, ...; NaN where missing), for a training that asks for them
+    (``TrainingParams.feature_lags``).
     """
     registry = settings.registry()
     signals_of = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
+    counted = {room_id: types for room_id, types in signals_of.items() if has_occupancy(types)}
     per_room = partial(
         room_day_windows,
-        signals={
-            room_id: windowed_columns(types)
-            for room_id, types in signals_of.items()
-            if has_occupancy(types)
+        signals={room_id: windowed_columns(types) for room_id, types in counted.items()},
+        optional_signals={
+            room_id: further_columns(sorted(types)) for room_id, types in counted.items()
         },
         bsteps=bsteps,
         fsteps=fsteps,
@@ -61,7 +70,7 @@ def window_days(
         source_dates=[days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)],
         key="room_id",
         fn=per_room,
-        output_schema=window_schema(bsteps, fsteps),
+        output_schema=window_schema(bsteps, fsteps, further_columns(room_types(registry))),
         summary_schema=SUMMARY_SCHEMA,
         target="feature_windows",
         target_dates=days,
@@ -78,12 +87,14 @@ def room_day_windows(
     freq: str,
     timezone: str,
     anchors: pd.DatetimeIndex,
+    optional_signals: Mapping[str, list[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
 
     ``signals`` maps each room with a motion sensor or a people counter to the signal
-    columns it has; other rooms have no windows (no occupancy to learn). The summary row
-    counts the anchors dropped.
+    columns it has; other rooms have no windows (no occupancy to learn). ``optional_signals``
+    maps a room to further columns whose lags its windows carry without needing them
+    complete. The summary row counts the anchors dropped.
     """
     room_id = room["room_id"].iloc[0]
     if room_id not in signals:
@@ -96,6 +107,7 @@ def room_day_windows(
         freq=freq,
         timezone=timezone,
         anchors=anchors,
+        optional_signals=(optional_signals or {}).get(room_id, []),
     )
     frame = pd.concat([windows.features, windows.targets], axis=1)
     frame = frame.rename_axis("bin_start").reset_index().assign(room_id=room_id)
@@ -103,9 +115,11 @@ def room_day_windows(
     return frame, pd.DataFrame({"room_id": [room_id], "dropped": [windows.dropped]})
 
 
-def window_schema(bsteps: int, fsteps: int) -> pa.Schema:
-    """Columns of ``feature_windows``: every signal's lags (null if the room lacks it)."""
-    lags = [lag_name(column, lag) for column in WINDOWED_COLUMNS for lag in range(-(bsteps - 1), 1)]
+def window_schema(bsteps: int, fsteps: int, further: list[str] = ()) -> pa.Schema:
+    """Columns of ``feature_windows``: every signal's lags (null if the room lacks it), the
+    ``WINDOWED_COLUMNS`` and then the ``further`` types'."""
+    signals = [*WINDOWED_COLUMNS, *further]
+    lags = [lag_name(column, lag) for column in signals for lag in range(-(bsteps - 1), 1)]
     return pa.schema(
         [
             ("room_id", pa.string()),

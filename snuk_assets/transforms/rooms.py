@@ -41,9 +41,15 @@ ROOM_SERIES_COLUMNS = [
 ]
 
 
+def further_columns(sensor_types: Iterable[str] = ()) -> list[str]:
+    """The value columns of the ``sensor_types`` beyond ``SIGNALS`` (``co2``, ``people_count``,
+    ...): each named after its type, in ``sensor_types``' order."""
+    return [t for t in sensor_types if t != "motion" and t not in SIGNALS]
+
+
 def room_series_columns(sensor_types: Iterable[str] = ()) -> list[str]:
     """``ROOM_SERIES_COLUMNS``, then a value and a coverage column for each further type."""
-    extra = [t for t in sensor_types if t != "motion" and t not in SIGNALS]
+    extra = further_columns(sensor_types)
     return [*ROOM_SERIES_COLUMNS, *(c for t in extra for c in (t, f"{t}_coverage"))]
 
 

@@ -7,6 +7,7 @@ grid) is left out, never imputed, so nothing is bridged across an offline period
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,7 @@ def tseries_to_ml(
     target: str = "occupancy",
     freq: str | None = None,
     anchors: pd.Index | None = None,
+    optional: Iterable[str] = (),
 ) -> MLWindows:
     """Turn a regular multivariate time series into supervised learning windows.
 
@@ -121,6 +123,9 @@ def tseries_to_ml(
         bins count as missing. Without it the rows are taken as consecutive.
     anchors : pandas.Index, optional
         Only windows anchored at these bins are returned and counted (default: every bin).
+    optional : iterable of str, optional
+        Columns of ``df`` whose lags are carried (NaN where missing) but do not make a window
+        incomplete.
 
     Returns
     -------
@@ -157,7 +162,14 @@ def tseries_to_ml(
     if anchors is not None:
         features = features[features.index.isin(anchors)]
         targets = targets.loc[features.index]
-    complete = features.notna().all(axis=1) & targets.notna().all(axis=1)
+    optional = set(optional)
+    required = [
+        lag_name(column, lag)
+        for column in df.columns
+        if column not in optional
+        for lag in range(-(bsteps - 1), 1)
+    ]
+    complete = features[required].notna().all(axis=1) & targets.notna().all(axis=1)
     return MLWindows(features[complete], targets[complete], int((~complete).sum()))
 
 
@@ -198,16 +210,26 @@ def room_windows(
     freq: str,
     timezone: str,
     anchors: pd.Index | None = None,
+    optional_signals: Sequence[str] = (),
 ) -> MLWindows:
     """One room's windows with calendar features and occupied labels.
 
-    ``room`` has ``bin_start`` and the ``signals`` columns (e.g. of ``room_series``). The
-    features are the lags of ``signals`` then ``CALENDAR_COLUMNS`` of the anchor; the targets
-    are ``occupied_t+1`` .. ``occupied_t+<fsteps>`` (1 where occupancy > 0, else 0).
+    ``room`` has ``bin_start`` and the ``signals`` (and ``optional_signals``) columns (e.g. of
+    ``room_series``). The features are the lags of ``signals``, then those of
+    ``optional_signals`` (NaN where missing: they do not make a window incomplete), then
+    ``CALENDAR_COLUMNS`` of the anchor; the targets are ``occupied_t+1`` ..
+    ``occupied_t+<fsteps>`` (1 where occupancy > 0, else 0).
     """
-    series = room.set_index("bin_start")[signals].sort_index()
+    columns = [*signals, *(c for c in optional_signals if c not in signals)]
+    series = room.set_index("bin_start")[columns].sort_index()
     windows = tseries_to_ml(
-        series, bsteps=bsteps, fsteps=fsteps, target="occupancy", freq=freq, anchors=anchors
+        series,
+        bsteps=bsteps,
+        fsteps=fsteps,
+        target="occupancy",
+        freq=freq,
+        anchors=anchors,
+        optional=optional_signals,
     )
     calendar = calendar_features(windows.features.index, timezone=timezone)
     calendar.index = windows.features.index
@@ -217,9 +239,11 @@ def room_windows(
 
 
 def model_signals(feature_names) -> tuple[list[str], int]:
-    """The room_series columns a stored model's ``feature_names`` lag, and how many bins back."""
+    """The room_series columns a stored model's ``feature_names`` lag, and how many bins back:
+    the ``WINDOWED_COLUMNS`` in their order, then further types (``co2``, ...) in the model's."""
     reach = lagged_signals(feature_names)
-    return [column for column in WINDOWED_COLUMNS if column in reach], max(reach.values())
+    further = [signal for signal in reach if signal not in WINDOWED_COLUMNS]
+    return [column for column in WINDOWED_COLUMNS if column in reach] + further, max(reach.values())
 
 
 def model_windows(

@@ -1,4 +1,4 @@
-"""A building that is not the reference office, raw files to forecasts.
+"""A building that is not the reference office, raw files to forecasts (tests/any_building.py).
 
 Its sensor ids are UUIDs and names (``Room 2.14 CO2``), not the gateway's shape; its types come
 from the registry: a CO2 sensor, a people counter (the room's occupancy), a door contact and a
@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
-import yaml
+from any_building import CO2, COUNTER, DAYS, DOOR, MOTION, START, VOC, write_building
 from pipeline_runs import materialize_days
 
 from snuk_assets.assets.feature_windows import feature_windows
@@ -25,110 +23,14 @@ from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.settings import SnukSettings
-
-START = dt.date(2016, 6, 6)  # a Monday
-DAYS = 10
-COUNTER = "7f3c2a9e-0b1d-4e5f-8a6b-2c4d6e8f0a1b"
-CO2 = "Room 2.14 CO2"
-VOC = "Room 2.14 VOC"
-MOTION = "c0ffee00-1111-4222-8333-444455556666"
-DOOR = "Room 2.15 door"
-REGISTRY = {
-    "building_id": "any-building",
-    "name": "Any building",
-    "timezone": "Europe/Berlin",
-    "floors": [{"floor": 2, "name": "Second"}],
-    "rooms": [
-        {"room_id": "2.14", "floor": 2, "name": "Room 2.14", "kind": "office", "area_m2": 20},
-        {"room_id": "2.15", "floor": 2, "name": "Room 2.15", "kind": "office", "area_m2": 18},
-    ],
-    "sensor_types": [
-        {
-            "name": "voc",
-            "signal_model": "linear",
-            "unit": "ppb",
-            "min_value": 0,
-            "max_value": 60000,
-            "max_gap": "30min",
-        }
-    ],
-    "sensors": [
-        {"sensor_id": COUNTER, "room_id": "2.14", "type": "people_count"},
-        {"sensor_id": CO2, "room_id": "2.14", "type": "co2"},
-        {"sensor_id": VOC, "room_id": "2.14", "type": "voc"},
-        {"sensor_id": MOTION, "room_id": "2.15", "type": "motion"},
-        {"sensor_id": DOOR, "room_id": "2.15", "type": "contact"},
-    ],
-}
-# Not ids: a control character, only blanks. A timestamp in seconds, where ms are expected. An
-# id that is neither registered nor of the gateway's shape has no type.
-BAD_LINES = [
-    {"sensor_id": "bell\u0007", "timestamp": 1465200000000, "value": 1.0},
-    {"sensor_id": "   ", "timestamp": 1465200000000, "value": 1.0},
-    {"sensor_id": CO2, "timestamp": 1465200000, "value": 500.0},
-    {"sensor_id": "Room 9.99 CO2", "timestamp": 1465200000000, "value": 500.0},  # unregistered
-]
-
-
-def occupied_minutes(day: dt.date, rng: np.random.Generator) -> np.ndarray:
-    """Per minute of ``day`` (UTC), how many people are in: weekdays 07:00-15:00 UTC."""
-    count = np.zeros(1440, dtype=int)
-    if day.weekday() < 5:
-        arrive, leave = 420 + rng.integers(-30, 30), 900 + rng.integers(-30, 30)
-        count[arrive:leave] = rng.integers(1, 4)
-        lunch = 660 + rng.integers(-20, 20)
-        count[lunch : lunch + 45] = 0
-    return count
-
-
-def readings(day: dt.date, rng: np.random.Generator) -> list[dict]:
-    """One day of every sensor's readings, as JSON-lines records."""
-    minute_ms = (pd.Timestamp(day, tz="UTC").value // 1_000_000) + 60_000 * np.arange(1440)
-    count = occupied_minutes(day, rng)
-    presence = occupied_minutes(day, rng) > 0
-    rows = []
-    changes = np.flatnonzero(np.diff(count, prepend=-1))
-    rows += [
-        {"sensor_id": COUNTER, "timestamp": int(minute_ms[i]), "value": float(count[i])}
-        for i in changes
-    ]
-    co2 = 420 + np.cumsum(np.where(count > 0, 3.0, -3.0)).clip(0, 600)
-    rows += [
-        {"sensor_id": CO2, "timestamp": int(t), "value": float(v)}
-        for t, v in zip(minute_ms, co2, strict=True)
-    ]
-    rows += [
-        {"sensor_id": VOC, "timestamp": int(t), "value": float(v)}
-        for t, v in zip(minute_ms[::5], 100 + co2[::5] / 2, strict=True)
-    ]
-    motion = presence & (rng.random(1440) < 0.8)
-    changes = np.flatnonzero(np.diff(motion.astype(int), prepend=-1))
-    rows += [
-        {"sensor_id": MOTION, "timestamp": int(minute_ms[i]), "value": float(motion[i])}
-        for i in changes
-    ]
-    door = np.zeros(1440, dtype=int)
-    door[presence] = rng.random(presence.sum()) < 0.1
-    changes = np.flatnonzero(np.diff(door, prepend=-1))
-    rows += [
-        {"sensor_id": DOOR, "timestamp": int(minute_ms[i]), "value": float(door[i])}
-        for i in changes
-    ]
-    return rows
+from snuk_assets.stages.models import params_from_run_config, run_config_values
+from snuk_assets.transforms.models.training import TrainingParams
 
 
 @pytest.fixture(scope="module")
 def building(tmp_path_factory):
     root = tmp_path_factory.mktemp("any_building")
-    registry = root / "building.yaml"
-    registry.write_text(yaml.safe_dump(REGISTRY))
-    rng = np.random.default_rng(15)
-    for offset in range(DAYS):
-        day = START + dt.timedelta(days=offset)
-        folder = root / "landing" / "raw_data" / day.strftime("%Y/%m/%d")
-        folder.mkdir(parents=True)
-        rows = readings(day, rng) + (BAD_LINES if offset == 0 else [])
-        (folder / "export.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    registry = write_building(root)
     settings = SnukSettings(
         landing_uri=str(root / "landing"),
         lakehouse_uri=str(root / "lakehouse"),
@@ -138,11 +40,11 @@ def building(tmp_path_factory):
     ingest = materialize_days([raw_observations], settings, START, last)
     materialize_days([resampled_series, room_series, feature_windows], settings, START, last)
     materialize_days([occupancy_models, model_metrics, occupancy_forecasts], settings, last, last)
-    return settings.lakehouse(), ingest, last
+    return settings.lakehouse(), ingest, last, settings
 
 
 def test_bad_ids_and_second_timestamps_are_quarantined_and_the_counts_add_up(building):
-    lakehouse, ingest, _ = building
+    lakehouse, ingest, *_ = building
     checks = {c.check_name: c.passed for c in ingest.get_asset_check_evaluations()}
     assert checks == {"rows_add_up": True, "known_sensors": True}
     reasons = lakehouse.read("quarantined_observations", dates=[START])["reason"].to_pylist()
@@ -156,7 +58,7 @@ def test_bad_ids_and_second_timestamps_are_quarantined_and_the_counts_add_up(bui
 
 
 def test_room_series_carries_every_type_and_occupancy_comes_from_the_counter(building):
-    lakehouse, _, _ = building
+    lakehouse, *_ = building
     rooms = lakehouse.read("room_series", dates=[START]).to_pandas().set_index("room_id")
     for column in ("co2", "voc", "people_count", "contact"):
         assert {column, f"{column}_coverage"} <= set(rooms.columns)
@@ -173,7 +75,7 @@ def test_room_series_carries_every_type_and_occupancy_comes_from_the_counter(bui
 
 
 def test_every_room_is_trained_and_forecast(building):
-    lakehouse, _, last = building
+    lakehouse, _, last, _ = building
     models = lakehouse.read("occupancy_models", dates=[last]).to_pandas()
     assert dict(zip(models["room_id"], models["status"], strict=True)) == {
         "2.14": "trained",
@@ -182,4 +84,30 @@ def test_every_room_is_trained_and_forecast(building):
     metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()
     assert set(metrics["model"]) == {"random_forest", "persistence", "time_of_week"}
     forecasts = lakehouse.read("occupancy_forecasts", dates=[last]).to_pandas()
+    assert set(forecasts["room_id"]) == {"2.14", "2.15"}
+
+
+def test_a_training_parameter_gives_the_models_co2(building):
+    """feature_windows carry every further type's lags; feature_lags picks what models see."""
+    lakehouse, _, last, settings = building
+    windows = lakehouse.read("feature_windows", dates=[last]).to_pandas().set_index("room_id")
+    assert {"co2_t", "co2_t-11", "voc_t", "people_count_t", "contact_t"} <= set(windows.columns)
+    assert windows.loc["2.14", "co2_t"].notna().all() and windows.loc["2.15", "co2_t"].isna().all()
+    default = lakehouse.read("occupancy_models", dates=[last]).to_pandas()
+    assert not any(n.startswith("co2") for names in default["feature_names"] for n in names)
+    day = last - dt.timedelta(days=1)
+    lags = {"occupancy": None, "idle_minutes": 3, "co2": 3}
+    config = {"ops": {"occupancy_models": {"config": {"feature_lags": lags}}}}
+    # the run config's shape, as the EMR step's --training JSON carries it too
+    assert params_from_run_config(json.loads(json.dumps(run_config_values(TrainingParams())))) == (
+        TrainingParams()
+    )
+    materialize_days([occupancy_models], settings, day, day, config=config)
+    materialize_days([occupancy_forecasts], settings, day, day)
+    models = lakehouse.read("occupancy_models", dates=[day]).to_pandas().set_index("room_id")
+    assert set(models["status"]) == {"trained"}
+    names = models.loc["2.14", "feature_names"]
+    assert [n for n in names if n.startswith("co2")] == ["co2_t-2", "co2_t-1", "co2_t"]
+    assert not any(n.startswith("co2") for n in models.loc["2.15", "feature_names"])  # no CO2
+    forecasts = lakehouse.read("occupancy_forecasts", dates=[day]).to_pandas()
     assert set(forecasts["room_id"]) == {"2.14", "2.15"}

@@ -54,6 +54,9 @@ class TrainingParams:
     # ahead by 0.004 .. 0.008. Three lags, because the older ones are nearly the newest minus
     # 5 k minutes and all 12 cost up to 0.01 F1 an hour ahead. Climate lags are left out: on
     # the demo building and on UCI they shift between training and test weeks and cost F1.
+    # Any room_series column that feature_windows lags may be named, e.g. ("co2", 3): a room
+    # without the sensor trains without it (its lags are all null), and where a room has it,
+    # a window without its lags is left out.
     feature_lags: tuple[tuple[str, int | None], ...] = (("occupancy", None), ("idle_minutes", 3))
     calendar_features: tuple[str, ...] = ("time_of_day_sin", "time_of_day_cos", "working_day")
     # Held-out scoring walks forward: the last ``test_blocks`` x ``test_fraction`` of the span
@@ -176,6 +179,9 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
         "horizons": [int(c.removeprefix(LABEL_PREFIX)) for c in labels],
         "library_versions": json.dumps(library_versions()),
     }
+    features = feature_columns(windows, params)
+    # Further types' lags (co2, ...) may be missing where the windows' own signals are not.
+    windows = windows.dropna(subset=features)
     days = windows["bin_start"].dt.date.nunique()
     if days < params.min_days or len(windows) < params.min_windows:
         reason = (
@@ -183,7 +189,6 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
             f"(need {params.min_windows} on {params.min_days})"
         )
         return pd.DataFrame([{**row, "status": "skipped", "reason": reason}])
-    features = feature_columns(windows, params)
     splits = [
         (train, test)
         for train, test in walk_forward_splits(
@@ -216,7 +221,8 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def _forest(params: TrainingParams, *, oob: bool = False) -> RandomForestClassifier:
+def make_forest(params: TrainingParams, *, oob: bool = False) -> RandomForestClassifier:
+    """The (unfitted) forest of ``params``; ``oob`` keeps its out-of-bag probabilities."""
     return RandomForestClassifier(
         n_estimators=params.n_estimators,
         max_depth=params.max_depth,
@@ -272,7 +278,7 @@ def score_block(
     truth = train[labels].to_numpy()
     # Out-of-bag probabilities exist only when every horizon saw both classes in training.
     tune = params.tune_thresholds and all(len(np.unique(column)) == 2 for column in truth.T)
-    model = _forest(params, oob=tune).fit(train[features], truth)
+    model = make_forest(params, oob=tune).fit(train[features], truth)
     fixed = np.full(len(labels), params.threshold)
     forest_cuts = fixed
     if tune:
