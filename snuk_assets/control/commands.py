@@ -44,9 +44,11 @@ def command_payload(
     policy: str,
     forecast: dict | None,
     dry_run: bool,
+    bin_start: str | None = None,
 ) -> dict:
     """The command message: ``lights`` (bool), ``hvac_mode``, ``reason``, the ``forecast`` it
-    used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null)."""
+    used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null) and
+    the ``bin_start`` of the bin it is for (ISO, UTC; null when not given)."""
     if hvac_mode not in HVAC_MODES:
         raise ValueError(f"hvac_mode {hvac_mode!r} is not one of {HVAC_MODES}")
     if issued_at.tzinfo is None:
@@ -54,6 +56,7 @@ def command_payload(
     return {
         "room_id": room_id,
         "issued_at": issued_at.astimezone(dt.UTC).isoformat(),
+        "bin_start": bin_start,
         "lights": bool(lights),
         "hvac_mode": hvac_mode,
         "reason": reason,
@@ -92,8 +95,11 @@ class CommandIssuer:
         issued_at: dt.datetime,
         policy: str,
         forecasts: dict[str, dict] | None = None,
+        bin_start: str | None = None,
     ) -> pa.Table:
-        """Publish what may be published, audit everything; returns the audit rows."""
+        """Publish what may be published, audit everything; returns the audit rows.
+
+        ``bin_start``: the bin the commands are for (ISO, UTC), carried in each payload."""
         rows = []
         for i, room_id in enumerate(room_ids):
             topic = command_topic(self.building_id, room_id)
@@ -106,6 +112,7 @@ class CommandIssuer:
                 policy=policy,
                 forecast=(forecasts or {}).get(room_id),
                 dry_run=self.dry_run,
+                bin_start=bin_start,
             )
             text = json.dumps(payload, sort_keys=True, default=_json_default)
             why_not = self._why_not(room_id, payload, issued_at)
