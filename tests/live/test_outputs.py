@@ -155,8 +155,15 @@ def test_retained_mqtt_state_and_forecast(running):
     client.connect(*running.broker)
     client.subscribe(f"snuk/{running.building}/rooms/#", qos=1)
     client.loop_start()
+
+    # Retained messages come in the broker's order: wait for every room's state and a forecast.
+    def complete() -> bool:
+        topics = list(received)
+        states = sum(t.endswith("/state") for t in topics)
+        return states == 3 and any(t.endswith("/forecast") for t in topics)
+
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not any(t.endswith("/forecast") for t in received):
+    while time.monotonic() < deadline and not complete():
         time.sleep(0.1)
     client.loop_stop()
     client.disconnect()
