@@ -2,8 +2,9 @@
 
 One process: paho-mqtt's network thread queues messages (QoS 1, persistent session, manual
 acknowledgement); the main loop archives each batch (``ingest.Archive``), acknowledges it, runs
-the live step for every building and publishes what closed (``outputs``); uvicorn serves the
-HTTP API from a thread. Stop it with SIGINT or SIGTERM; killed with SIGKILL, nothing the broker
+the live step for every building and publishes what closed (``outputs``) and the forecast
+policy's commands for the next bin (``control``: dry-run unless told); uvicorn serves the HTTP
+API from a thread. Stop it with SIGINT or SIGTERM; killed with SIGKILL, nothing the broker
 delivered is lost (unacknowledged messages are redelivered) and nothing is archived twice.
 """
 
@@ -23,8 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from snuk_assets.control.safety import Actuation
+from snuk_assets.environment import (
+    DEFAULT_LIVE_CONTROL,
+    DEFAULT_MAX_SWITCHES_PER_HOUR,
+    LIVE_CONTROL_MODES,
+)
 from snuk_assets.live.aggregates import room_workplaces
 from snuk_assets.live.broker import MqttConnection, parse_broker  # noqa: F401 (re-exported)
+from snuk_assets.live.control import LiveControl, mqtt_publisher
 from snuk_assets.live.ingest import ARCHIVE_PREFIX, SENSOR_TOPICS, Archive, Message
 from snuk_assets.live.outputs import (
     ForecastTable,
@@ -110,6 +117,10 @@ class LiveService:
     on_report: object = None  # called with (building_id, delta_version, rows, latest_bin)
     # Credentials and TLS (SNUK_MQTT_*); anonymous and plain by default, as on a dev broker.
     connection: MqttConnection = field(default_factory=MqttConnection)
+    # What the forecast policy's decisions do (``live/control.py``): ``off``, ``dry-run``
+    # (audited, nothing sent) or ``actuate`` (sent to admin-enabled rooms, within the cap).
+    control: str = DEFAULT_LIVE_CONTROL
+    max_switches_per_hour: int = DEFAULT_MAX_SWITCHES_PER_HOUR
 
     def __post_init__(self) -> None:
         self._queue: queue.Queue[Message] = queue.Queue()
@@ -132,6 +143,20 @@ class LiveService:
         self.actuation = {
             registry.building_id: Actuation(self.settings.lakehouse(), registry.building_id)
         }
+        if self.control not in LIVE_CONTROL_MODES:
+            raise ValueError(f"control {self.control!r} is not one of {LIVE_CONTROL_MODES}")
+        self.controls: dict[str, LiveControl] = {}
+        if self.control != "off":
+            self.controls[registry.building_id] = LiveControl.for_building(
+                registry,
+                self.settings.lakehouse(),
+                actuation=self.actuation[registry.building_id],
+                freq=self.settings.bin_freq,
+                actuate=self.control == "actuate",
+                max_switches_per_hour=self.max_switches_per_hour,
+                now=self.clock.now(),
+                issued_by=self.client_id,
+            )
         self.archive = Archive(
             self.settings.landing(),
             name=self.client_id,
@@ -153,6 +178,7 @@ class LiveService:
             "latency_s": [],
             "files_followed": 0,
             "observations_followed": 0,
+            "commands_sent": 0,
         }
 
     # -- MQTT ----------------------------------------------------------------------------
@@ -334,6 +360,9 @@ class LiveService:
         self.view.update(building_id, states)
         for topic, payload in mqtt_payloads(building_id, states):
             client.publish(topic, payload, qos=1, retain=True)
+        if building_id in self.controls:  # the next bin's commands, audited; sent if allowed
+            audit = self.controls[building_id].decide(result, now, mqtt_publisher(client))
+            self.stats["commands_sent"] += sum(audit["sent"].to_pylist())
         version = None
         if self.write_table and len(result.forecasts):
             version = self.table.append(forecast_table(result, now))
