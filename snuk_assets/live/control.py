@@ -11,18 +11,27 @@ the switch cap (``safety.SwitchLimiter``, remembered from the audit across resta
 
 A step that closes several bins at once (a start, a backlog) decides only the bin that starts
 at the newest one's end: a command for a bin already past would switch nothing that matters.
+
+Control never takes the service down: a bin whose decision, audit or publish fails is logged
+with its building, bin and rooms and counted (``LiveControl.counts``, on ``/health``), and the
+service goes on publishing states and forecasts. The audit is written before anything is sent,
+so a bin whose audit could not be written sends no command.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import paho.mqtt.client as mqtt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from snuk_assets.control.commands import CommandIssuer, forecast_message
+from snuk_assets.control.commands import DRY_RUN, NOT_ENABLED, CommandIssuer, forecast_message
 from snuk_assets.control.evaluation import FORECAST_HORIZONS, ControlParams, forecast_policy
 from snuk_assets.control.plant import RoomPlant
 from snuk_assets.control.policies import ForecastPolicy, Situation
@@ -31,6 +40,33 @@ from snuk_assets.live.step import StepResult
 
 POLICY = "forecast"
 Publisher = Callable[[str, str], None]
+log = logging.getLogger("snuk.live.control")
+# How the service's commands ended, per room and bin (``/health``): published; audited in
+# dry run; refused because no admin enabled the room, or by the switch cap; failed (the
+# decision, its audit or its publish).
+OUTCOMES = ("sent", "dry_run", "refused_not_enabled", "refused_switch_limit", "failed")
+
+
+def command_outcomes(audit: pa.Table) -> collections.Counter:
+    """Count ``CommandIssuer.issue``'s rows by ``OUTCOMES``: a ``publish_failed`` row moves its
+    command from sent to failed."""
+    counts = collections.Counter()
+    for row in audit.select(["action", "sent", "not_sent_because"]).to_pylist():
+        why_not = row["not_sent_because"] or ""
+        if row["action"] == "publish_failed":
+            counts["sent"] -= 1
+            counts["failed"] += 1
+        elif row["sent"]:
+            counts["sent"] += 1
+        elif why_not == DRY_RUN:
+            counts["dry_run"] += 1
+        elif why_not == NOT_ENABLED:
+            counts["refused_not_enabled"] += 1
+        elif why_not.startswith("switch limit"):
+            counts["refused_switch_limit"] += 1
+        else:  # no publisher: it should have gone and could not
+            counts["failed"] += 1
+    return counts
 
 
 def live_situation(
@@ -107,6 +143,9 @@ class LiveControl:
     freq: str
     dry_run: bool = True
     issued_by: str = "snuk"
+    counts: collections.Counter = field(
+        default_factory=lambda: collections.Counter(dict.fromkeys(OUTCOMES, 0))
+    )
 
     @classmethod
     def for_building(
@@ -142,8 +181,35 @@ class LiveControl:
             issued_by=issued_by,
         )
 
-    def decide(self, result: StepResult, now: pd.Timestamp, publish: Publisher) -> pa.Table:
-        """Decide the next bin for every room, issue the commands; the audit rows."""
+    def decide(self, result: StepResult, now: pd.Timestamp, publish: Publisher) -> pa.Table | None:
+        """Decide the next bin for every room and issue the commands; the audit rows, or None
+        when the bin failed (logged with its building, bin and rooms, counted as failed).
+
+        Never raises: the states and forecasts of the step must not wait on control."""
+        bin_start = pd.Timestamp(result.room_states["bin_start"].max()) + pd.Timedelta(self.freq)
+        try:
+            audit = self._issue(result, now, publish)
+        except Exception:
+            log.exception(
+                "control of building %s failed for the bin %s: no command sent to rooms %s",
+                self.building_id,
+                bin_start.isoformat(),
+                ", ".join(self.plant.room_ids),
+            )
+            self.counts["failed"] += len(self.plant.room_ids)
+            return None
+        for row in audit.filter(pc.equal(audit["action"], "publish_failed")).to_pylist():
+            log.error(
+                "command of building %s, room %s for the bin %s audited, not published: %s",
+                self.building_id,
+                row["room_id"],
+                bin_start.isoformat(),
+                row["not_sent_because"],
+            )
+        self.counts.update(command_outcomes(audit))
+        return audit
+
+    def _issue(self, result: StepResult, now: pd.Timestamp, publish: Publisher) -> pa.Table:
         situation = live_situation(
             result.room_states, result.forecasts, room_ids=self.plant.room_ids, freq=self.freq
         )
@@ -174,9 +240,15 @@ class LiveControl:
 
 def mqtt_publisher(client) -> Publisher:
     """Commands at QoS 1, not retained: an actuator that reconnects waits for the next bin
-    rather than acting on a command from before SNUK stopped."""
+    rather than acting on a command from before SNUK stopped.
+
+    Raises ``ConnectionError`` when paho does not take the message for the broker (no
+    connection, a full queue): the issuer audits that as ``publish_failed``. Without a
+    connection paho keeps a QoS 1 message and sends it once reconnected, late."""
 
     def publish(topic: str, payload: str) -> None:
-        client.publish(topic, payload, qos=1, retain=False)
+        info = client.publish(topic, payload, qos=1, retain=False)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"{topic}: {mqtt.error_string(info.rc)} (paho rc {info.rc})")
 
     return publish

@@ -86,7 +86,12 @@ class Running:
         self.building = self.settings.registry().building_id
         port = free_port()
         tokens = TokenStore.from_tokens(tokens or {OPERATOR_TOKEN: Principal("ops", "operator")})
-        app = create_app(self.service.view, tokens=tokens, actuation=self.service.actuation)
+        app = create_app(
+            self.service.view,
+            self.service.health,
+            tokens=tokens,
+            actuation=self.service.actuation,
+        )
         self.server = serve(app, "127.0.0.1", port)
         self.url = f"http://127.0.0.1:{port}"
         wait_for_port(port)

@@ -63,3 +63,5 @@ def test_the_cap_refuses_the_enabled_rooms_switches(capped):
     assert set(mine["not_sent_because"]) == {"switch limit: 0 switches in the last hour"}
     topic = f"snuk/{live.building}/rooms/{ENABLED}/command"
     assert topic not in {t for t, _ in commands.received()}
+    counted = get(f"{live.url}/health", None)["commands"]
+    assert counted["refused_switch_limit"] == len(mine) and counted["sent"] == 0

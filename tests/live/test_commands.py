@@ -69,7 +69,7 @@ def commanding(batch_building, mosquitto):
                 f"the commands of step {n}",
             )
         wait_until(  # every sent command arrived
-            lambda: len(commands.received()) >= live.service.stats["commands_sent"],
+            lambda: len(commands.received()) >= live.service.command_counts()["sent"],
             "the sent commands on the broker",
         )
         yield live, commands, audit_rows(lakehouse, CLIENT_ID), rooms
@@ -107,7 +107,14 @@ def test_only_the_enabled_room_gets_commands_on_the_broker(commanding):
     assert len(others) == 3 * (len(rooms) - 1)
     assert not others["sent"].any()
     assert set(others["not_sent_because"]) == {"actuation not enabled for the room"}
-    assert live.service.stats["commands_sent"] == len(mine)
+    counted = get(f"{live.url}/health", None)["commands"]
+    assert counted == {
+        "sent": len(mine),
+        "dry_run": 0,
+        "refused_not_enabled": len(others),
+        "refused_switch_limit": 0,
+        "failed": 0,
+    }
 
 
 def test_presence_now_is_never_switched_off(commanding):

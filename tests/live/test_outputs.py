@@ -130,4 +130,6 @@ def test_decisions_are_audited_as_a_dry_run_by_default(running):
     assert len(rows) >= 3  # the first step's decisions, for every room
     assert rows["dry_run"].all() and not rows["sent"].any()
     assert set(rows["not_sent_because"]) == {"dry run"}
-    assert running.service.stats["commands_sent"] == 0
+    commands = get(f"{running.url}/health", None)["commands"]
+    assert commands["dry_run"] >= len(rows)  # counted once audited; /health read after
+    assert commands["sent"] == commands["failed"] == 0
