@@ -134,6 +134,35 @@ class Running:
         self.server.should_exit = True
 
 
+ADMIN_TOKEN = "admin-token-for-the-live-command-tests-0123456789"
+
+
+def actuating(batch_building, mosquitto, *, client_id: str, **service_options) -> Running:
+    """A service with ``control="actuate"``, an admin (``ADMIN_TOKEN``) beside the operator."""
+    tokens = {
+        OPERATOR_TOKEN: Principal("ops", "operator"),
+        ADMIN_TOKEN: Principal("ada", "admin"),
+    }
+    return Running(
+        batch_building,
+        mosquitto,
+        client_id=client_id,
+        tokens=tokens,
+        control="actuate",
+        **service_options,
+    )
+
+
+def enable(live: Running, room_id: str, reason: str) -> dict:
+    """The admin enables ``room_id`` for actuation through the API; its audit row."""
+    return get(
+        f"{live.url}/buildings/{live.building}/rooms/{room_id}/actuation",
+        ADMIN_TOKEN,
+        method="PUT",
+        body={"enabled": True, "reason": reason},
+    )
+
+
 class Commands:
     """Every message on the building's command topics (subscribed before the first bin)."""
 

@@ -11,36 +11,18 @@ import time
 
 import pandas as pd
 import pytest
-from running import DAY, OPERATOR_TOKEN, Commands, Running, audit_rows, get, wait_until
+from running import DAY, Commands, actuating, audit_rows, enable, get, wait_until
 
-from snuk_assets.live.auth import Principal
-
-ADMIN_TOKEN = "admin-token-for-the-cap-tests-0123456789"
 CLIENT_ID = "snuk-live-capped"
 ENABLED = "7104"
 
 
 @pytest.fixture(scope="module")
 def capped(batch_building, mosquitto):
-    live = Running(
-        batch_building,
-        mosquitto,
-        client_id=CLIENT_ID,
-        tokens={
-            OPERATOR_TOKEN: Principal("ops", "operator"),
-            ADMIN_TOKEN: Principal("ada", "admin"),
-        },
-        control="actuate",
-        max_switches_per_hour=0,
-    )
+    live = actuating(batch_building, mosquitto, client_id=CLIENT_ID, max_switches_per_hour=0)
     commands = Commands(live.broker, live.building)
     time.sleep(0.5)  # subscribed before the first decision
-    get(
-        f"{live.url}/buildings/{live.building}/rooms/{ENABLED}/actuation",
-        ADMIN_TOKEN,
-        method="PUT",
-        body={"enabled": True, "reason": "cap test"},
-    )
+    enable(live, ENABLED, "cap test")
     lakehouse = live.settings.lakehouse()
     try:
         for n, step in enumerate([DAY + pd.Timedelta(hours=6, minutes=m) for m in (30, 35)]):

@@ -17,19 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from live_building import PARITY_DAY
-from running import DAY, OPERATOR_TOKEN, Commands, Running, audit_rows, get, wait_until
+from running import DAY, Commands, actuating, audit_rows, enable, get, wait_until
 
 from snuk_assets.control.evaluation import FORECAST_HORIZONS
 from snuk_assets.control.forecasts import rolling_forecasts
 from snuk_assets.control.policies import Situation
-from snuk_assets.live.auth import Principal
 from snuk_assets.stages.forecasts import latest_models
 
-ADMIN_TOKEN = "admin-token-for-the-command-tests-0123456789"
-TOKENS = {
-    OPERATOR_TOKEN: Principal("ops", "operator"),
-    ADMIN_TOKEN: Principal("ada", "admin"),
-}
 CLIENT_ID = "snuk-live-commands"
 ENABLED = "7103"  # an office with two motion sensors
 PRESENCE_SENSOR = "8374-273-127-250-m"  # one of them
@@ -42,17 +36,12 @@ DECIDED = [DAY + pd.Timedelta(hours=8, minutes=m) for m in (0, 5, 10)]
 
 @pytest.fixture(scope="module")
 def commanding(batch_building, mosquitto):
-    live = Running(batch_building, mosquitto, client_id=CLIENT_ID, tokens=TOKENS, control="actuate")
+    live = actuating(batch_building, mosquitto, client_id=CLIENT_ID)
     rooms = sorted(live.settings.registry().rooms["room_id"])
     lakehouse = live.settings.lakehouse()
     commands = Commands(live.broker, live.building)
     time.sleep(0.5)  # subscribed before the first decision
-    enabled = get(
-        f"{live.url}/buildings/{live.building}/rooms/{ENABLED}/actuation",
-        ADMIN_TOKEN,
-        method="PUT",
-        body={"enabled": True, "reason": "pilot room of the command tests"},
-    )
+    enabled = enable(live, ENABLED, "pilot room of the command tests")
     assert enabled["action"] == "enable"
     # Someone in the enabled room in the 08:05 bin, whatever the simulation says.
     presence = pd.DataFrame({"sensor_id": [PRESENCE_SENSOR], "ts": [PRESENCE_AT], "value": [1.0]})

@@ -22,13 +22,11 @@ import time
 import pandas as pd
 import pytest
 from deltalake import DeltaTable
-from running import DAY, OPERATOR_TOKEN, Commands, Running, audit_rows, get, wait_until
+from running import DAY, Commands, actuating, audit_rows, enable, get, wait_until
 
 from snuk_assets.lakehouse import Lakehouse
-from snuk_assets.live.auth import Principal
 from snuk_assets.live.outputs import ForecastTable
 
-ADMIN_TOKEN = "admin-token-for-the-failure-tests-0123456789"
 CLIENT_ID = "snuk-live-failures"
 ENABLED = "7103"
 # The first step closes 06:00 .. 07:55 at once: the forecasts need an hour of windows.
@@ -61,27 +59,13 @@ def failing(batch_building, mosquitto, tmp_path_factory):
     mended_table = ForecastTable(Lakehouse(str(root / "mended")))
     records = Records()
     logging.getLogger("snuk").addHandler(records)
-    live = Running(
-        batch_building,
-        mosquitto,
-        client_id=CLIENT_ID,
-        tokens={
-            OPERATOR_TOKEN: Principal("ops", "operator"),
-            ADMIN_TOKEN: Principal("ada", "admin"),
-        },
-        control="actuate",
-    )
+    live = actuating(batch_building, mosquitto, client_id=CLIENT_ID)
     rooms = sorted(live.settings.registry().rooms["room_id"])
     lakehouse = live.settings.lakehouse()
     control = live.service.controls[live.building]
     commands = Commands(live.broker, live.building)
     time.sleep(0.5)  # subscribed before the first decision
-    get(
-        f"{live.url}/buildings/{live.building}/rooms/{ENABLED}/actuation",
-        ADMIN_TOKEN,
-        method="PUT",
-        body={"enabled": True, "reason": "failure tests"},
-    )
+    enable(live, ENABLED, "failure tests")
     seen = {}
     try:
         live.advance(WELL)
