@@ -1,9 +1,10 @@
 """The one module that reads SNUK's own environment variables (the AWS ones are boto's and
 delta-rs' own, and the EMR launcher's are read in ``emr/environment.py``).
 
-Three readers, each called once where it is needed: ``settings_values`` for ``SnukSettings``
+Four readers, each called once where it is needed: ``settings_values`` for ``SnukSettings``
 (``settings.py``), ``calendar_values`` for the partitions, fixed when the asset graph is built
-(``partitions.py``), and ``engine_choice`` for where per-group work runs (``engines/choice.py``).
+(``partitions.py``), ``engine_choice`` for where per-group work runs (``engines/choice.py``),
+and ``live_control_values`` for the commands of ``snuk live`` (``live/cli.py``).
 A variable that is set but malformed fails naming the variable and the expected form.
 """
 
@@ -17,6 +18,9 @@ from pathlib import Path
 DEFAULT_START_DATE = "2016-06-01"
 DEFAULT_MAX_LATENESS_DAYS = 3
 DEFAULT_ENGINE = "local"
+LIVE_CONTROL_MODES = ("off", "dry-run", "actuate")
+DEFAULT_LIVE_CONTROL = "dry-run"
+DEFAULT_MAX_SWITCHES_PER_HOUR = 4
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -158,3 +162,34 @@ def engine_choice(
             f"{', '.join(choices)} (default {DEFAULT_ENGINE}), or unset it"
         )
     return EngineChoice(name=name, spark_master=env.get("SNUK_SPARK_MASTER", ""))
+
+
+@dataclass(frozen=True)
+class LiveControlValues:
+    """``SNUK_LIVE_CONTROL`` (what ``snuk live`` does with its decisions, one of
+    ``LIVE_CONTROL_MODES``) and ``SNUK_MAX_SWITCHES_PER_HOUR`` (the switch cap per room)."""
+
+    mode: str
+    max_switches_per_hour: int
+
+
+def live_control_values(environ: Mapping[str, str] | None = None) -> LiveControlValues:
+    """The live commands' mode (default ``dry-run``) and switch cap (default 4).
+
+    Raises
+    ------
+    ValueError
+        If ``SNUK_LIVE_CONTROL`` names no mode, or ``SNUK_MAX_SWITCHES_PER_HOUR`` is not a whole
+        number >= 0; the message names the variable and what it takes.
+    """
+    env = _environ(environ)
+    mode = env.get("SNUK_LIVE_CONTROL", "").strip().lower() or DEFAULT_LIVE_CONTROL
+    if mode not in LIVE_CONTROL_MODES:
+        raise ValueError(
+            f"SNUK_LIVE_CONTROL={env['SNUK_LIVE_CONTROL']!r} is not a mode; set it to one of "
+            f"{', '.join(LIVE_CONTROL_MODES)} (default {DEFAULT_LIVE_CONTROL}), or unset it"
+        )
+    text = env.get("SNUK_MAX_SWITCHES_PER_HOUR", "").strip() or str(DEFAULT_MAX_SWITCHES_PER_HOUR)
+    if not text.isdigit():
+        raise ValueError(f"SNUK_MAX_SWITCHES_PER_HOUR must be a whole number >= 0, not {text!r}")
+    return LiveControlValues(mode=mode, max_switches_per_hour=int(text))

@@ -1,7 +1,8 @@
 """The audit table of live control: every command, sent or not, and every enable or disable.
 
-Appended, never replaced (``append_audit``); ``commands.CommandIssuer`` writes the commands,
-``safety.Actuation`` the enables and disables, with who and why.
+Appended, never replaced (``append_audit``); ``commands.CommandIssuer`` writes the commands
+(and a ``publish_failed`` row for each one the publisher could not send), ``safety.Actuation``
+the enables and disables, with who and why.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ AUDIT_TABLE = "control_commands"
 AUDIT_SCHEMA = pa.schema(
     [
         ("issued_at", pa.timestamp("us", tz="UTC")),
-        ("action", pa.string()),  # command, enable, disable
+        ("action", pa.string()),  # command, publish_failed (its second row), enable, disable
         ("building_id", pa.string()),
         ("room_id", pa.string()),
         ("topic", pa.string()),

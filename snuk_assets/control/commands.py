@@ -4,14 +4,17 @@
 ``CommandIssuer`` decides, per room, whether it is sent (never in dry-run, the default; only
 for rooms an admin enabled, ``safety.Actuation``, and within the switch cap,
 ``safety.SwitchLimiter``) and appends every command, sent or not, to the Delta audit table
-``control_commands`` with who issued it and why it was or was not sent. The same table holds
-every enable and disable (``action``), with the admin and the reason.
+``control_commands`` with who issued it and why it was or was not sent, before it sends any:
+a message on a command topic always has its row, and a publish that fails gets a second
+(``action`` ``publish_failed``). The same table holds every enable and disable (``action``),
+with the admin and the reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,10 +25,14 @@ from snuk_assets.control.audit import AUDIT_SCHEMA, AUDIT_TABLE, append_audit, c
 from snuk_assets.control.policies import HVAC_MODES, Commands
 from snuk_assets.control.safety import Actuation, SwitchLimiter
 
+log = logging.getLogger("snuk.control")
+
 # The audit's table and topic helpers live in audit.py; importable from here as before.
 __all__ = [
     "AUDIT_SCHEMA",
     "AUDIT_TABLE",
+    "DRY_RUN",
+    "NOT_ENABLED",
     "CommandIssuer",
     "append_audit",
     "command_payload",
@@ -44,9 +51,11 @@ def command_payload(
     policy: str,
     forecast: dict | None,
     dry_run: bool,
+    bin_start: str | None = None,
 ) -> dict:
     """The command message: ``lights`` (bool), ``hvac_mode``, ``reason``, the ``forecast`` it
-    used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null)."""
+    used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null) and
+    the ``bin_start`` of the bin it is for (ISO, UTC; null when not given)."""
     if hvac_mode not in HVAC_MODES:
         raise ValueError(f"hvac_mode {hvac_mode!r} is not one of {HVAC_MODES}")
     if issued_at.tzinfo is None:
@@ -54,6 +63,7 @@ def command_payload(
     return {
         "room_id": room_id,
         "issued_at": issued_at.astimezone(dt.UTC).isoformat(),
+        "bin_start": bin_start,
         "lights": bool(lights),
         "hvac_mode": hvac_mode,
         "reason": reason,
@@ -64,6 +74,9 @@ def command_payload(
 
 
 Publisher = Callable[[str, str], None]  # (topic, JSON payload): e.g. paho's client.publish
+# Why a command was not sent (``not_sent_because``); the switch cap's says its limit.
+DRY_RUN = "dry run"
+NOT_ENABLED = "actuation not enabled for the room"
 
 
 @dataclass
@@ -92,54 +105,86 @@ class CommandIssuer:
         issued_at: dt.datetime,
         policy: str,
         forecasts: dict[str, dict] | None = None,
+        bin_start: str | None = None,
     ) -> pa.Table:
-        """Publish what may be published, audit everything; returns the audit rows."""
-        rows = []
-        for i, room_id in enumerate(room_ids):
-            topic = command_topic(self.building_id, room_id)
-            payload = command_payload(
-                room_id=room_id,
-                issued_at=issued_at,
-                lights=bool(commands.lights[i]),
-                hvac_mode=str(commands.hvac_mode[i]),
-                reason=str(commands.reason[i]),
-                policy=policy,
-                forecast=(forecasts or {}).get(room_id),
-                dry_run=self.dry_run,
-            )
-            text = json.dumps(payload, sort_keys=True, default=_json_default)
-            why_not = self._why_not(room_id, payload, issued_at)
-            if why_not is None:
-                self.publisher(topic, text)
-                self.limiter.record(room_id, payload["lights"], payload["hvac_mode"], issued_at)
-            rows.append(
-                {
-                    "issued_at": issued_at,
-                    "action": "command",
-                    "building_id": self.building_id,
-                    "room_id": room_id,
-                    "topic": topic,
-                    "payload": text,
-                    "lights": payload["lights"],
-                    "hvac_mode": payload["hvac_mode"],
-                    "reason": payload["reason"],
-                    "policy": policy,
-                    "issued_by": self.issued_by,
-                    "dry_run": self.dry_run,
-                    "sent": why_not is None,
-                    "not_sent_because": why_not,
-                    "date": issued_at.astimezone(dt.UTC).date(),
-                }
-            )
+        """Audit everything, then publish what may be published; returns the audit rows.
+
+        The commands' rows are appended before anything is sent: if the audit cannot be
+        written this raises and nothing is sent, so every message on a command topic has its
+        row (``sent`` true: handed to the publisher). A publish that then fails gets a second
+        row, ``action`` ``publish_failed``, with the error in ``not_sent_because``; it is in
+        the returned table too. ``bin_start``: the bin the commands are for (ISO, UTC),
+        carried in each payload."""
+        rows = [
+            self._row(commands, i, room_id, issued_at, policy, forecasts, bin_start)
+            for i, room_id in enumerate(room_ids)
+        ]
         table = pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)
-        append_audit(self.lakehouse, table)
-        return table
+        append_audit(self.lakehouse, table)  # raises: nothing sent
+        failed = []
+        for row in rows:
+            if not row["sent"]:
+                continue
+            # counted as a switch once audited as sent, whatever the broker does next: the
+            # cap errs on the side of fewer switches, and a restart reads it back the same
+            self.limiter.record(row["room_id"], row["lights"], row["hvac_mode"], issued_at)
+            try:
+                self.publisher(row["topic"], row["payload"])
+            except Exception as error:  # the broker's or the client's: audited, not raised
+                why = f"publish failed: {error}"
+                failed.append(
+                    {**row, "action": "publish_failed", "sent": False, "not_sent_because": why}
+                )
+        if not failed:
+            return table
+        failures = pa.Table.from_pylist(failed, schema=AUDIT_SCHEMA)
+        try:
+            append_audit(self.lakehouse, failures)
+        except Exception:  # not raised: the other rooms' commands did go out
+            log.exception(
+                "publish_failed rows of rooms %s could not be audited: their rows say sent",
+                ", ".join(row["room_id"] for row in failed),
+            )
+        return pa.concat_tables([table, failures])
+
+    def _row(self, commands, i, room_id, issued_at, policy, forecasts, bin_start) -> dict:
+        """The audit row of room ``i``'s command, with why it is not sent (None: it is)."""
+        topic = command_topic(self.building_id, room_id)
+        payload = command_payload(
+            room_id=room_id,
+            issued_at=issued_at,
+            lights=bool(commands.lights[i]),
+            hvac_mode=str(commands.hvac_mode[i]),
+            reason=str(commands.reason[i]),
+            policy=policy,
+            forecast=(forecasts or {}).get(room_id),
+            dry_run=self.dry_run,
+            bin_start=bin_start,
+        )
+        why_not = self._why_not(room_id, payload, issued_at)
+        return {
+            "issued_at": issued_at,
+            "action": "command",
+            "building_id": self.building_id,
+            "room_id": room_id,
+            "topic": topic,
+            "payload": json.dumps(payload, sort_keys=True, default=_json_default),
+            "lights": payload["lights"],
+            "hvac_mode": payload["hvac_mode"],
+            "reason": payload["reason"],
+            "policy": policy,
+            "issued_by": self.issued_by,
+            "dry_run": self.dry_run,
+            "sent": why_not is None,
+            "not_sent_because": why_not,
+            "date": issued_at.astimezone(dt.UTC).date(),
+        }
 
     def _why_not(self, room_id: str, payload: dict, issued_at: dt.datetime) -> str | None:
         if self.dry_run:
-            return "dry run"
+            return DRY_RUN
         if self.actuation is None or not self.actuation.is_enabled(room_id):
-            return "actuation not enabled for the room"
+            return NOT_ENABLED
         if self.publisher is None:
             return "no publisher"
         return self.limiter.refuse(room_id, payload["lights"], payload["hvac_mode"], issued_at)

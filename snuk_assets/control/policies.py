@@ -176,7 +176,7 @@ class ForecastPolicy:
       within the lead time (from the room's recovery rate, which a controller learns from
       its rooms), so a room set back is back at comfort by a forecast arrival.
     - Without a forecast (no complete window, no model) the room falls back to reactive
-      lights and the fixed schedule's HVAC.
+      lights and the fixed schedule's HVAC, unless presence now keeps it lit and at comfort.
     """
 
     timezone: str
@@ -213,16 +213,20 @@ class ForecastPolicy:
         )
         forecast = (np.where(known, now, np.nan), np.where(known, ahead, np.nan))
         commands = _commands(plant, lights, comfort, precondition, reason, forecast, setback)
-        if known.all():
+        # Presence now decides without a forecast too: lit and at comfort, whatever the hour.
+        decided = known | present
+        if decided.all():
             return commands
         fallback_lights = Reactive()(situation, plant).lights
         fallback = FixedSchedule(self.timezone)(situation, plant)
         return Commands(
-            lights=np.where(known, commands.lights, fallback_lights | present),
-            hvac_mode=np.where(known, commands.hvac_mode, fallback.hvac_mode),
-            band_low_c=np.where(known, commands.band_low_c, fallback.band_low_c),
-            band_high_c=np.where(known, commands.band_high_c, fallback.band_high_c),
-            reason=np.where(known, commands.reason, "no forecast: reactive lights, schedule HVAC"),
+            lights=np.where(decided, commands.lights, fallback_lights),
+            hvac_mode=np.where(decided, commands.hvac_mode, fallback.hvac_mode),
+            band_low_c=np.where(decided, commands.band_low_c, fallback.band_low_c),
+            band_high_c=np.where(decided, commands.band_high_c, fallback.band_high_c),
+            reason=np.where(
+                decided, commands.reason, "no forecast: reactive lights, schedule HVAC"
+            ),
             forecast_now=commands.forecast_now,
             forecast_ahead=commands.forecast_ahead,
         )

@@ -6,34 +6,21 @@ with who and why), and the state is read back from those rows on start, so a res
 service keeps exactly what the admins decided. ``SwitchLimiter`` allows at most
 ``max_per_hour`` switches (a sent command that changes the lights or the HVAC mode) per room
 in any 60 minutes, whatever the policy asks; its memory is the audit table's sent commands.
-``SNUK_MAX_SWITCHES_PER_HOUR`` (default 4) sets the cap.
+``SNUK_MAX_SWITCHES_PER_HOUR`` (default 4, read in ``environment.py``) sets the live cap.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
-import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-DEFAULT_MAX_SWITCHES_PER_HOUR = 4
+from snuk_assets.environment import DEFAULT_MAX_SWITCHES_PER_HOUR
+
 WINDOW = dt.timedelta(hours=1)
-
-
-def max_switches_from_env(environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
-    value = env.get("SNUK_MAX_SWITCHES_PER_HOUR", str(DEFAULT_MAX_SWITCHES_PER_HOUR))
-    try:
-        cap = int(value)
-    except ValueError:
-        cap = -1
-    if cap < 0:
-        raise ValueError(f"SNUK_MAX_SWITCHES_PER_HOUR must be a whole number >= 0, not {value!r}")
-    return cap
 
 
 def read_audit(lakehouse, *, since: dt.date | None = None) -> pa.Table | None:

@@ -82,6 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "seen (a replay as fast as it goes, for benchmarks)",
     )
     parser.add_argument(
+        "--control",
+        choices=["off", "dry-run", "actuate"],
+        default=None,
+        help="the forecast policy's commands each bin: dry-run (default, SNUK_LIVE_CONTROL): "
+        "audited in control_commands, none sent; actuate: sent to the rooms an admin enabled, "
+        "at most SNUK_MAX_SWITCHES_PER_HOUR switches per room and hour; off: no decisions",
+    )
+    parser.add_argument(
         "--start-broker",
         action="store_true",
         help="start Debian's mosquitto on the --broker port unless something listens there",
@@ -89,6 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def live_command(args: argparse.Namespace) -> int:
+    from snuk_assets.environment import live_control_values
     from snuk_assets.live.aggregates import min_workplaces_from_env
     from snuk_assets.live.api import create_app, serve
     from snuk_assets.live.auth import TokenStore
@@ -105,6 +114,7 @@ def live_command(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = SnukSettings.from_env()
+    control = live_control_values()
     connection = MqttConnection.from_env()
     if is_tls_url(args.broker) and not connection.uses_tls:
         connection = connection.model_copy(update={"tls": True})
@@ -126,6 +136,8 @@ def live_command(args: argparse.Namespace) -> int:
         delay=pd.Timedelta(args.delay),
         flush=pd.Timedelta(args.flush),
         connection=connection,
+        control=args.control or control.mode,
+        max_switches_per_hour=control.max_switches_per_hour,
     )
     host, port = parse_http(args.http)
     tokens = TokenStore.from_env()
@@ -144,7 +156,9 @@ def live_command(args: argparse.Namespace) -> int:
     )
     serve(app, host, port)
     print(
-        f"SNUK live: broker {args.broker}, page http://{host}:{port}/, API docs /docs", flush=True
+        f"SNUK live: broker {args.broker}, page http://{host}:{port}/, API docs /docs; "
+        f"commands {service.control}",
+        flush=True,
     )
     if args.replay:
         thread = threading.Thread(

@@ -2,13 +2,18 @@
 
 One process: paho-mqtt's network thread queues messages (QoS 1, persistent session, manual
 acknowledgement); the main loop archives each batch (``ingest.Archive``), acknowledges it, runs
-the live step for every building and publishes what closed (``outputs``); uvicorn serves the
-HTTP API from a thread. Stop it with SIGINT or SIGTERM; killed with SIGKILL, nothing the broker
+the live step for every building and publishes what closed (``outputs``) and the forecast
+policy's commands for the next bin (``control``: dry-run unless told); uvicorn serves the HTTP
+API from a thread. Neither control nor the ``live_room_forecasts`` table can stop the loop: a
+failed bin of commands is logged and counted (``live/control.py``), a failed table append is
+logged and counted and its rows written with the next append, while MQTT and the API go on
+serving from memory. Stop it with SIGINT or SIGTERM; killed with SIGKILL, nothing the broker
 delivered is lost (unacknowledged messages are redelivered) and nothing is archived twice.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import os
@@ -24,10 +29,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from snuk_assets.control.safety import Actuation
+from snuk_assets.environment import (
+    DEFAULT_LIVE_CONTROL,
+    DEFAULT_MAX_SWITCHES_PER_HOUR,
+    LIVE_CONTROL_MODES,
+)
 from snuk_assets.live.aggregates import room_workplaces
 from snuk_assets.live.broker import MqttConnection, parse_broker  # noqa: F401 (re-exported)
+from snuk_assets.live.control import OUTCOMES, LiveControl, mqtt_publisher
 from snuk_assets.live.ingest import ARCHIVE_PREFIX, SENSOR_TOPICS, Archive, Message
 from snuk_assets.live.outputs import (
+    TABLE,
     ForecastTable,
     LiveView,
     forecast_table,
@@ -50,6 +62,9 @@ log = logging.getLogger("snuk.live")
 BATCH_MAX = 5000  # messages archived per file at most
 TICK_S = 0.2
 FOLLOW_S = 5.0  # how often the landing zone is listed for gateways' uploaded files
+# Appends of live_room_forecasts kept for a retry while the table cannot be written: a day's
+# bins; older ones are dropped, logged (the batch's occupancy_forecasts can be recomputed).
+UNWRITTEN_MAX = 288
 
 
 def parse_http(value: str) -> tuple[str, int]:
@@ -138,6 +153,10 @@ class LiveService:
     on_report: object = None  # called with (building_id, delta_version, rows, latest_bin)
     # Credentials and TLS (SNUK_MQTT_*); anonymous and plain by default, as on a dev broker.
     connection: MqttConnection = field(default_factory=MqttConnection)
+    # What the forecast policy's decisions do (``live/control.py``): ``off``, ``dry-run``
+    # (audited, nothing sent) or ``actuate`` (sent to admin-enabled rooms, within the cap).
+    control: str = DEFAULT_LIVE_CONTROL
+    max_switches_per_hour: int = DEFAULT_MAX_SWITCHES_PER_HOUR
 
     def __post_init__(self) -> None:
         self._queue: queue.Queue[Message] = queue.Queue()
@@ -160,6 +179,20 @@ class LiveService:
         self.actuation = {
             registry.building_id: Actuation(self.settings.lakehouse(), registry.building_id)
         }
+        if self.control not in LIVE_CONTROL_MODES:
+            raise ValueError(f"control {self.control!r} is not one of {LIVE_CONTROL_MODES}")
+        self.controls: dict[str, LiveControl] = {}
+        if self.control != "off":
+            self.controls[registry.building_id] = LiveControl.for_building(
+                registry,
+                self.settings.lakehouse(),
+                actuation=self.actuation[registry.building_id],
+                freq=self.settings.bin_freq,
+                actuate=self.control == "actuate",
+                max_switches_per_hour=self.max_switches_per_hour,
+                now=self.clock.now(),
+                issued_by=self.client_id,
+            )
         self.archive = Archive(
             self.settings.landing(),
             name=self.client_id,
@@ -182,7 +215,10 @@ class LiveService:
             "latency_s": [],
             "files_followed": 0,
             "observations_followed": 0,
+            "forecast_table_failures": 0,
+            "forecast_rows_dropped": 0,
         }
+        self._unwritten: list[pa.Table] = []  # forecast rows a failed append left for the next
 
     # -- MQTT ----------------------------------------------------------------------------
     def _client(self):
@@ -223,10 +259,24 @@ class LiveService:
             "published": self.stats["published"],
             "files_followed": self.stats["files_followed"],
             "observations_followed": self.stats["observations_followed"],
+            "forecast_table": {
+                "failures": self.stats["forecast_table_failures"],
+                "rows_unwritten": sum(t.num_rows for t in self._unwritten),
+                "rows_dropped": self.stats["forecast_rows_dropped"],
+            },
+            "control": self.control,
+            "commands": self.command_counts(),
             "latency_p50_s": pct(0.5),
             "latency_p95_s": pct(0.95),
             "clock": self.clock.now().isoformat(),
         }
+
+    def command_counts(self) -> dict[str, int]:
+        """Every building's commands by outcome (``live.control.OUTCOMES``), rooms x bins."""
+        total = collections.Counter(dict.fromkeys(OUTCOMES, 0))
+        for control in self.controls.values():
+            total.update(control.counts)
+        return {outcome: total[outcome] for outcome in OUTCOMES}
 
     def stop(self) -> None:
         self._stop.set()
@@ -354,9 +404,9 @@ class LiveService:
         self.view.update(building_id, states)
         for topic, payload in mqtt_payloads(building_id, states):
             client.publish(topic, payload, qos=1, retain=True)
-        version = None
-        if self.write_table and len(result.forecasts):
-            version = self.table.append(forecast_table(result, now))
+        if building_id in self.controls:  # the next bin's commands: audited, then sent if allowed
+            self.controls[building_id].decide(result, now, mqtt_publisher(client))  # never raises
+        version = self._append_forecasts(building_id, result, now)
         latest = result.room_states["bin_start"].max()
         bins = result.room_states["bin_start"].nunique()
         self.stats["bins_closed"] += bins
@@ -370,3 +420,34 @@ class LiveService:
             self.stats["latency_s"] = [*self.stats["latency_s"][-9_999:], wall]
         if self.on_report is not None:
             self.on_report(building_id, version, len(result.forecasts), latest)
+
+    def _append_forecasts(self, building_id: str, result, now: pd.Timestamp) -> int | None:
+        """Append the step's forecast rows to ``live_room_forecasts``; its Delta version.
+
+        A failed append does not stop the service: the table records what was published, it
+        is not where MQTT or the API read from. It is logged and counted (``/health``), and
+        its rows are written with the next append that succeeds (a day's at most)."""
+        if not self.write_table or not len(result.forecasts):
+            return None
+        self._unwritten.append(forecast_table(result, now))
+        if len(self._unwritten) > UNWRITTEN_MAX:
+            dropped = self._unwritten.pop(0)
+            self.stats["forecast_rows_dropped"] += dropped.num_rows
+            log.error("%s: %d unwritten forecast rows dropped", TABLE, dropped.num_rows)
+        rows = pa.concat_tables(self._unwritten)
+        try:
+            version = self.table.append(rows)
+        except Exception:
+            self.stats["forecast_table_failures"] += 1
+            log.exception(
+                "%s at %s: appending %d rows (building %s, bins up to %s) failed; kept for the "
+                "next append, MQTT and the API go on",
+                TABLE,
+                self.table.uri,
+                rows.num_rows,
+                building_id,
+                result.room_states["bin_start"].max().isoformat(),
+            )
+            return None
+        self._unwritten = []
+        return version

@@ -210,6 +210,19 @@ def test_without_a_forecast_the_policy_falls_back_to_reactive_and_schedule(plant
     assert commands.hvac_mode[1] == "comfort"  # 12:00 in Berlin on a Monday
 
 
+def test_without_a_forecast_presence_now_still_keeps_the_room_on(plant):
+    """Outside the schedule's hours the fallback would set the HVAC back: not while someone
+    is there."""
+    policy = ForecastPolicy("Europe/Berlin")
+    forecast = np.full((2, 12), np.nan)
+    night = situation("2016-06-27 22:00", motion=np.array([0.4, 0.0]), forecast=forecast)
+    commands = policy(night, plant)
+    assert commands.lights.tolist() == [True, False]
+    assert commands.hvac_mode.tolist() == ["comfort", "setback"]
+    assert commands.reason[0] == "presence now"
+    assert commands.reason[1].startswith("no forecast")
+
+
 def test_the_oracle_preconditions_by_the_time_the_room_needs(plant):
     cold = np.array([20.0, 22.0])
     heat, _ = plant.recovery_k_per_h()

@@ -11,7 +11,8 @@ from deltalake import DeltaTable
 
 from snuk_assets.control.commands import AUDIT_TABLE, CommandIssuer
 from snuk_assets.control.policies import Commands
-from snuk_assets.control.safety import Actuation, SwitchLimiter, max_switches_from_env
+from snuk_assets.control.safety import Actuation, SwitchLimiter
+from snuk_assets.environment import live_control_values
 from snuk_assets.lakehouse import Lakehouse
 
 T0 = dt.datetime(2016, 6, 27, 8, 0, tzinfo=dt.UTC)
@@ -107,8 +108,12 @@ def test_at_most_n_switches_per_room_and_hour_whatever_the_policy_says(tmp_path)
     assert (rows[rows["action"] == "command"]["sent"]).sum() == 6
 
 
-def test_switch_cap_from_the_environment():
-    assert max_switches_from_env({}) == 4
-    assert max_switches_from_env({"SNUK_MAX_SWITCHES_PER_HOUR": "2"}) == 2
+def test_switch_cap_and_live_mode_from_the_environment():
+    assert live_control_values({}).max_switches_per_hour == 4
+    assert live_control_values({"SNUK_MAX_SWITCHES_PER_HOUR": "2"}).max_switches_per_hour == 2
     with pytest.raises(ValueError, match="SNUK_MAX_SWITCHES_PER_HOUR"):
-        max_switches_from_env({"SNUK_MAX_SWITCHES_PER_HOUR": "many"})
+        live_control_values({"SNUK_MAX_SWITCHES_PER_HOUR": "many"})
+    assert live_control_values({}).mode == "dry-run"  # decisions audited, nothing sent
+    assert live_control_values({"SNUK_LIVE_CONTROL": "Actuate"}).mode == "actuate"
+    with pytest.raises(ValueError, match="SNUK_LIVE_CONTROL"):
+        live_control_values({"SNUK_LIVE_CONTROL": "on"})

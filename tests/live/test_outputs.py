@@ -8,110 +8,16 @@ output must show the new bin.
 from __future__ import annotations
 
 import json
-import threading
 import time
-import urllib.request
+import urllib.error
 
 import paho.mqtt.client as mqtt
 import pandas as pd
 import pytest
-from conftest import free_port, wait_for_port
 from live_building import PARITY_DAY
+from running import DAY, OPERATOR_TOKEN, Running, audit_rows, get
 
-from snuk_assets.live.api import create_app, serve
-from snuk_assets.live.auth import Principal, TokenStore
 from snuk_assets.live.outputs import TABLE
-from snuk_assets.live.service import LiveService, SetClock, parse_broker
-
-DAY = pd.Timestamp(PARITY_DAY, tz="UTC")
-FIRST = DAY + pd.Timedelta(hours=6)
-
-
-def publish(broker, building, rows: pd.DataFrame) -> None:
-    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
-    client.max_inflight_messages_set(200)
-    client.connect(*broker)
-    client.loop_start()
-    infos = [
-        client.publish(
-            f"snuk/{building}/sensors/{s}",
-            json.dumps({"timestamp": int(t.value // 1_000_000), "value": float(v)}),
-            qos=1,
-        )
-        for s, t, v in zip(rows["sensor_id"], rows["ts"], rows["value"], strict=True)
-    ]
-    for info in infos:
-        info.wait_for_publish(timeout=60)
-    client.loop_stop()
-    client.disconnect()
-
-
-OPERATOR_TOKEN = "operator-token-for-the-output-tests-0123456789"
-
-
-def get(url: str, token: str | None = OPERATOR_TOKEN):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with urllib.request.urlopen(
-        urllib.request.Request(url, headers=headers), timeout=10
-    ) as response:
-        body = response.read()
-        return (
-            json.loads(body) if response.headers.get_content_type() == "application/json" else body
-        )
-
-
-class Running:
-    def __init__(self, batch_building, mosquitto):
-        self.settings = batch_building.settings
-        self.observations = batch_building.observations
-        self.broker = parse_broker(mosquitto)
-        self.clock = SetClock(FIRST)
-        self.service = LiveService(
-            self.settings, self.broker, client_id="snuk-live-outputs", clock=self.clock
-        )
-        self.building = self.settings.registry().building_id
-        port = free_port()
-        tokens = TokenStore.from_tokens({OPERATOR_TOKEN: Principal("ops", "operator")})
-        self.server = serve(create_app(self.service.view, tokens=tokens), "127.0.0.1", port)
-        self.url = f"http://127.0.0.1:{port}"
-        wait_for_port(port)
-        self.thread = threading.Thread(target=self.service.run, daemon=True)
-        self.thread.start()
-        time.sleep(1)  # subscribed
-        self.published_until = FIRST
-
-    def advance(self, until: pd.Timestamp, timeout: float = 60) -> None:
-        """Publish the observations up to ``until + 30 s``, then set the clock there.
-
-        The clock stays where it was (no new bin closes) until the service has received every
-        message: otherwise a step between two of its batches would close the bins with only
-        part of the rooms' observations, and the rest would count from the next bin on.
-        """
-        ts = self.observations["ts"]
-        rows = self.observations[(ts >= self.published_until) & (ts < until + pd.Timedelta("30s"))]
-        expected = self.service.archive.counts.received + len(rows)
-        publish(self.broker, self.building, rows)
-        deadline = time.monotonic() + timeout
-        while self.service.archive.counts.received < expected:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the service received {self.service.archive.counts}")
-            time.sleep(0.05)
-        self.clock.when = until + pd.Timedelta("30s")
-        self.published_until = until + pd.Timedelta("30s")
-
-    def wait_for_bin(self, bin_start: pd.Timestamp, timeout: float = 60) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rooms = get(f"{self.url}/buildings/{self.building}/rooms")
-            if any(r["bin_start"] == bin_start.isoformat() for r in rooms):
-                return rooms
-            time.sleep(0.2)
-        raise AssertionError(f"no room reached {bin_start}: {rooms}")
-
-    def stop(self):
-        self.service.stop()
-        self.thread.join(timeout=30)
-        self.server.should_exit = True
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +61,15 @@ def test_retained_mqtt_state_and_forecast(running):
     client.connect(*running.broker)
     client.subscribe(f"snuk/{running.building}/rooms/#", qos=1)
     client.loop_start()
+
+    # Retained messages come in the broker's order: wait for every room's state and a forecast.
+    def complete() -> bool:
+        topics = list(received)
+        states = sum(t.endswith("/state") for t in topics)
+        return states == 3 and any(t.endswith("/forecast") for t in topics)
+
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not any(t.endswith("/forecast") for t in received):
+    while time.monotonic() < deadline and not complete():
         time.sleep(0.1)
     client.loop_stop()
     client.disconnect()
@@ -209,3 +122,14 @@ def test_files_too_gateway_uploads_are_followed(running):
     time.sleep(0.5)
     state = running.service.states[running.building].observations
     assert path in set(state["source_file"].to_pylist())
+
+
+def test_decisions_are_audited_as_a_dry_run_by_default(running):
+    """Without ``control="actuate"`` each closed bin's decisions are audited, none sent."""
+    rows = audit_rows(running.settings.lakehouse(), "snuk-live-outputs")
+    assert len(rows) >= 3  # the first step's decisions, for every room
+    assert rows["dry_run"].all() and not rows["sent"].any()
+    assert set(rows["not_sent_because"]) == {"dry run"}
+    commands = get(f"{running.url}/health", None)["commands"]
+    assert commands["dry_run"] >= len(rows)  # counted once audited; /health read after
+    assert commands["sent"] == commands["failed"] == 0
