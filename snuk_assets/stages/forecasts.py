@@ -157,7 +157,12 @@ def forecast_room(
     day and the day before, or why there is none."""
     # Only the signals the model uses need a complete window, as far back as it looks.
     signals, _ = model_signals(model_row.feature_names)
-    empty = [column for column in signals if not (len(room) and room[column].notna().any())]
+    # A signal the room's rows lack altogether (a co2 model, a room without CO2 now) is empty.
+    empty = [
+        column
+        for column in signals
+        if column not in room.columns or not (len(room) and room[column].notna().any())
+    ]
     if empty:
         return f"no {' or '.join(empty)} data on the day"
     anchors = pd.date_range(
