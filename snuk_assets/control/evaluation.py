@@ -77,7 +77,7 @@ def evaluate_control(
         plant_params=params.plant,
     )
     policies = {
-        "fixed_schedule": FixedSchedule(registry.timezone),
+        "fixed_schedule": FixedSchedule(registry.timezone, holidays=registry.holiday_calendar()),
         "reactive": Reactive(),
         "forecast": forecast_policy(registry, params),
         "oracle": Oracle(),
