@@ -28,8 +28,9 @@ class HolidayCalendar:
         None for the country's nationwide holidays only.
     """
 
-    country: str = "DE"
-    subdivision: str | None = "BE"
+    # No default: a country alone means its nationwide holidays, never Berlin's subdivision.
+    country: str
+    subdivision: str | None = None
 
     def dates(self, years: Iterable[int]) -> frozenset[dt.date]:
         """The public holidays of ``years``."""
@@ -40,9 +41,9 @@ BERLIN = HolidayCalendar("DE", "BE")
 
 
 def public_holidays(
-    years: Iterable[int], *, country: str = "DE", subdivision: str | None = "BE"
+    years: Iterable[int], *, country: str, subdivision: str | None = None
 ) -> frozenset[dt.date]:
-    """The public holidays of ``country`` (and ``subdivision``) in ``years``.
+    """The public holidays of ``country`` (and of its ``subdivision``, if given) in ``years``.
 
     Raises ``ValueError`` for a country or subdivision the ``holidays`` package does not know
     (``holiday_calendar_problem`` says which).
