@@ -96,6 +96,7 @@ def forecast_policy(registry, params: ControlParams) -> ForecastPolicy:
         threshold=params.threshold,
         lead_bins=params.lead_bins,
         prices=params.prices,
+        holidays=registry.holiday_calendar(),
     )
 
 
@@ -131,6 +132,7 @@ def control_inputs(
         freq=freq,
         timezone=registry.timezone,
         horizons=horizons,
+        holidays=registry.holiday_calendar(),
     )
     inputs = loop_inputs(
         plant,

@@ -185,6 +185,8 @@ class ForecastPolicy:
     threshold: float = 0.1
     lead_bins: int = 3
     prices: Prices = field(default_factory=Prices)
+    # The fallback schedule's working days.
+    holidays: HolidayCalendar = BERLIN
 
     def __call__(self, situation: Situation, plant: RoomPlant) -> Commands:
         p = situation.forecast[:, : self.lead_bins]
@@ -218,7 +220,7 @@ class ForecastPolicy:
         if known.all():
             return commands
         fallback_lights = Reactive()(situation, plant).lights
-        fallback = FixedSchedule(self.timezone)(situation, plant)
+        fallback = FixedSchedule(self.timezone, holidays=self.holidays)(situation, plant)
         return Commands(
             lights=np.where(known, commands.lights, fallback_lights | present),
             hvac_mode=np.where(known, commands.hvac_mode, fallback.hvac_mode),
