@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar, public_holidays
-from snuk_assets.transforms.windows import calendar_features
+from snuk_assets.transforms.windows import calendar_features, room_windows
 
 # The oracle: Berlin's public holidays as the Berlin Senate publishes them, written out by hand.
 BERLIN_2019 = {
@@ -87,3 +87,15 @@ def test_a_subdivision_has_its_own_holidays():
 def test_an_unknown_calendar_is_a_clear_error(country, subdivision, expected):
     with pytest.raises(ValueError, match=expected):
         public_holidays([2025], country=country, subdivision=subdivision)
+
+
+def test_room_windows_carry_the_buildings_working_day():
+    # One room, 5-minute bins over Friday 4 July 2025 in New York (16:00 UTC is noon there).
+    bins = pd.date_range("2025-07-04 15:00", periods=24, freq="5min", tz="UTC")
+    room = pd.DataFrame({"bin_start": bins, "occupancy": 0.0, "idle_minutes": 60.0})
+    anchors = pd.DatetimeIndex([pd.Timestamp("2025-07-04 16:00", tz="UTC")])
+    common = dict(signals=["occupancy"], bsteps=3, fsteps=2, freq="5min", anchors=anchors)
+    us = room_windows(room, timezone="America/New_York", holidays=HolidayCalendar("US"), **common)
+    berlin = room_windows(room, timezone="Europe/Berlin", **common)
+    assert us.features["working_day"].tolist() == [0.0]
+    assert berlin.features["working_day"].tolist() == [1.0]
