@@ -22,6 +22,7 @@ from snuk_assets.sensor_types import (
     parse_sensor_types,
     sensor_id_problem,
 )
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar, holiday_calendar_problem
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class BuildingRegistry:
         Stable id and display name of the building.
     timezone : str
         IANA time zone of the building, e.g. ``Europe/Berlin``.
+    country, subdivision : str, str or None
+        Where the building is, for its public holidays (``holiday_calendar``): an ISO 3166-1
+        alpha-2 code (``DE``, ``US``, ``GB``) and the ISO 3166-2 suffix of its state or
+        province (``BE`` for Berlin), or None for the nationwide holidays only. A registry
+        without ``country`` is in Berlin (``DE`` / ``BE``).
     floors : pandas.DataFrame
         Columns ``floor`` (int), ``name``.
     rooms : pandas.DataFrame
@@ -53,6 +59,12 @@ class BuildingRegistry:
     rooms: pd.DataFrame
     sensors: pd.DataFrame
     sensor_types: dict[str, SensorType] = field(default_factory=lambda: dict(SENSOR_TYPES))
+    country: str = BERLIN.country
+    subdivision: str | None = BERLIN.subdivision
+
+    def holiday_calendar(self) -> HolidayCalendar:
+        """The building's public holidays (its ``country`` and ``subdivision``)."""
+        return HolidayCalendar(self.country, self.subdivision)
 
     def catalog(self) -> SensorCatalog:
         """The building's types and each sensor's type (``SensorCatalog``)."""
@@ -95,7 +107,8 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
     ValueError
         If a key is missing, an id is duplicated, a room or floor is unknown, a sensor id is
         not 1..200 printable characters, a type is unknown or badly declared, or a gateway-shaped
-        id's type letter contradicts its ``type``. The message names the file and the entry.
+        id's type letter contradicts its ``type``, or ``country`` / ``subdivision`` name no
+        holiday calendar. The message names the file and the entry.
     """
     path = pathlib.Path(path)
     if path.suffix.lower() == ".ttl":  # a Brick model
@@ -115,6 +128,7 @@ def registry_from_document(document: object, where: str) -> BuildingRegistry:
     rooms = _rooms_frame(_field(document, "rooms", where), set(floors["floor"]), where)
     sensor_types = {**SENSOR_TYPES, **parse_sensor_types(document.get("sensor_types"), where)}
     sensors = _sensors_frame(_field(document, "sensors", where), rooms, sensor_types, where)
+    country, subdivision = _holiday_region(document, where)
     return BuildingRegistry(
         building_id=str(_field(document, "building_id", where)),
         name=str(_field(document, "name", where)),
@@ -123,7 +137,27 @@ def registry_from_document(document: object, where: str) -> BuildingRegistry:
         rooms=rooms,
         sensors=sensors,
         sensor_types=sensor_types,
+        country=country,
+        subdivision=subdivision,
     )
+
+
+def _holiday_region(document: dict, where: str) -> tuple[str, str | None]:
+    """``country`` and ``subdivision``: Berlin's without a country; a country alone has its
+    nationwide holidays only."""
+    if "country" not in document:
+        country, subdivision = BERLIN.country, document.get("subdivision", BERLIN.subdivision)
+    else:
+        country, subdivision = document["country"], document.get("subdivision")
+    country = str(country)
+    subdivision = None if subdivision is None else str(subdivision)
+    for field_name, problem in (
+        ("country", holiday_calendar_problem(country, None)),
+        ("subdivision", holiday_calendar_problem(country, subdivision)),
+    ):
+        if problem:
+            raise ValueError(f"{where}: field {field_name!r}: {problem}")
+    return country, subdivision
 
 
 def _field(entry: dict, key: str, where: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from snuk_assets.registry import default_registry_path, load_registry
@@ -126,5 +128,45 @@ def test_broken_sensor_type_is_rejected(tmp_path, declared, expected):
     path = tmp_path / "types.yaml"
     path.write_text(HEADER.replace("sensors:\n", f"sensor_types:\n  - {declared}\nsensors: []\n"))
     with pytest.raises(ValueError, match="types.yaml") as error:
+        load_registry(path)
+    assert expected in str(error.value)
+
+
+def test_a_registry_without_country_is_in_berlin(registry, tmp_path):
+    assert (registry.country, registry.subdivision) == ("DE", "BE")
+    path = tmp_path / "plain.yaml"
+    path.write_text(HEADER + "  []\n")
+    assert (load_registry(path).country, load_registry(path).subdivision) == ("DE", "BE")
+
+
+def test_country_and_subdivision_choose_the_buildings_holidays(tmp_path):
+    path = tmp_path / "london.yaml"
+    path.write_text(
+        HEADER.replace("Europe/Berlin", "Europe/London\ncountry: GB\nsubdivision: ENG") + "  []\n"
+    )
+    registry = load_registry(path)
+    assert (registry.country, registry.subdivision) == ("GB", "ENG")
+    dates = registry.holiday_calendar().dates([2025])
+    assert dt.date(2025, 8, 25) in dates  # the summer bank holiday in England
+    assert dt.date(2025, 10, 3) not in dates
+    path.write_text(HEADER.replace("Europe/Berlin", "America/New_York\ncountry: US") + "  []\n")
+    assert load_registry(path).subdivision is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("country: XX", "field 'country': unknown country 'XX'"),
+        ("country: de", "field 'country': unknown country 'de'"),
+        ("country: DE\nsubdivision: ZZ", "field 'subdivision': country 'DE' has no subdivision"),
+        ("subdivision: XY", "field 'subdivision': country 'DE' has no subdivision 'XY'"),
+    ],
+)
+def test_unknown_country_or_subdivision_names_file_and_field(tmp_path, lines, expected):
+    path = tmp_path / "abroad.yaml"
+    path.write_text(
+        HEADER.replace("timezone: Europe/Berlin", f"timezone: Europe/Berlin\n{lines}") + "  []\n"
+    )
+    with pytest.raises(ValueError, match="abroad.yaml") as error:
         load_registry(path)
     assert expected in str(error.value)

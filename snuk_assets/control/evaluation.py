@@ -77,7 +77,7 @@ def evaluate_control(
         plant_params=params.plant,
     )
     policies = {
-        "fixed_schedule": FixedSchedule(registry.timezone),
+        "fixed_schedule": FixedSchedule(registry.timezone, holidays=registry.holiday_calendar()),
         "reactive": Reactive(),
         "forecast": forecast_policy(registry, params),
         "oracle": Oracle(),
@@ -96,6 +96,7 @@ def forecast_policy(registry, params: ControlParams) -> ForecastPolicy:
         threshold=params.threshold,
         lead_bins=params.lead_bins,
         prices=params.prices,
+        holidays=registry.holiday_calendar(),
     )
 
 
@@ -131,6 +132,7 @@ def control_inputs(
         freq=freq,
         timezone=registry.timezone,
         horizons=horizons,
+        holidays=registry.holiday_calendar(),
     )
     inputs = loop_inputs(
         plant,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
 from snuk_assets.transforms.windows import model_windows
@@ -24,6 +25,7 @@ def rolling_forecasts(
     freq: str,
     timezone: str,
     horizons: int,
+    holidays: HolidayCalendar = BERLIN,
 ) -> tuple[np.ndarray, dict[str, str]]:
     """Per room and anchor bin, the probability of occupancy ``1 .. horizons`` bins later.
 
@@ -36,6 +38,8 @@ def rolling_forecasts(
         ``feature_names``, ``horizons``).
     room_ids, anchors : list of str, DatetimeIndex
         The output's rows and columns.
+    holidays : HolidayCalendar
+        The building's public holidays, for the ``working_day`` feature (default: Berlin's).
 
     Returns
     -------
@@ -57,7 +61,12 @@ def rolling_forecasts(
             why[room_id] = "no room_series rows"
             continue
         windows = model_windows(
-            room, model_row.feature_names, freq=freq, timezone=timezone, anchors=anchors
+            room,
+            model_row.feature_names,
+            freq=freq,
+            timezone=timezone,
+            anchors=anchors,
+            holidays=holidays,
         )
         features = windows.features
         if features.empty or any(f not in features.columns for f in model_row.feature_names):

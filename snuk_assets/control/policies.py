@@ -23,7 +23,7 @@ import pandas as pd
 
 from snuk_assets.control.plant import RoomPlant
 from snuk_assets.simulate.workdays import is_working_day
-from snuk_assets.transforms.holidays import german_public_holidays
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 
 HVAC_MODES = ("comfort", "setback", "precondition")
 POLICIES = ("fixed_schedule", "reactive", "forecast", "oracle")
@@ -89,16 +89,18 @@ def _or_nan(values, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FixedSchedule:
-    """Comfort and lights from ``start_hour`` to ``end_hour`` on working days, local time."""
+    """Comfort and lights from ``start_hour`` to ``end_hour`` on working days (Monday to
+    Friday except the public holidays of ``holidays``), local time."""
 
     timezone: str
     start_hour: int = 7
     end_hour: int = 19
+    holidays: HolidayCalendar = BERLIN
 
     def __call__(self, situation: Situation, plant: RoomPlant) -> Commands:
         local = situation.bin_start.tz_convert(self.timezone)
         day: dt.date = local.date()
-        on = is_working_day(day, _holidays(day.year)) and (
+        on = is_working_day(day, self.holidays.dates([day.year])) and (
             self.start_hour <= local.hour < self.end_hour
         )
         n = len(plant.room_ids)
@@ -183,6 +185,8 @@ class ForecastPolicy:
     threshold: float = 0.1
     lead_bins: int = 3
     prices: Prices = field(default_factory=Prices)
+    # The fallback schedule's working days.
+    holidays: HolidayCalendar = BERLIN
 
     def __call__(self, situation: Situation, plant: RoomPlant) -> Commands:
         p = situation.forecast[:, : self.lead_bins]
@@ -218,7 +222,7 @@ class ForecastPolicy:
         if decided.all():
             return commands
         fallback_lights = Reactive()(situation, plant).lights
-        fallback = FixedSchedule(self.timezone)(situation, plant)
+        fallback = FixedSchedule(self.timezone, holidays=self.holidays)(situation, plant)
         return Commands(
             lights=np.where(decided, commands.lights, fallback_lights),
             hvac_mode=np.where(decided, commands.hvac_mode, fallback.hvac_mode),
@@ -252,7 +256,3 @@ class Oracle:
             occupied, "occupied (truth)", np.where(precondition, "arrival (truth)", "empty (truth)")
         )
         return _commands(plant, occupied, occupied, precondition, reason)
-
-
-def _holidays(year: int) -> frozenset[dt.date]:
-    return german_public_holidays([year])

@@ -21,6 +21,7 @@ from snuk_assets.control.kpis import summarize
 from snuk_assets.control.plant import PlantParams
 from snuk_assets.control.policies import FixedSchedule, ForecastPolicy, Oracle, Prices, Reactive
 from snuk_assets.control.simulation import run_policy
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 
 # The second grid on seed 7. The first (threshold 0.3/0.5, lead 6/12, scale 1/0.3/0.1) showed
 # lighting as 86 % of the energy, the saving set by the lights' cut (x1: 15 % of the oracle's,
@@ -55,10 +56,11 @@ A_PRIORI_PRICES = Prices(
 )
 
 
-def tune(inputs, timezone: str) -> pd.DataFrame:
-    """One row per grid variant: the criteria's values and whether each holds."""
+def tune(inputs, timezone: str, holidays: HolidayCalendar = BERLIN) -> pd.DataFrame:
+    """One row per grid variant: the criteria's values and whether each holds (the schedules'
+    working days: ``holidays``, the building's)."""
     baselines = {
-        "fixed_schedule": FixedSchedule(timezone),
+        "fixed_schedule": FixedSchedule(timezone, holidays=holidays),
         "reactive": Reactive(),
         "oracle": Oracle(),
     }
@@ -71,7 +73,9 @@ def tune(inputs, timezone: str) -> pd.DataFrame:
             dark_minute_eur={k: v * scale for k, v in defaults.dark_minute_eur.items()},
             default_dark_minute_eur=defaults.default_dark_minute_eur * scale,
         )
-        policy = ForecastPolicy(timezone, threshold=threshold, lead_bins=lead_bins, prices=prices)
+        policy = ForecastPolicy(
+            timezone, threshold=threshold, lead_bins=lead_bins, prices=prices, holidays=holidays
+        )
         forecast = run_policy("forecast", policy, inputs).kpis
         building = summarize(pd.concat([*kpis, forecast]), by=["policy"]).set_index("policy")
         criteria = done_when(building)
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         freq=settings.bin_freq,
         plant_params=PlantParams(),
     )
-    table = tune(inputs, registry.timezone)
+    table = tune(inputs, registry.timezone, registry.holiday_calendar())
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
     eligible = table[table["comfort_ok"]]

@@ -46,6 +46,7 @@ from snuk_assets.partitions import LOOKBACK_DAYS
 from snuk_assets.registry import BuildingRegistry
 from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.stages.forecasts import held_out_record
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
 from snuk_assets.transforms.resample.arrivals import latest_arrival_wins, with_sensor_type
@@ -114,6 +115,8 @@ class BuildingConfig:
     # The building's types and each registered sensor's (default: the built-in types, typed
     # by the gateway id's letter).
     catalog: SensorCatalog = field(default_factory=SensorCatalog)
+    # Its public holidays, for the windows' working_day.
+    holidays: HolidayCalendar = BERLIN
 
     @classmethod
     def from_registry(cls, registry: BuildingRegistry, **kwargs) -> BuildingConfig:
@@ -127,6 +130,7 @@ class BuildingConfig:
                 for r, f in zip(registry.rooms["room_id"], registry.rooms["floor"], strict=True)
             },
             catalog=registry.catalog(),
+            holidays=registry.holiday_calendar(),
             **kwargs,
         )
 
@@ -347,7 +351,12 @@ def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfi
         if not signals or not all(c in room and room[c].notna().any() for c in signals):
             continue
         windows = model_windows(
-            room, model.feature_names, freq=config.freq, timezone=config.timezone, anchors=anchors
+            room,
+            model.feature_names,
+            freq=config.freq,
+            timezone=config.timezone,
+            anchors=anchors,
+            holidays=config.holidays,
         )
         features = windows.features
         if features.empty or any(f not in features.columns for f in model.feature_names):

@@ -17,7 +17,7 @@ import pyarrow as pa
 from snuk_assets.registry import BuildingRegistry
 from snuk_assets.simulate import environment, gateways, sensors
 from snuk_assets.simulate.occupancy import simulate_occupancy
-from snuk_assets.simulate.workdays import german_public_holidays, utc_midnight_s
+from snuk_assets.simulate.workdays import utc_midnight_s
 
 # Independent random streams, so changing one aspect does not reshuffle the others.
 _MOTION, _PERIODIC, _CLIMATE, _UPLOADS, _OFFLINE = 1, 2, 3, 4, 5
@@ -58,9 +58,11 @@ def plan_simulation(
     jitter_s: float = 2.0,
     holidays: frozenset[dt.date] | None = None,
 ) -> SimulationPlan:
-    """Draw the ground truth and the offline spans (German public holidays by default)."""
+    """Draw the ground truth and the offline spans (the registry's public holidays by default:
+    its ``country`` and ``subdivision``)."""
     if holidays is None:
-        holidays = german_public_holidays(range(start.year - 1, start.year + days // 365 + 2))
+        years = range(start.year - 1, start.year + days // 365 + 2)
+        holidays = registry.holiday_calendar().dates(years)
     truth = simulate_occupancy(
         registry.rooms,
         timezone=registry.timezone,

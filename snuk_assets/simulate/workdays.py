@@ -6,9 +6,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 # The calendar is production code (feature windows use it); the simulator follows it.
-from snuk_assets.transforms.holidays import easter_sunday, german_public_holidays
-
-__all__ = ["easter_sunday", "german_public_holidays", "is_working_day"]
 
 
 def is_working_day(day: dt.date, holidays: frozenset[dt.date]) -> bool:

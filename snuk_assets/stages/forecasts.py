@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from snuk_assets.engines.grouped import TARGET_DATE
 from snuk_assets.stages.models import read_models
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models.metrics import comparable_f1
 from snuk_assets.transforms.models.training import TrainingParams, positive_proba
@@ -58,13 +59,16 @@ def forecast_days(
     """
     lakehouse = settings.lakehouse()
     models = {(day, row.room_id): row for day in days for row in latest_model_rows(lakehouse, day)}
-    freq, timezone = settings.bin_freq, settings.registry().timezone
+    registry = settings.registry()
+    freq, timezone, holidays = settings.bin_freq, registry.timezone, registry.holiday_calendar()
     result = engine.transform_partitions(
         lakehouse,
         source="room_series",
         source_dates={day: [day - dt.timedelta(days=1), day] for day in days},
         key="room_id",
-        fn=partial(forecast_room_of_day, models=models, freq=freq, timezone=timezone),
+        fn=partial(
+            forecast_room_of_day, models=models, freq=freq, timezone=timezone, holidays=holidays
+        ),
         output_schema=SCHEMA,
         summary_schema=SUMMARY_SCHEMA,
         target="occupancy_forecasts",
@@ -75,7 +79,9 @@ def forecast_days(
         {
             "date": day,
             "room_id": room,
-            "reason": forecast_room(pd.DataFrame(), model, day=day, freq=freq, timezone=timezone),
+            "reason": forecast_room(
+                pd.DataFrame(), model, day=day, freq=freq, timezone=timezone, holidays=holidays
+            ),
             "free": False,
         }
         for (day, room), model in sorted(models.items())
@@ -93,6 +99,7 @@ def forecast_room_of_day(
     models: dict[tuple[dt.date, str], ModelRow],
     freq: str,
     timezone: str,
+    holidays: HolidayCalendar = BERLIN,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One room's room_series rows of one day's window (``target_date``) to its forecast rows,
     and a summary row (``SUMMARY_SCHEMA``); a room without a model has neither."""
@@ -101,7 +108,12 @@ def forecast_room_of_day(
     if model is None:
         return SCHEMA.empty_table().to_pandas(), SUMMARY_SCHEMA.empty_table().to_pandas()
     forecast = forecast_room(
-        room.drop(columns=[TARGET_DATE]), model, day=day, freq=freq, timezone=timezone
+        room.drop(columns=[TARGET_DATE]),
+        model,
+        day=day,
+        freq=freq,
+        timezone=timezone,
+        holidays=holidays,
     )
     if isinstance(forecast, str):
         rows, reason, free = SCHEMA.empty_table().to_pandas(), forecast, False
@@ -151,7 +163,13 @@ def latest_model_rows(lakehouse: Lakehouse, day: dt.date) -> list[ModelRow]:
 
 
 def forecast_room(
-    room: pd.DataFrame, model_row: ModelRow, *, day: dt.date, freq: str, timezone: str
+    room: pd.DataFrame,
+    model_row: ModelRow,
+    *,
+    day: dt.date,
+    freq: str,
+    timezone: str,
+    holidays: HolidayCalendar = BERLIN,
 ) -> pd.DataFrame | str:
     """The room's forecast rows (``SCHEMA``) for ``day`` from its ``room_series`` rows of the
     day and the day before, or why there is none."""
@@ -171,7 +189,12 @@ def forecast_room(
         freq=freq,
     )
     windows = model_windows(
-        room, model_row.feature_names, freq=freq, timezone=timezone, anchors=anchors
+        room,
+        model_row.feature_names,
+        freq=freq,
+        timezone=timezone,
+        anchors=anchors,
+        holidays=holidays,
     )
     features = windows.features
     missing = [f for f in model_row.feature_names if f not in features.columns]

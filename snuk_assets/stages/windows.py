@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.stages.rooms import room_types
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.rooms import (
     WINDOWED_COLUMNS,
     further_columns,
@@ -57,6 +58,7 @@ def window_days(
         fsteps=fsteps,
         freq=settings.bin_freq,
         timezone=registry.timezone,
+        holidays=registry.holiday_calendar(),
         anchors=pd.date_range(
             pd.Timestamp(days[0], tz="UTC"),
             pd.Timestamp(days[-1] + dt.timedelta(days=1), tz="UTC"),
@@ -88,13 +90,15 @@ def room_day_windows(
     timezone: str,
     anchors: pd.DatetimeIndex,
     optional_signals: Mapping[str, list[str]] | None = None,
+    holidays: HolidayCalendar = BERLIN,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
 
     ``signals`` maps each room with a motion sensor or a people counter to the signal
     columns it has; other rooms have no windows (no occupancy to learn). ``optional_signals``
     maps a room to further columns whose lags its windows carry without needing them
-    complete. The summary row counts the anchors dropped.
+    complete. ``holidays``: the building's, for the ``working_day`` feature. The summary row
+    counts the anchors dropped.
     """
     room_id = room["room_id"].iloc[0]
     if room_id not in signals:
@@ -108,6 +112,7 @@ def room_day_windows(
         timezone=timezone,
         anchors=anchors,
         optional_signals=(optional_signals or {}).get(room_id, []),
+        holidays=holidays,
     )
     frame = pd.concat([windows.features, windows.targets], axis=1)
     frame = frame.rename_axis("bin_start").reset_index().assign(room_id=room_id)

@@ -1,33 +1,75 @@
-"""The building's public holidays: feature windows mark them as non-working days."""
+"""The building's public holidays: feature windows and schedules treat them as non-working days.
+
+The dates come from the ``holidays`` package (any country, and its states or provinces), not
+from code of our own: it also knows the one-off holidays a state legislates (Berlin's 8 May of
+2020 and 2025, 17 June 2028) and the ones that changed over the years.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+import holidays
 
 
-def easter_sunday(year: int) -> dt.date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = b // 4, b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    l_ = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * l_) // 451
-    month = (h + l_ - 7 * m + 114) // 31
-    day = (h + l_ - 7 * m + 114) % 31 + 1
-    return dt.date(year, month, day)
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """Where a building is, for its public holidays.
+
+    Attributes
+    ----------
+    country : str
+        ISO 3166-1 alpha-2 code, e.g. ``DE``, ``US``, ``GB``.
+    subdivision : str or None
+        The ISO 3166-2 suffix of its state or province (``BE`` for Berlin in ``DE-BE``), or
+        None for the country's nationwide holidays only.
+    """
+
+    # No default: a country alone means its nationwide holidays, never Berlin's subdivision.
+    country: str
+    subdivision: str | None = None
+
+    def dates(self, years: Iterable[int]) -> frozenset[dt.date]:
+        """The public holidays of ``years``."""
+        return public_holidays(years, country=self.country, subdivision=self.subdivision)
 
 
-def german_public_holidays(years: Iterable[int]) -> frozenset[dt.date]:
-    """Public holidays in Berlin: the nationwide ones, plus Women's Day (8 March) from 2019."""
-    holidays = set()
-    for year in years:
-        easter = easter_sunday(year)
-        holidays |= {dt.date(year, m, d) for m, d in ((1, 1), (5, 1), (10, 3), (12, 25), (12, 26))}
-        holidays |= {easter + dt.timedelta(days=n) for n in (-2, 1, 39, 50)}
-        if year >= 2019:
-            holidays.add(dt.date(year, 3, 8))
-    return frozenset(holidays)
+BERLIN = HolidayCalendar("DE", "BE")
+
+
+def public_holidays(
+    years: Iterable[int], *, country: str, subdivision: str | None = None
+) -> frozenset[dt.date]:
+    """The public holidays of ``country`` (and of its ``subdivision``, if given) in ``years``.
+
+    Raises ``ValueError`` for a country or subdivision the ``holidays`` package does not know
+    (``holiday_calendar_problem`` says which).
+    """
+    problem = holiday_calendar_problem(country, subdivision)
+    if problem:
+        raise ValueError(problem)
+    return frozenset().union(*(_year_holidays(country, subdivision, y) for y in set(years)))
+
+
+def holiday_calendar_problem(country: str, subdivision: str | None) -> str | None:
+    """Why ``country`` / ``subdivision`` name no holiday calendar, or None if they do."""
+    try:
+        _year_holidays(country, subdivision, 2000)
+    except NotImplementedError:
+        if country not in holidays.list_supported_countries():
+            return f"unknown country {country!r}: expected an ISO 3166-1 alpha-2 code, e.g. 'DE'"
+        known = holidays.list_supported_countries()[country]
+        return (
+            f"country {country!r} has no subdivision {subdivision!r}: expected one of {known} "
+            "(the ISO 3166-2 suffix) or none"
+        )
+    return None
+
+
+# The schedule asks for one day's year at every bin: build each year's calendar once.
+@functools.lru_cache(maxsize=256)
+def _year_holidays(country: str, subdivision: str | None, year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from snuk_assets.transforms.holidays import german_public_holidays
+from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.rooms import WINDOWED_COLUMNS
 
 CALENDAR_COLUMNS = ["time_of_day_sin", "time_of_day_cos", "day_of_week", "working_day"]
@@ -177,17 +177,17 @@ def calendar_features(
     bin_start: pd.Series | pd.DatetimeIndex,
     *,
     timezone: str,
-    holidays: frozenset | None = None,
+    holidays: HolidayCalendar = BERLIN,
 ) -> pd.DataFrame:
     """Time of day, day of week and working day of each bin in the building's local time.
 
     Returns ``time_of_day_sin`` / ``time_of_day_cos`` (the local clock on the unit circle, so
     23:55 is next to 00:00), ``day_of_week`` (0 = Monday) and ``working_day`` (1.0 Monday to
-    Friday except public holidays, default: Berlin's), as float64, in the input's order.
+    Friday except the public holidays of ``holidays``, the building's country and subdivision;
+    default: Berlin's), as float64, in the input's order.
     """
     local = pd.DatetimeIndex(bin_start).tz_convert(timezone)
-    if holidays is None:
-        holidays = german_public_holidays(sorted(set(local.year)))
+    holiday_dates = holidays.dates(set(local.year))
     seconds = local.hour * 3600 + local.minute * 60 + local.second
     angle = 2 * np.pi * np.asarray(seconds) / 86_400
     dates = local.date
@@ -196,7 +196,7 @@ def calendar_features(
             "time_of_day_sin": np.sin(angle),
             "time_of_day_cos": np.cos(angle),
             "day_of_week": np.asarray(local.day_of_week, dtype="float64"),
-            "working_day": [float(d.weekday() < 5 and d not in holidays) for d in dates],
+            "working_day": [float(d.weekday() < 5 and d not in holiday_dates) for d in dates],
         }
     )
 
@@ -211,6 +211,7 @@ def room_windows(
     timezone: str,
     anchors: pd.Index | None = None,
     optional_signals: Sequence[str] = (),
+    holidays: HolidayCalendar = BERLIN,
 ) -> MLWindows:
     """One room's windows with calendar features and occupied labels.
 
@@ -218,7 +219,8 @@ def room_windows(
     ``room_series``). The features are the lags of ``signals``, then those of
     ``optional_signals`` (NaN where missing: they do not make a window incomplete), then
     ``CALENDAR_COLUMNS`` of the anchor; the targets are ``occupied_t+1`` ..
-    ``occupied_t+<fsteps>`` (1 where occupancy > 0, else 0).
+    ``occupied_t+<fsteps>`` (1 where occupancy > 0, else 0). ``holidays``: the building's
+    (``calendar_features``).
     """
     columns = [*signals, *(c for c in optional_signals if c not in signals)]
     series = room.set_index("bin_start")[columns].sort_index()
@@ -231,7 +233,7 @@ def room_windows(
         anchors=anchors,
         optional=optional_signals,
     )
-    calendar = calendar_features(windows.features.index, timezone=timezone)
+    calendar = calendar_features(windows.features.index, timezone=timezone, holidays=holidays)
     calendar.index = windows.features.index
     labels = (windows.targets > 0).astype("int64")
     labels.columns = [label_name(step) for step in range(1, fsteps + 1)]
@@ -247,7 +249,13 @@ def model_signals(feature_names) -> tuple[list[str], int]:
 
 
 def model_windows(
-    room: pd.DataFrame, feature_names, *, freq: str, timezone: str, anchors: pd.Index
+    room: pd.DataFrame,
+    feature_names,
+    *,
+    freq: str,
+    timezone: str,
+    anchors: pd.Index,
+    holidays: HolidayCalendar = BERLIN,
 ) -> MLWindows:
     """The windows a stored model reads (its signals and lags, no labels) at ``anchors``."""
     signals, bsteps = model_signals(feature_names)
@@ -259,4 +267,5 @@ def model_windows(
         freq=freq,
         timezone=timezone,
         anchors=anchors,
+        holidays=holidays,
     )

@@ -34,6 +34,7 @@ from snuk_assets.control.policies import (
 )
 from snuk_assets.control.safety import Actuation
 from snuk_assets.lakehouse import Lakehouse
+from snuk_assets.transforms.holidays import HolidayCalendar
 
 ROOMS = pd.DataFrame(
     {"room_id": ["o1", "c1"], "kind": ["office", "corridor"], "area_m2": [20.0, 100.0]}
@@ -159,6 +160,17 @@ def test_fixed_schedule_follows_local_working_hours(plant):
     assert not policy(situation("2016-06-27 17:00"), plant).lights.any()
     off = policy(situation("2016-07-02 10:00"), plant)
     assert not off.lights.any() and (off.hvac_mode == "setback").all()
+
+
+def test_fixed_schedule_keeps_the_buildings_public_holidays(plant):
+    # 10:00 UTC on Friday 2025-10-03: German Unity Day in Berlin, a working day in New York;
+    # Friday 2025-07-04 the other way round.
+    berlin = FixedSchedule("Europe/Berlin")
+    new_york = FixedSchedule("America/New_York", holidays=HolidayCalendar("US"))
+    assert not berlin(situation("2025-10-03 10:00"), plant).lights.any()
+    assert new_york(situation("2025-10-03 14:00"), plant).lights.all()
+    assert berlin(situation("2025-07-04 10:00"), plant).lights.all()
+    assert not new_york(situation("2025-07-04 14:00"), plant).lights.any()
 
 
 def test_reactive_switches_off_20_minutes_after_the_last_motion(plant):
