@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from snuk_assets.transforms.rooms import combine_sensors, wide_room_view
+from snuk_assets.transforms.rooms import combine_sensors, wide_room_view, windowed_columns
 
 T0 = pd.Timestamp("2016-06-01 08:00", tz="UTC")
 
@@ -69,3 +69,14 @@ def test_idle_minutes_are_the_least_over_the_rooms_motion_sensors():
 def test_idle_minutes_are_null_for_input_without_them():
     out = combine_sensors(rows("A", "motion", [0.0, 1.0], [1, 1]))
     assert out["idle_minutes"].isna().all()
+
+
+def test_windowed_columns_follow_the_rooms_sensor_types():
+    # a people counter gives occupancy and idle minutes just as motion sensors do
+    assert windowed_columns({"people_count", "temperature"}) == [
+        "occupancy",
+        "idle_minutes",
+        "temperature",
+    ]
+    assert windowed_columns({"luminosity", "motion"}) == ["occupancy", "idle_minutes", "luminosity"]
+    assert windowed_columns({"humidity", "co2"}) == ["humidity"]
