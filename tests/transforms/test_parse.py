@@ -11,7 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA, parse_landing_file
+from snuk_assets.transforms.ingest.parse import (
+    PARSED_SCHEMA,
+    RAW_TEXT_MAX_CHARS,
+    ParseLimits,
+    parse_landing_file,
+)
 
 DAY = "raw_data/2016/08/14"
 MOTION_LINE = "sensor_id='8514-294-220-250-m', timestamp=1471020341000, value=1.0,"
@@ -193,7 +198,11 @@ def test_json_lines_errors() -> None:
     assert found[3].startswith("wrong type for sensor_id: expected a string, got int 7513")
     assert found[4].startswith("wrong type for value: expected a number, got bool true")
     assert found[5] == found[6] == "missing field: value"
-    assert found[7].startswith("non-integer timestamp")
+    assert found[7] == (
+        "non-integer timestamp: '1471132306000.5'"
+        " (expected whole milliseconds since 1970-01-01 UTC)"
+    )
+    assert table["raw_text"][2].as_py() == lines[2]  # the rejected line, as it was
     assert found[9].startswith("unparseable line: expected a JSON object")
     assert found[10].startswith("unparseable line: not valid JSON")
     assert table["value"][7].as_py() != table["value"][7].as_py()  # NaN parses
@@ -333,3 +342,31 @@ def test_empty_file_has_no_records() -> None:
         table = parse_landing_file(f"{DAY}/{name}", b"")
         assert table.num_rows == 0
         assert table.schema == PARSED_SCHEMA
+
+
+def test_parquet_timestamps_in_seconds_and_not_whole_milliseconds() -> None:
+    def parsed(stamps: pa.Array) -> pa.Table:
+        sink = io.BytesIO()
+        values = [float(i) for i in range(len(stamps))]
+        table = pa.table({"sensor_id": ["s"] * len(stamps), "timestamp": stamps, "value": values})
+        pq.write_table(table, sink)
+        return parse_landing_file(f"{DAY}/a.parquet", sink.getvalue())
+
+    seconds = parsed(pa.array([1471132306, None], pa.timestamp("s")))
+    assert seconds["ts_ms"].to_pylist() == [1471132306000, None]
+    assert errors(seconds) == {2: "missing field: timestamp"}
+    # 500 microseconds past a millisecond: quarantined, not cut to the millisecond
+    micro = parsed(pa.array([1471132306000500], pa.timestamp("us")))
+    assert errors(micro) == {
+        1: "non-integer timestamp: '1471132306000.5'"
+        " (expected whole milliseconds since 1970-01-01 UTC)"
+    }
+
+
+def test_a_csv_row_the_csv_module_rejects_keeps_its_text() -> None:
+    row = "7513-133-195-250-t,1471132306000," + "9" * 200_000  # past csv's field size limit
+    data = ("sensor_id,timestamp,value\n" + row + "\n").encode()
+    table = parse_landing_file(f"{DAY}/a.csv", data, limits=ParseLimits(max_line_bytes=1 << 20))
+    assert errors(table) == {2: "bad csv row: field larger than field limit (131072)"}
+    assert table["raw_text"][0].as_py() == row[:RAW_TEXT_MAX_CHARS]
+    assert table["raw_length"][0].as_py() == len(row)
