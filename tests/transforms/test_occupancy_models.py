@@ -142,6 +142,8 @@ def test_baselines():
     profile = TimeOfWeekProfile(timezone="Europe/Berlin", freq="5min")
     assert profile.fit(windows[:3], np.array([[1], [0], [1]])) is profile
     assert profile.predict_proba(windows[3:]).tolist() == [[pytest.approx(2 / 3)]]
+    # the defaults, as documented: Berlin weeks of 5-minute bins
+    assert TimeOfWeekProfile().get_params() == {"freq": "5min", "timezone": "Europe/Berlin"}
 
 
 @pytest.mark.parametrize(
