@@ -15,6 +15,7 @@ from snuk_assets.transforms.ingest.parse import (
     PARSED_SCHEMA,
     RAW_TEXT_MAX_CHARS,
     ParseLimits,
+    decode_landing_file,
     parse_landing_file,
 )
 
@@ -370,3 +371,34 @@ def test_a_csv_row_the_csv_module_rejects_keeps_its_text() -> None:
     assert errors(table) == {2: "bad csv row: field larger than field limit (131072)"}
     assert table["raw_text"][0].as_py() == row[:RAW_TEXT_MAX_CHARS]
     assert table["raw_length"][0].as_py() == len(row)
+
+
+def test_rejected_gateway_lines_keep_their_text() -> None:
+    lines = [
+        "sensor_id='7513-133-195-250-t', timestamp=14710x, value=23.9,",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000, value=abc,",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000,",
+        "this is not an observation",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000.5, value=23.9,",
+        "sensor_id=7513-133-195-250-t, timestamp=1471132306000, value=23.9,",
+        "sensor_id='7513-133-195-250-t', timestamp=99999999999999999999, value=1,",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000, value=1, room=4",
+    ]
+    table = parse_lines(*lines)
+    assert sorted(errors(table)) == list(range(1, 9))
+    assert table["raw_text"].to_pylist() == lines
+
+
+def test_a_utf16_file_with_a_lone_surrogate_reads_it_as_a_replacement_character() -> None:
+    data = b"\xff\xfe" + (MOTION_LINE + "\n").encode("utf-16-le") + b"\x00\xd8\n\x00"
+    table = parse_landing_file(f"{DAY}/gw.txt", data)
+    assert table["raw_text"].to_pylist() == [MOTION_LINE, "\ufffd"]
+    assert errors(table) == {2: "unparseable line: expected sensor_id='…', timestamp=…, value=…"}
+
+
+def test_a_file_of_exactly_the_size_limit_is_read_whole() -> None:
+    data = (MOTION_LINE + "\n").encode()
+    assert decode_landing_file(f"{DAY}/gw.txt", data).cut is None  # complete by default
+    exactly = ParseLimits(max_file_bytes=len(data))
+    assert decode_landing_file(f"{DAY}/gw.txt", data, limits=exactly).cut is None
+    assert decode_landing_file(f"{DAY}/gw.txt", data, limits=exactly).text == data
