@@ -402,3 +402,12 @@ def test_a_file_of_exactly_the_size_limit_is_read_whole() -> None:
     exactly = ParseLimits(max_file_bytes=len(data))
     assert decode_landing_file(f"{DAY}/gw.txt", data, limits=exactly).cut is None
     assert decode_landing_file(f"{DAY}/gw.txt", data, limits=exactly).text == data
+
+
+def test_the_size_limit_counts_every_gzip_member() -> None:
+    member = gzip.compress((b"x" * 59 + b"\n") * 10)  # 600 bytes each
+    decoded = decode_landing_file(
+        f"{DAY}/gw.txt.gz", member + member, limits=ParseLimits(max_file_bytes=1000)
+    )
+    assert decoded.cut == "file too large: more than 1000 bytes decompressed (SNUK_MAX_FILE_BYTES)"
+    assert decoded.text == (b"x" * 59 + b"\n") * 16  # the whole lines within the first 1,000
