@@ -411,3 +411,14 @@ def test_the_size_limit_counts_every_gzip_member() -> None:
     )
     assert decoded.cut == "file too large: more than 1000 bytes decompressed (SNUK_MAX_FILE_BYTES)"
     assert decoded.text == (b"x" * 59 + b"\n") * 16  # the whole lines within the first 1,000
+
+
+def test_a_utf8_byte_order_mark_is_only_stripped_and_bad_utf8_is_explained() -> None:
+    plain = decode_landing_file(f"{DAY}/gw.txt", b"abc\xff\n")
+    assert plain.encoding_problem == (
+        "not UTF-8 (invalid start byte at byte 3); text without a byte-order mark is read as "
+        "UTF-8, so save it as UTF-8 or with a UTF-16/UTF-32 byte-order mark"
+    )
+    # the same bytes after a UTF-8 mark: the mark goes, the bytes stay as they were
+    marked = decode_landing_file(f"{DAY}/gw.txt", b"\xef\xbb\xbfabc\xff\n")
+    assert marked.text == plain.text == b"abc\xff\n"
