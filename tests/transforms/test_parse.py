@@ -422,3 +422,9 @@ def test_a_utf8_byte_order_mark_is_only_stripped_and_bad_utf8_is_explained() -> 
     # the same bytes after a UTF-8 mark: the mark goes, the bytes stay as they were
     marked = decode_landing_file(f"{DAY}/gw.txt", b"\xef\xbb\xbfabc\xff\n")
     assert marked.text == plain.text == b"abc\xff\n"
+
+
+def test_an_undecodable_line_keeps_its_text_with_a_replacement_character() -> None:
+    table = parse_landing_file(f"{DAY}/gw.txt", MOTION_LINE.encode() + b"\nab\xffc\n")
+    assert table["raw_text"].to_pylist() == [MOTION_LINE, "ab\ufffdc"]
+    assert errors(table)[2].startswith("undecodable text: not UTF-8 (invalid start byte at byte")
