@@ -17,6 +17,7 @@ from snuk_assets.importer import import_building
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.registry import load_registry
 from snuk_assets.stages.ingest import read_and_parse
+from snuk_assets.transforms.imports import convert_table
 from snuk_assets.transforms.ingest.validate import validate_observations
 
 DAY = dt.date(2021, 9, 7)
@@ -171,3 +172,71 @@ def test_seconds_where_ms_are_expected_and_bad_ids_are_quarantined_not_rescaled(
     assert result.rows_kept == 1 and result.rows_quarantined == 1
     assert "control character" in result.quarantined["reason"][0].as_py()
     assert result.rows_read == result.rows_kept + result.rows_quarantined + result.rows_duplicate
+
+
+def test_wide_table_in_seconds_with_a_column_in_the_sensor_id_and_columns_not_read():
+    frame = pd.DataFrame(
+        {
+            "time": [1_600_000_000, 1_600_000_300.0004],  # seconds; the second rounds to ms
+            "NodeID": [7, 7],
+            "t1": [21.5, 22.0],
+            "notes": ["x", "y"],  # not a point, not in the template: not read
+        },
+        index=[10, 11],  # an index of its own, not a column of the export
+    )
+    mapping = {
+        "format": "wide",
+        "timestamp": {"column": "time", "unit": "s"},
+        "sensor_id": "{room} n{NodeID}",
+        "points": {"t1": {"type": "temperature", "room": "R1"}},
+    }
+    converted = convert_table(frame, mapping)
+    expected = pd.DataFrame(
+        {
+            "sensor_id": ["R1 n7", "R1 n7"],
+            "point": ["t1", "t1"],
+            "room_id": ["R1", "R1"],
+            "sensor_type": ["temperature", "temperature"],
+            "ts_ms": pd.Series([1_600_000_000_000, 1_600_000_300_000], dtype="int64"),
+            "value": [21.5, 22.0],
+        }
+    )
+    pd.testing.assert_frame_equal(converted.observations, expected, check_dtype=False)
+    assert converted.observations["ts_ms"].dtype == "int64"
+    assert converted.quarantined.empty
+    assert converted.values_read == 2
+    assert converted.ignored_columns == ("notes",)
+
+
+def test_quarantine_reasons_and_raw_text_of_a_long_table():
+    comment = "x" * 2000
+    frame = pd.DataFrame(
+        {
+            "point": ["P1", "P2", "P1"],
+            # 02:30 on 2021-03-28 does not exist in Berlin (clocks go from 02:00 to 03:00)
+            "time": ["2021-03-28 02:30", "2021-03-28 04:00", "2021-03-28 04:00"],
+            "value": [1, 2, 3],
+            "comment": [comment, "", ""],
+        }
+    )
+    mapping = {
+        "format": "long",
+        "point": "point",
+        "timestamp": {"column": "time", "timezone": "Europe/Berlin"},
+        "points": {"P1": {"type": "co2", "room": "R1"}, "P2": {"type": "co2"}},
+    }
+    converted = convert_table(frame, mapping)
+    assert converted.quarantined["row_number"].tolist() == [1, 2]
+    assert converted.quarantined["reason"].tolist() == [
+        "bad timestamp: a local time that is ambiguous or does not exist in Europe/Berlin: "
+        "2021-03-28 02:30",
+        "no room: the mapping gives the point no room",
+    ]
+    # the source row as text, cut at 1,024 characters
+    first = converted.quarantined["raw_text"].iloc[0]
+    assert first == ("P1,2021-03-28 02:30,1," + comment)[:1024]
+    assert converted.quarantined["raw_text"].iloc[1] == "P2,2021-03-28 04:00,2,"
+    # 04:00 CEST is 02:00 UTC
+    assert converted.observations["ts_ms"].tolist() == [1_616_896_800_000]
+    assert converted.observations["sensor_id"].tolist() == ["R1 P1"]
+    assert converted.ignored_columns == ("comment",)

@@ -229,3 +229,8 @@ def test_record_rows_always_equal_the_records_counted_from_the_bytes(lines, ends
         data = gzip.compress(data)
     table = parse_landing_file(f"{DAY}/{name}", data)
     assert record_rows(table) == count_records(f"{DAY}/{name}", data)
+
+
+def test_a_csv_header_after_blank_lines_is_not_counted_as_a_record() -> None:
+    data = b"\n\n" + b"sensor_id,timestamp,value\n" + b"8514-294-220-250-m,1471020341000,1.0\n"
+    assert count_records(f"{DAY}/a.csv", data) == 1

@@ -8,10 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snuk_assets.transforms.windows import (
+    CALENDAR_COLUMNS,
     calendar_features,
     lag_name,
     lagged_signals,
     lags_by_signal,
+    model_windows,
+    room_windows,
     shifted_table,
     split_lag,
     tseries_to_ml,
@@ -126,3 +129,111 @@ def test_lag_columns_name_their_signal_and_how_far_back_they_look():
         "occupancy": [(11, "occupancy_t-11"), (0, "occupancy_t")],
         "idle_minutes": [(2, "idle_minutes_t-2")],
     }
+
+
+def test_room_windows_lags_signals_adds_the_local_calendar_and_labels_occupancy():
+    # ten 5-minute bins from Friday 2016-06-03 21:35 UTC (23:35 in Berlin, CEST); the bin at
+    # 21:50 is missing, so only the windows anchored at 22:00, 22:05 and 22:10 UTC (00:00 ..
+    # 00:10 on Saturday in Berlin) have both lags and both future bins
+    bins = pd.date_range("2016-06-03 21:35", periods=10, freq="5min", tz="UTC")
+    occupancy = [0.0, 0.5, 0, 0.9, 0.25, 0, 0.5, 0, 0, 1.0]  # fraction of the bin
+    room = pd.DataFrame(
+        {
+            "bin_start": bins,
+            "occupancy": occupancy,
+            "co2": [400.0 + 10 * i for i in range(10)],
+            "not_a_signal": 7.0,
+        }
+    ).drop(index=3)
+    room = room.iloc[::-1]  # rows in any order
+
+    windows = room_windows(
+        room,
+        signals=["occupancy", "co2"],
+        bsteps=2,
+        fsteps=2,
+        freq="5min",
+        timezone="Europe/Berlin",
+    )
+
+    anchors = pd.DatetimeIndex(
+        ["2016-06-03 22:00", "2016-06-03 22:05", "2016-06-03 22:10"], tz="UTC", name="bin_start"
+    )
+    five, ten = 2 * np.pi * 5 / 1440, 2 * np.pi * 10 / 1440  # 00:05 and 00:10 on the clock
+    expected_features = pd.DataFrame(
+        {
+            "occupancy_t-1": [0.25, 0, 0.5],
+            "occupancy_t": [0.0, 0.5, 0],
+            "co2_t-1": [440.0, 450, 460],
+            "co2_t": [450.0, 460, 470],
+            "time_of_day_sin": [0.0, np.sin(five), np.sin(ten)],
+            "time_of_day_cos": [1.0, np.cos(five), np.cos(ten)],
+            "day_of_week": [5.0, 5, 5],  # Saturday in Berlin, still Friday in UTC
+            "working_day": [0.0, 0, 0],
+        },
+        index=anchors,
+    )
+    expected_labels = pd.DataFrame(
+        {"occupied_t+1": [1, 0, 0], "occupied_t+2": [0, 0, 1]}, index=anchors, dtype="int64"
+    )
+    pd.testing.assert_frame_equal(windows.features, expected_features, check_freq=False)
+    pd.testing.assert_frame_equal(windows.targets, expected_labels, check_freq=False)
+    assert windows.dropped == 7
+
+    # only the anchors asked for, and only those are counted
+    one = room_windows(
+        room,
+        signals=["occupancy"],
+        bsteps=1,
+        fsteps=1,
+        freq="5min",
+        timezone="Europe/Berlin",
+        anchors=pd.DatetimeIndex(["2016-06-03 21:45", "2016-06-03 22:05"], tz="UTC"),
+    )
+    assert list(one.features.columns) == ["occupancy_t", *CALENDAR_COLUMNS]
+    assert list(one.features.index) == list(anchors[1:2])
+    assert one.features["occupancy_t"].tolist() == [0.5]
+    assert one.targets["occupied_t+1"].tolist() == [0]
+    assert one.dropped == 1  # 21:45 needs 21:50, which is missing
+
+
+def test_model_windows_read_the_stored_models_signals_and_lags_at_the_anchors():
+    # six bins from Wednesday 2016-06-01 08:00 UTC (10:00 in Berlin); 08:10 is missing
+    bins = pd.date_range("2016-06-01 08:00", periods=6, freq="5min", tz="UTC")
+    room = pd.DataFrame(
+        {
+            "bin_start": bins,
+            "occupancy": [0.0, 0.5, 0.25, 0, 1.0, 0.75],
+            "idle_minutes": [5.0, 0, 0, 5, 0, 0],
+            "temperature": [20.0, 20.5, 21, 21.5, 22, 22.5],
+        }
+    ).drop(index=2)
+    # a model of temperature now and occupancy two bins back: idle minutes are not read
+    feature_names = ["temperature_t", "occupancy_t-1", "occupancy_t", *CALENDAR_COLUMNS]
+    anchors = pd.DatetimeIndex(
+        ["2016-06-01 08:05", "2016-06-01 08:15", "2016-06-01 08:25"], tz="UTC", name="bin_start"
+    )
+
+    windows = model_windows(
+        room, feature_names, freq="5min", timezone="Europe/Berlin", anchors=anchors
+    )
+
+    # 08:15 needs 08:10, which is missing (not bridged to 08:05)
+    kept = anchors[[0, 2]]
+    angle = 2 * np.pi * np.array([10 * 60 + 5, 10 * 60 + 25]) / 1440
+    expected = pd.DataFrame(
+        {
+            "occupancy_t-1": [0.0, 1.0],
+            "occupancy_t": [0.5, 0.75],
+            "temperature_t-1": [20.0, 22.0],
+            "temperature_t": [20.5, 22.5],
+            "time_of_day_sin": np.sin(angle),
+            "time_of_day_cos": np.cos(angle),
+            "day_of_week": [2.0, 2.0],
+            "working_day": [1.0, 1.0],
+        },
+        index=kept,
+    )
+    pd.testing.assert_frame_equal(windows.features, expected, check_freq=False)
+    assert windows.targets.shape == (2, 0)
+    assert windows.dropped == 1

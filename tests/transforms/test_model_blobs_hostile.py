@@ -116,3 +116,32 @@ def test_only_a_fitted_forest_loads():
         load_model(sio.dumps(RandomForestClassifier()))
     model = load_model(dump_model(fitted_forest()))
     assert model.predict_proba(np.full((1, 4), 0.5))[0].shape == (1, 2)
+
+
+def test_a_child_one_past_the_last_node_and_the_first_bad_split_are_named():
+    def child_at_count(tree) -> None:
+        tree.children_left[0] = tree.node_count  # one past the last node
+
+    count = fitted_forest().estimators_[1].tree_.node_count
+    with pytest.raises(ModelLoadError, match=f"node 0 has children {count} and "):
+        load_model(tampered(child_at_count))
+
+    inner = np.flatnonzero(fitted_forest().estimators_[1].tree_.children_left != -1)
+    last = int(inner[-1])
+
+    def negative_feature(tree) -> None:
+        tree.feature[0] = 0  # a valid split on the first input
+        tree.feature[last] = -3
+
+    with pytest.raises(ModelLoadError, match=f"node {last} splits on input -3, outside 0..3"):
+        load_model(tampered(negative_feature))
+
+
+def test_a_forest_of_one_output_loads():
+    rng = np.random.default_rng(1)
+    features = rng.random((100, 4))
+    forest = RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0)
+    forest.fit(features, (features[:, 0] > 0.5).astype(int))
+    model = load_model(dump_model(forest))
+    assert model.n_outputs_ == 1
+    np.testing.assert_array_equal(model.predict(features), forest.predict(features))

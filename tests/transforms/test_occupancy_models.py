@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
@@ -141,6 +142,8 @@ def test_baselines():
     profile = TimeOfWeekProfile(timezone="Europe/Berlin", freq="5min")
     assert profile.fit(windows[:3], np.array([[1], [0], [1]])) is profile
     assert profile.predict_proba(windows[3:]).tolist() == [[pytest.approx(2 / 3)]]
+    # the defaults, as documented: Berlin weeks of 5-minute bins
+    assert TimeOfWeekProfile().get_params() == {"freq": "5min", "timezone": "Europe/Berlin"}
 
 
 @pytest.mark.parametrize(
@@ -156,3 +159,37 @@ def test_baselines_are_scikit_learn_estimators(baseline):
 def test_roc_auc_is_null_when_undefined():
     scores = binary_scores(np.array([0, 0]), np.array([0.2, 0.7]))
     assert scores["roc_auc"] is None and scores["accuracy"] == 0.5 and scores["f1"] == 0.0
+
+
+def test_the_trained_row_names_its_room_span_versions_and_forest_settings():
+    row = train_room(synthetic_windows(room_id="2.14"), PARAMS).iloc[0]
+    assert row["room_id"] == "2.14"
+    # the newest block trains on every window before it: from the first complete window,
+    # 00:10 on the first day (the lags reach two bins back)
+    assert row["train_start"] == pd.Timestamp("2016-06-06 00:10", tz="UTC")
+    assert set(json.loads(row["library_versions"])) == {"python", "scikit-learn", "skops", "numpy"}
+    model = load_model(row["model"])
+    assert (model.n_estimators, model.max_depth, model.max_features) == (10, 6, 0.5)
+    assert model.min_samples_leaf == PARAMS.min_samples_leaf
+    assert len(model.estimators_) == 10
+
+
+def test_a_room_without_enough_windows_before_the_held_out_time_is_skipped():
+    windows = synthetic_windows()  # 1,147 windows on 4 days; each block trains on at most 80 %
+    params = TrainingParams(n_estimators=10, max_depth=6, min_windows=1000)
+    row = train_room(windows, params).iloc[0]
+    assert row["status"] == "skipped"
+    assert row["reason"] == "too sparse: fewer than 1000 windows before the held-out time"
+
+
+def test_positive_proba_of_one_output_and_of_an_output_never_occupied():
+    features = pd.DataFrame({"x": [0.0, 0.0, 1.0, 1.0]})
+    forest = RandomForestClassifier(n_estimators=3, bootstrap=False, random_state=0)
+    # pure leaves: the probability of 1 is exactly the label
+    single = forest.fit(features, [0, 0, 1, 1])
+    np.testing.assert_array_equal(positive_proba(single, features), [[0.0], [0.0], [1.0], [1.0]])
+    # the second output never saw a 1: its probability of 1 is 0
+    double = clone(forest).fit(features, np.array([[0, 0], [0, 0], [1, 0], [1, 0]]))
+    np.testing.assert_array_equal(
+        positive_proba(double, features), [[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
+    )

@@ -11,7 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from snuk_assets.transforms.ingest.parse import PARSED_SCHEMA, parse_landing_file
+from snuk_assets.transforms.ingest.parse import (
+    PARSED_SCHEMA,
+    RAW_TEXT_MAX_CHARS,
+    ParseLimits,
+    decode_landing_file,
+    parse_landing_file,
+)
 
 DAY = "raw_data/2016/08/14"
 MOTION_LINE = "sensor_id='8514-294-220-250-m', timestamp=1471020341000, value=1.0,"
@@ -193,7 +199,11 @@ def test_json_lines_errors() -> None:
     assert found[3].startswith("wrong type for sensor_id: expected a string, got int 7513")
     assert found[4].startswith("wrong type for value: expected a number, got bool true")
     assert found[5] == found[6] == "missing field: value"
-    assert found[7].startswith("non-integer timestamp")
+    assert found[7] == (
+        "non-integer timestamp: '1471132306000.5'"
+        " (expected whole milliseconds since 1970-01-01 UTC)"
+    )
+    assert table["raw_text"][2].as_py() == lines[2]  # the rejected line, as it was
     assert found[9].startswith("unparseable line: expected a JSON object")
     assert found[10].startswith("unparseable line: not valid JSON")
     assert table["value"][7].as_py() != table["value"][7].as_py()  # NaN parses
@@ -333,3 +343,88 @@ def test_empty_file_has_no_records() -> None:
         table = parse_landing_file(f"{DAY}/{name}", b"")
         assert table.num_rows == 0
         assert table.schema == PARSED_SCHEMA
+
+
+def test_parquet_timestamps_in_seconds_and_not_whole_milliseconds() -> None:
+    def parsed(stamps: pa.Array) -> pa.Table:
+        sink = io.BytesIO()
+        values = [float(i) for i in range(len(stamps))]
+        table = pa.table({"sensor_id": ["s"] * len(stamps), "timestamp": stamps, "value": values})
+        pq.write_table(table, sink)
+        return parse_landing_file(f"{DAY}/a.parquet", sink.getvalue())
+
+    seconds = parsed(pa.array([1471132306, None], pa.timestamp("s")))
+    assert seconds["ts_ms"].to_pylist() == [1471132306000, None]
+    assert errors(seconds) == {2: "missing field: timestamp"}
+    # 500 microseconds past a millisecond: quarantined, not cut to the millisecond
+    micro = parsed(pa.array([1471132306000500], pa.timestamp("us")))
+    assert errors(micro) == {
+        1: "non-integer timestamp: '1471132306000.5'"
+        " (expected whole milliseconds since 1970-01-01 UTC)"
+    }
+
+
+def test_a_csv_row_the_csv_module_rejects_keeps_its_text() -> None:
+    row = "7513-133-195-250-t,1471132306000," + "9" * 200_000  # past csv's field size limit
+    data = ("sensor_id,timestamp,value\n" + row + "\n").encode()
+    table = parse_landing_file(f"{DAY}/a.csv", data, limits=ParseLimits(max_line_bytes=1 << 20))
+    assert errors(table) == {2: "bad csv row: field larger than field limit (131072)"}
+    assert table["raw_text"][0].as_py() == row[:RAW_TEXT_MAX_CHARS]
+    assert table["raw_length"][0].as_py() == len(row)
+
+
+def test_rejected_gateway_lines_keep_their_text() -> None:
+    lines = [
+        "sensor_id='7513-133-195-250-t', timestamp=14710x, value=23.9,",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000, value=abc,",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000,",
+        "this is not an observation",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000.5, value=23.9,",
+        "sensor_id=7513-133-195-250-t, timestamp=1471132306000, value=23.9,",
+        "sensor_id='7513-133-195-250-t', timestamp=99999999999999999999, value=1,",
+        "sensor_id='7513-133-195-250-t', timestamp=1471132306000, value=1, room=4",
+    ]
+    table = parse_lines(*lines)
+    assert sorted(errors(table)) == list(range(1, 9))
+    assert table["raw_text"].to_pylist() == lines
+
+
+def test_a_utf16_file_with_a_lone_surrogate_reads_it_as_a_replacement_character() -> None:
+    data = b"\xff\xfe" + (MOTION_LINE + "\n").encode("utf-16-le") + b"\x00\xd8\n\x00"
+    table = parse_landing_file(f"{DAY}/gw.txt", data)
+    assert table["raw_text"].to_pylist() == [MOTION_LINE, "\ufffd"]
+    assert errors(table) == {2: "unparseable line: expected sensor_id='…', timestamp=…, value=…"}
+
+
+def test_a_file_of_exactly_the_size_limit_is_read_whole() -> None:
+    data = (MOTION_LINE + "\n").encode()
+    assert decode_landing_file(f"{DAY}/gw.txt", data).cut is None  # complete by default
+    exactly = ParseLimits(max_file_bytes=len(data))
+    assert decode_landing_file(f"{DAY}/gw.txt", data, limits=exactly).cut is None
+    assert decode_landing_file(f"{DAY}/gw.txt", data, limits=exactly).text == data
+
+
+def test_the_size_limit_counts_every_gzip_member() -> None:
+    member = gzip.compress((b"x" * 59 + b"\n") * 10)  # 600 bytes each
+    decoded = decode_landing_file(
+        f"{DAY}/gw.txt.gz", member + member, limits=ParseLimits(max_file_bytes=1000)
+    )
+    assert decoded.cut == "file too large: more than 1000 bytes decompressed (SNUK_MAX_FILE_BYTES)"
+    assert decoded.text == (b"x" * 59 + b"\n") * 16  # the whole lines within the first 1,000
+
+
+def test_a_utf8_byte_order_mark_is_only_stripped_and_bad_utf8_is_explained() -> None:
+    plain = decode_landing_file(f"{DAY}/gw.txt", b"abc\xff\n")
+    assert plain.encoding_problem == (
+        "not UTF-8 (invalid start byte at byte 3); text without a byte-order mark is read as "
+        "UTF-8, so save it as UTF-8 or with a UTF-16/UTF-32 byte-order mark"
+    )
+    # the same bytes after a UTF-8 mark: the mark goes, the bytes stay as they were
+    marked = decode_landing_file(f"{DAY}/gw.txt", b"\xef\xbb\xbfabc\xff\n")
+    assert marked.text == plain.text == b"abc\xff\n"
+
+
+def test_an_undecodable_line_keeps_its_text_with_a_replacement_character() -> None:
+    table = parse_landing_file(f"{DAY}/gw.txt", MOTION_LINE.encode() + b"\nab\xffc\n")
+    assert table["raw_text"].to_pylist() == [MOTION_LINE, "ab\ufffdc"]
+    assert errors(table)[2].startswith("undecodable text: not UTF-8 (invalid start byte at byte")

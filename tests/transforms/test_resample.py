@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snuk_assets.transforms.resample.bins import resample_observations
+from snuk_assets.sensor_types import SensorType
+from snuk_assets.transforms.resample.bins import default_max_gap, resample_observations
+from snuk_assets.transforms.resample.sorted_input import sort_observations
 
 DAY0 = pd.Timestamp("2024-03-04", tz="UTC")
 MOTION, TEMPERATURE, HUMIDITY = "8514-294-220-250-m", "8514-294-220-250-t", "8514-294-220-250-h"
@@ -487,3 +489,30 @@ def test_idle_minutes_are_unknown_offline_and_for_linear_signals():
     assert motion[1:4] == [4.0, 0.0, 0.0]
     assert np.isnan(motion[4])
     assert out[out["sensor_id"] == "t1"]["idle_minutes"].isna().all()
+
+
+def test_a_declared_max_gap_wins_over_the_signal_models_default():
+    linear = SensorType("co2", "c", "ppm", 0.0, 10_000.0, "linear", max_gap="2h")
+    step = SensorType("door", "d", "0 or 1", 0.0, 1.0, "step")
+    plain = SensorType("noise", "n", "dB", 0.0, 200.0, "linear")
+    assert default_max_gap({"co2": linear, "door": step, "noise": plain}) == {
+        "co2": pd.Timedelta(hours=2),
+        "door": pd.Timedelta(hours=72),
+        "noise": pd.Timedelta(minutes=30),
+    }
+
+
+def test_a_missing_window_end_is_named_and_no_rows_sort_to_nothing():
+    nothing = pd.DataFrame(
+        {
+            "sensor_id": pd.Series([], dtype=str),
+            "sensor_type": pd.Series([], dtype=str),
+            "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "value": pd.Series([], dtype=float),
+        }
+    )
+    with pytest.raises(ValueError, match="^end must be a timestamp, not NaT$"):
+        resample_observations(nothing, start=pd.Timestamp("2016-08-14", tz="UTC"), end=pd.NaT)
+    empty = sort_observations(nothing)
+    assert (empty.sensor_ids, empty.sensor_types) == ([], [])
+    assert empty.offsets.tolist() == [0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from snuk_assets.transforms.rooms import combine_sensors, wide_room_view
+from snuk_assets.transforms.rooms import combine_sensors, wide_room_view, windowed_columns
 
 T0 = pd.Timestamp("2016-06-01 08:00", tz="UTC")
 
@@ -69,3 +69,37 @@ def test_idle_minutes_are_the_least_over_the_rooms_motion_sensors():
 def test_idle_minutes_are_null_for_input_without_them():
     out = combine_sensors(rows("A", "motion", [0.0, 1.0], [1, 1]))
     assert out["idle_minutes"].isna().all()
+
+
+def test_windowed_columns_follow_the_rooms_sensor_types():
+    # a people counter gives occupancy and idle minutes just as motion sensors do
+    assert windowed_columns({"people_count", "temperature"}) == [
+        "occupancy",
+        "idle_minutes",
+        "temperature",
+    ]
+    assert windowed_columns({"luminosity", "motion"}) == ["occupancy", "idle_minutes", "luminosity"]
+    assert windowed_columns({"humidity", "co2"}) == ["humidity"]
+
+
+def test_a_people_counter_gives_occupied_bins_and_unwanted_rows_are_ignored():
+    series = pd.concat(
+        [
+            # mean counts per bin: 0 people, 2.5 people, 0.4 (someone there part of the bin)
+            rows("C", "people_count", [0.0, 2.5, 0.4], [1.0, 1.0, 1.0], "p1"),
+            # a room with a counter takes its occupancy from it, not from its motion sensors
+            rows("C", "motion", [0.9, 0.0, 0.0], [1.0, 1.0, 1.0], "m1"),
+            rows("C", "co2", [400.0, 500.0, np.nan], [1.0, 0.5, 0.0], "c1"),
+            # ignored: a sensor without a room, and a type not asked for (in a bin of its own)
+            rows(None, "motion", [1.0], [1.0], "m9"),
+            rows("C", "contact", [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], "d1").iloc[3:],
+        ]
+    )
+    out = combine_sensors(series, sensor_types=["co2"])
+    assert out["room_id"].tolist() == ["C", "C", "C"]
+    assert out["bin_start"].tolist() == [T0 + pd.Timedelta(minutes=5 * i) for i in range(3)]
+    assert out["occupancy"].tolist() == [0.0, 1.0, 1.0]
+    assert out["occupancy_coverage"].tolist() == [1.0, 1.0, 1.0]
+    assert out["co2"].tolist()[:2] == [400.0, 500.0]
+    assert np.isnan(out["co2"].iloc[2])
+    assert out["co2_coverage"].tolist() == [1.0, 0.5, 0.0]

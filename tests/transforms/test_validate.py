@@ -175,6 +175,14 @@ def test_reasons_name_the_value_and_the_rule() -> None:
     ).endswith("max_lateness is 12 hours")
 
 
+def test_an_unknown_sensor_type_says_how_to_list_the_sensor() -> None:
+    assert only_reason(validate_lines(line("Room 2.14 CO2", 1471020341000, 23.9))) == (
+        "unknown sensor type: sensor 'Room 2.14 CO2' is not in the registry and has not the "
+        "gateway's shape NNNN-NNN-NNN-NNN-x (x one of m, t, h, l); list it in the registry's "
+        "sensors with its type"
+    )
+
+
 def test_window_edges() -> None:
     earliest = DAY_START_MS - 3 * 86_400_000
     last = DAY_START_MS + 86_400_000 - 1
