@@ -141,6 +141,19 @@ class Archive:
     def _seen(self, key: str) -> bool:
         return any(key in keys for keys in self._recent)
 
+    def measured_ms(self, messages: list[Message]) -> list[int | None]:
+        """Each message's measurement time in ms, parsed as ``ingest`` parses it; ``None``
+        where the message is refused before parsing or its timestamp does not parse."""
+        lines = [message_line(message) for message in messages]
+        readable = [i for i, (_building, _line, reason) in enumerate(lines) if reason is None]
+        parsed = self._parse([lines[i][1] for i in readable])
+        measured: list[int | None] = [None] * len(messages)
+        for number, ts in zip(
+            parsed["line_number"].to_pylist(), parsed["ts_ms"].to_pylist(), strict=True
+        ):
+            measured[readable[number - 1]] = ts
+        return measured
+
     def ingest(self, messages: list[Message]) -> IngestBatch:
         """Archive ``messages`` (all of one arrival day or several) and return what to process.
 

@@ -14,6 +14,7 @@ delivered is lost (unacknowledged messages are redelivered) and nothing is archi
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -121,6 +122,18 @@ class EventClock(Clock):
 
     def now(self) -> pd.Timestamp:
         return self.when
+
+    def stamp(self, messages: list[Message], measured: list[int | None]) -> list[Message]:
+        """In event time a message arrives at its own measurement when that is later than the
+        clock: the arrival day then follows the events, so the first message after midnight
+        is not refused as measured after its arrival day (and the clock can pass midnight)."""
+        now_ms = self.when.value // 1_000_000
+        return [
+            dataclasses.replace(message, arrival_ms=max(now_ms, ms, message.arrival_ms))
+            if ms is not None
+            else message
+            for message, ms in zip(messages, measured, strict=True)
+        ]
 
     def observe(self, observations: dict) -> None:
         for table in observations.values():
@@ -320,6 +333,8 @@ class LiveService:
     def tick(self, client) -> None:
         messages = self._drain()
         observations = {}
+        if messages and isinstance(self.clock, EventClock):
+            messages = self.clock.stamp(messages, self.archive.measured_ms(messages))
         if messages:
             batch = self.archive.ingest(messages)
             if self.archive.counts.files >= self._crash_after > 0:
