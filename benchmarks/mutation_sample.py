@@ -11,8 +11,8 @@ code runs the same mutants.
 
 Steps (each a mutmut 3.8.1 command, from ``pyproject.toml``'s ``[tool.mutmut]``):
 
-1. ``mutmut run 'snuk_assets.transforms.holidays*'``: generates every mutant and the test stats
-   (which tests reach which function), and runs the few mutants of one small module;
+1. ``mutmut run 'snuk_assets.transforms.ingest.records*'``: generates every mutant and the
+   test stats (which tests reach which function), and runs the mutants of one small module;
 2. the names of all mutants, from mutmut's ``.meta`` files;
 3. ``mutmut run NAME ...`` on the sample;
 4. ``mutmut results --all true``: each sampled mutant's status.
@@ -37,7 +37,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MUTMUT = [sys.executable, "-m", "mutmut"]
-SEED_MODULE = "snuk_assets.transforms.holidays*"
+SEED_MODULE = "snuk_assets.transforms.ingest.records*"
 
 
 def mutmut(*args: str, capture: bool = False) -> str:
