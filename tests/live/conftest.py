@@ -74,11 +74,21 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory) -> Iterator[str]:
     """A real Mosquitto on a free loopback port: ``mqtt://127.0.0.1:PORT``."""
+    yield from _mosquitto(tmp_path_factory.mktemp("mosquitto"))
+
+
+@pytest.fixture
+def own_mosquitto(tmp_path_factory) -> Iterator[str]:
+    """A Mosquitto of the test's own, for a test that must see no other test's clients and
+    sessions (the session broker keeps every earlier service's persistent session)."""
+    yield from _mosquitto(tmp_path_factory.mktemp("own_mosquitto"))
+
+
+def _mosquitto(root) -> Iterator[str]:
     # Skips on a developer's machine without it; fails by name under CI=true.
     require("mosquitto", why=".ci/run installs Debian's mosquitto")
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = free_port()
-    root = tmp_path_factory.mktemp("mosquitto")
     template = (REPO / "deploy/mosquitto/mosquitto.conf").read_text()
     conf = template.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1")
     conf = conf.replace("persistence true", "persistence false")

@@ -8,6 +8,9 @@ them); the outputs' and the commands' tests share it.
 from __future__ import annotations
 
 import json
+import pathlib
+import shutil
+import tempfile
 import threading
 import time
 import urllib.request
@@ -22,6 +25,7 @@ from snuk_assets.control.audit import AUDIT_TABLE
 from snuk_assets.live.api import create_app, serve
 from snuk_assets.live.auth import Principal, TokenStore
 from snuk_assets.live.service import LiveService, SetClock, parse_broker
+from snuk_assets.settings import SnukSettings
 
 DAY = pd.Timestamp(PARITY_DAY, tz="UTC")
 FIRST = DAY + pd.Timedelta(hours=6)
@@ -63,6 +67,18 @@ def get(url: str, token: str | None = OPERATOR_TOKEN, *, method: str = "GET", bo
         )
 
 
+def building_copy(source: SnukSettings) -> SnukSettings:
+    """Settings on a fresh copy of ``source``'s landing zone and lakehouse (same registry)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="snuk-live-service-"))
+    for part in ("landing", "lakehouse"):
+        shutil.copytree(pathlib.Path(getattr(source, f"{part}_uri")), root / part)
+    return SnukSettings(
+        landing_uri=str(root / "landing"),
+        lakehouse_uri=str(root / "lakehouse"),
+        registry_path=source.registry_path,
+    )
+
+
 class Running:
     """``service_options`` go to ``LiveService``; ``tokens`` (token -> Principal) to the API
     (the operator token alone by default)."""
@@ -76,7 +92,10 @@ class Running:
         tokens: dict | None = None,
         **service_options,
     ):
-        self.settings = batch_building.settings
+        # Each service on its own copy of the batch building: a service writes its tables
+        # (live_room_forecasts, the control audit with its enabled rooms) and archives into
+        # the landing zone, and the session's other services and tests must not see them.
+        self.settings = building_copy(batch_building.settings)
         self.observations = batch_building.observations
         self.broker = parse_broker(mosquitto)
         self.clock = SetClock(FIRST)
