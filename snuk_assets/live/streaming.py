@@ -148,9 +148,11 @@ class LiveStream:
     def _by_building(self, paths: list[str]) -> dict[str, pa.Table]:
         """The files' kept observations per building: all of them the registry's one building
         today (a registry of several buildings would say here which folder is whose)."""
+        registry = self.settings.registry()  # read once per batch, not once per file
+        catalog = registry.catalog()
         tables = []
         for path in paths:
-            kept, result = read_gateway_file(self.landing, path, self.settings)
+            kept, result = read_gateway_file(self.landing, path, self.settings, catalog)
             tables.append(kept)
             log.info(
                 "read %s: %d observations kept, %d quarantined",
@@ -160,7 +162,7 @@ class LiveStream:
             )
         if not tables:
             return {}
-        return {self.settings.registry().building_id: pa.concat_tables(tables)}
+        return {registry.building_id: pa.concat_tables(tables)}
 
     def _step(
         self, building_id: str, observations: pa.Table, now: pd.Timestamp, batch_id: int
