@@ -75,3 +75,17 @@ def test_importing_the_package_starts_no_jvm():
         "sys.exit(1 if any(m.startswith('pyspark') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_loading_the_definitions_prints_no_warning(tmp_path):
+    """A newcomer's terminal is clean: the beta and superseded Dagster features SNUK uses on
+    purpose are filtered, each with its reason (``snuk_assets/__init__.py``); any other warning
+    would show here, as it does in ``make demo``."""
+    loaded = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import snuk_assets.definitions"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Warning" not in loaded.stderr, loaded.stderr
