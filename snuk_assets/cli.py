@@ -158,13 +158,14 @@ def _demo_command(args: argparse.Namespace) -> int:
 
 
 def _vacuum_command(args: argparse.Namespace) -> int:
+    from snuk_assets.environment import raw_retention_days
     from snuk_assets.lakehouse import LakehouseError
-    from snuk_assets.privacy import expire_raw, raw_retention_days_from_env
+    from snuk_assets.privacy import expire_raw
     from snuk_assets.settings import SnukSettings
 
     settings = SnukSettings.from_env()
     lakehouse = settings.lakehouse()
-    retention = raw_retention_days_from_env()
+    retention = raw_retention_days()
     expired = expire_raw(settings, retention_days=retention, dry_run=args.dry_run)
     cutoff = expired.pop("cutoff")
     for name, count in expired.items():

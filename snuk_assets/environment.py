@@ -1,10 +1,14 @@
 """The one module that reads SNUK's own environment variables (the AWS ones are boto's and
 delta-rs' own, and the EMR launcher's are read in ``emr/environment.py``).
 
-Four readers, each called once where it is needed: ``settings_values`` for ``SnukSettings``
+Readers, each called where it is needed: ``settings_values`` for ``SnukSettings``
 (``settings.py``), ``calendar_values`` for the partitions, fixed when the asset graph is built
-(``partitions.py``), ``engine_choice`` for where per-group work runs (``engines/choice.py``),
-and ``live_control_values`` for the commands of ``snuk live`` (``live/cli.py``).
+(``partitions.py``), ``engine_choice`` and ``spark_master`` for where per-group work runs
+(``engines/choice.py``, ``engines/spark_session.py``), ``live_control_values`` for the commands
+of ``snuk live`` (``live/cli.py``); and for access and privacy (issue 26): ``mqtt_credentials``
+(the broker account, ``live/broker.py``; the replay's gateway account too), ``api_tokens_file``
+(``live/auth.py``), ``min_workplaces`` (``live/aggregates.py``), ``raw_retention_days``
+(``privacy.py``), and the live service's crash hook for its tests, ``live_crash_after_files``.
 A variable that is set but malformed fails naming the variable and the expected form.
 """
 
@@ -21,6 +25,8 @@ DEFAULT_ENGINE = "local"
 LIVE_CONTROL_MODES = ("off", "dry-run", "actuate")
 DEFAULT_LIVE_CONTROL = "dry-run"
 DEFAULT_MAX_SWITCHES_PER_HOUR = 4
+DEFAULT_MIN_WORKPLACES = 2
+DEFAULT_RAW_RETENTION_DAYS = 90
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -193,3 +199,66 @@ def live_control_values(environ: Mapping[str, str] | None = None) -> LiveControl
     if not text.isdigit():
         raise ValueError(f"SNUK_MAX_SWITCHES_PER_HOUR must be a whole number >= 0, not {text!r}")
     return LiveControlValues(mode=mode, max_switches_per_hour=int(text))
+
+
+def spark_master(environ: Mapping[str, str] | None = None) -> str:
+    """``SNUK_SPARK_MASTER``; empty when unset (the session then picks its default)."""
+    return _environ(environ).get("SNUK_SPARK_MASTER", "").strip()
+
+
+@dataclass(frozen=True)
+class MqttCredentials:
+    """A broker account and the CA file for TLS; empty strings where unset (anonymous, plain)."""
+
+    username: str
+    password: str
+    ca_file: str = ""
+
+    def __repr__(self) -> str:  # never the password, whoever prints it
+        return f"MqttCredentials(username={self.username!r}, ca_file={self.ca_file!r})"
+
+
+def mqtt_credentials(
+    environ: Mapping[str, str] | None = None, *, prefix: str = "SNUK_MQTT"
+) -> MqttCredentials:
+    """``<prefix>_USERNAME``, ``<prefix>_PASSWORD`` and ``<prefix>_CA_FILE``.
+
+    SNUK's own account is ``SNUK_MQTT_*``; ``snuk live --replay`` publishes as a sensor gateway
+    with ``SNUK_REPLAY_MQTT_*`` (no CA file of its own: it shares the service's).
+    """
+    env = _environ(environ)
+    return MqttCredentials(
+        username=env.get(f"{prefix}_USERNAME", ""),
+        password=env.get(f"{prefix}_PASSWORD", ""),
+        ca_file=env.get(f"{prefix}_CA_FILE", ""),
+    )
+
+
+def api_tokens_file(environ: Mapping[str, str] | None = None) -> str | None:
+    """``SNUK_API_TOKENS_FILE``, the live API's tokens; ``None`` when unset (no token works)."""
+    return _environ(environ).get("SNUK_API_TOKENS_FILE", "").strip() or None
+
+
+def _whole_number(environ, variable: str, default: int, minimum: int, what: str) -> int:
+    text = _environ(environ).get(variable, "").strip() or str(default)
+    if not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{variable} must be a whole number{what} >= {minimum}, not {text!r}")
+    return int(text)
+
+
+def min_workplaces(environ: Mapping[str, str] | None = None) -> int:
+    """``SNUK_MIN_WORKPLACES`` (default 2): smaller rooms reach viewers only in aggregates."""
+    return _whole_number(environ, "SNUK_MIN_WORKPLACES", DEFAULT_MIN_WORKPLACES, 0, "")
+
+
+def raw_retention_days(environ: Mapping[str, str] | None = None) -> int:
+    """``SNUK_RAW_RETENTION_DAYS`` (default 90): arrival days of raw observations kept."""
+    return _whole_number(
+        environ, "SNUK_RAW_RETENTION_DAYS", DEFAULT_RAW_RETENTION_DAYS, 1, " of days"
+    )
+
+
+def live_crash_after_files(environ: Mapping[str, str] | None = None) -> int:
+    """``SNUK_LIVE_CRASH_AFTER_FILES``: the live tests' hook, the service dies (``os._exit``)
+    after archiving that many files; 0 (unset) never."""
+    return _whole_number(environ, "SNUK_LIVE_CRASH_AFTER_FILES", 0, 0, "")

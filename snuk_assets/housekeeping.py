@@ -21,10 +21,11 @@ from snuk_assets.settings import SnukSettings
 
 @op(description="Delete Delta files past the retention that no version within it needs.")
 def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> None:
-    from snuk_assets.privacy import expire_raw, raw_retention_days_from_env
+    from snuk_assets.environment import raw_retention_days
+    from snuk_assets.privacy import expire_raw
 
     # Raw observations first: SNUK_RAW_RETENTION_DAYS (90) arrival days are kept.
-    expired = expire_raw(settings, retention_days=raw_retention_days_from_env())
+    expired = expire_raw(settings, retention_days=raw_retention_days())
     done = settings.lakehouse().vacuum()
     deleted = {name: len(files) for name, files in done.items() if not isinstance(files, str)}
     skipped = {name: reason for name, reason in done.items() if isinstance(reason, str)}

@@ -19,22 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-DEFAULT_RAW_RETENTION_DAYS = 90
 RAW_TABLES = ("raw_observations", "quarantined_observations")
-
-
-def raw_retention_days_from_env(environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
-    value = env.get("SNUK_RAW_RETENTION_DAYS", str(DEFAULT_RAW_RETENTION_DAYS))
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(
-            f"SNUK_RAW_RETENTION_DAYS must be a whole number of days >= 1, not {value!r}"
-        )
-    return int(value)
 
 
 def _quote(value: str) -> str:

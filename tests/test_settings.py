@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pathlib
 import re
 
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+import snuk_assets
+from snuk_assets import environment
 from snuk_assets.environment import SETTINGS_VARIABLES
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.resample.bins import DEFAULT_MAX_ON
@@ -112,3 +115,34 @@ def test_definitions_refuse_a_lateness_the_graph_was_not_built_with():
     with pytest.raises(ValueError, match=f"set SNUK_MAX_LATENESS_DAYS={MAX_LATENESS_DAYS + 2}"):
         build_definitions(late)
     assert settings().max_lateness_days == MAX_LATENESS_DAYS  # one source: the graph's
+
+
+def test_snuk_variables_are_read_only_in_the_environment_modules():
+    """``environment.py`` (and the EMR launcher's ``emr/environment.py``) read every ``SNUK_``
+    variable: a read anywhere else would bypass its checks and the README's table."""
+    package = pathlib.Path(snuk_assets.__file__).parent
+    readers = {package / "environment.py", package / "emr" / "environment.py"}
+    read = re.compile(r"""(\.get\(|getenv\(|environ\[)\s*f?["']SNUK_""")
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path not in readers
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if read.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_access_and_privacy_variables():
+    assert environment.min_workplaces({}) == 2
+    assert environment.raw_retention_days({"SNUK_RAW_RETENTION_DAYS": "30"}) == 30
+    assert environment.api_tokens_file({}) is None
+    account = environment.mqtt_credentials(
+        {"SNUK_REPLAY_MQTT_USERNAME": "gw", "SNUK_REPLAY_MQTT_PASSWORD": "pw"},
+        prefix="SNUK_REPLAY_MQTT",
+    )
+    assert (account.username, account.password) == ("gw", "pw") and "pw" not in repr(account)
+    with pytest.raises(ValueError, match="SNUK_RAW_RETENTION_DAYS must be a whole number of days"):
+        environment.raw_retention_days({"SNUK_RAW_RETENTION_DAYS": "0"})
+    with pytest.raises(ValueError, match="SNUK_MIN_WORKPLACES must be a whole number >= 0"):
+        environment.min_workplaces({"SNUK_MIN_WORKPLACES": "-1"})

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from snuk_assets.environment import spark_master
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -40,7 +42,7 @@ def spark_session(
     """
     from pyspark.sql import SparkSession
 
-    master = master or os.environ.get("SNUK_SPARK_MASTER")
+    master = master or spark_master() or None
     # spark-submit starts this interpreter with a gateway to its JVM, configured already.
     if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
         master = DEFAULT_MASTER

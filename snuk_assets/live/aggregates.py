@@ -17,21 +17,13 @@ meeting room one seat per 2.5 m2; kitchens, corridors and storage none of their 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 
 import pandas as pd
 
-DEFAULT_MIN_WORKPLACES = 2
+from snuk_assets.environment import DEFAULT_MIN_WORKPLACES
+
 M2_PER_WORKPLACE = {"office": 12.0, "open_space": 18.0, "meeting": 2.5}
-
-
-def min_workplaces_from_env(environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
-    value = env.get("SNUK_MIN_WORKPLACES", str(DEFAULT_MIN_WORKPLACES))
-    if not value.isdigit():
-        raise ValueError(f"SNUK_MIN_WORKPLACES must be a whole number >= 0, not {value!r}")
-    return int(value)
 
 
 def room_workplaces(rooms: pd.DataFrame) -> dict[str, int]:

@@ -17,7 +17,8 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from snuk_assets.live.aggregates import DEFAULT_MIN_WORKPLACES, viewer_summary
+from snuk_assets.environment import DEFAULT_MIN_WORKPLACES
+from snuk_assets.live.aggregates import viewer_summary
 from snuk_assets.live.auth import Principal, TokenStore, fastapi_guard
 from snuk_assets.live.outputs import LiveView
 from snuk_assets.live.page import PAGE

@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Self
 
+from snuk_assets.environment import api_tokens_file
+
 ROLES = ("viewer", "operator", "admin")
 MIN_TOKEN_CHARS = 24
 
@@ -86,7 +88,7 @@ class TokenStore:
     def from_env(cls) -> Self:
         """From ``SNUK_API_TOKENS_FILE``; without it, no token is accepted (all but /health
         answer 401)."""
-        path = os.environ.get("SNUK_API_TOKENS_FILE")
+        path = api_tokens_file()
         return cls.from_file(path) if path else cls([])
 
     def authenticate(self, token: str | None) -> Principal | None:

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from snuk_assets.environment import mqtt_credentials
+
 TLS_PORT = 8883
 PLAIN_PORT = 1883
 
@@ -35,12 +37,8 @@ class MqttConnection(ConfigurableResource):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MqttConnection:
-        env = os.environ if environ is None else environ
-        return cls(
-            username=env.get("SNUK_MQTT_USERNAME", ""),
-            password=env.get("SNUK_MQTT_PASSWORD", ""),
-            ca_file=env.get("SNUK_MQTT_CA_FILE", ""),
-        )
+        account = mqtt_credentials(environ)
+        return cls(username=account.username, password=account.password, ca_file=account.ca_file)
 
     @property
     def uses_tls(self) -> bool:

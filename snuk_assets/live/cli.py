@@ -97,8 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def live_command(args: argparse.Namespace) -> int:
-    from snuk_assets.environment import live_control_values
-    from snuk_assets.live.aggregates import min_workplaces_from_env
+    from snuk_assets.environment import live_control_values, min_workplaces
     from snuk_assets.live.api import create_app, serve
     from snuk_assets.live.auth import TokenStore
     from snuk_assets.live.broker import MqttConnection, is_tls_url
@@ -152,7 +151,7 @@ def live_command(args: argparse.Namespace) -> int:
         health=service.health,
         tokens=tokens,
         actuation=service.actuation,
-        min_workplaces=min_workplaces_from_env(),
+        min_workplaces=min_workplaces(),
     )
     serve(app, host, port)
     print(
@@ -238,13 +237,14 @@ def ensure_models(settings, start: dt.date, seed: int) -> None:
 def replay_connection(connection):
     """The replay publishes as a sensor gateway: on a broker with ACLs SNUK's own user may not
     (deploy/mosquitto/acl), so it takes SNUK_REPLAY_MQTT_USERNAME and _PASSWORD where set."""
-    import os
+    from snuk_assets.environment import mqtt_credentials
 
-    username = os.environ.get("SNUK_REPLAY_MQTT_USERNAME")
-    if not username:
+    gateway = mqtt_credentials(prefix="SNUK_REPLAY_MQTT")
+    if not gateway.username:
         return connection
-    password = os.environ.get("SNUK_REPLAY_MQTT_PASSWORD", "")
-    return connection.model_copy(update={"username": username, "password": password})
+    return connection.model_copy(
+        update={"username": gateway.username, "password": gateway.password}
+    )
 
 
 def replay(

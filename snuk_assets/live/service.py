@@ -34,6 +34,7 @@ from snuk_assets.environment import (
     DEFAULT_LIVE_CONTROL,
     DEFAULT_MAX_SWITCHES_PER_HOUR,
     LIVE_CONTROL_MODES,
+    live_crash_after_files,
 )
 from snuk_assets.live.aggregates import room_workplaces
 from snuk_assets.live.broker import MqttConnection, parse_broker  # noqa: F401 (re-exported)
@@ -180,7 +181,7 @@ class LiveService:
         self.configs: dict[str, BuildingConfig] = {}
         self.states: dict[str, BuildingState] = {}
         self._config_day: dt.date | None = None
-        self._crash_after = int(os.environ.get("SNUK_LIVE_CRASH_AFTER_FILES", "0"))
+        self._crash_after = live_crash_after_files()
         registry = self.settings.registry()
         self.view.add_building(
             registry.building_id,
