@@ -11,7 +11,7 @@ BIN35  := $(VENV35)/bin
 SPARK_TESTS := tests/spark tests/emr
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines mutation mutation-all clean
+.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines bench-pipeline mutation mutation-all clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench: install
 
 # LocalEngine against SparkEngine (local[2]): 30 days at 1, 2 and 4 copies of the building, then
 # the building alone over 90 days (about 35 minutes on 2 cores; the local engine peaks at 10 GiB).
+# Raw files to forecasts, the full building over 90 days: wall time and peak memory per stage.
+bench-pipeline: install
+	$(BIN)/python benchmarks/pipeline_benchmark.py --days 90
+
 bench-engines: install
 	$(BIN)/python benchmarks/engine_benchmark.py --days 30 --scales 1 2 4
 	$(BIN)/python benchmarks/engine_benchmark.py --days 90 --scales 1 --workdir benchmarks/results/engine_scratch_90d

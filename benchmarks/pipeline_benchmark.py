@@ -1,0 +1,166 @@
+"""The whole pipeline, raw files to forecasts: wall time and peak memory per stage (issue 19).
+
+    .venv/bin/python benchmarks/pipeline_benchmark.py --days 90      # make bench-pipeline
+
+The reference office is simulated for ``--days`` days (not timed), then each stage is
+materialized as a user would from the command line, one ``dagster asset materialize`` per stage
+in the order of the data flow: the data stages over every arrival day (as ``snuk demo`` runs
+them: the simulated days plus the lateness window), the model stages for the last simulated day.
+Per stage it reports the wall time (process start included: the ``startup`` row is the same
+command on the one-row ``sensors`` asset, so the rest can be read net of it) and the peak
+resident memory of the whole process tree (the run and any worker processes it spawns), sampled
+from ``/proc`` every 0.1 s: ``/usr/bin/time`` reports only the largest single process, and
+psutil is not a dependency of the project for one benchmark. Linux only.
+
+The goal (issue 19): the full building over 90 days within 90 s on 2 cores and 2 GB. The peer
+for the resampling stage the issue names, Tempo (``dbl-tempo``) on Spark, is not run here: see
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from report import write_report  # noqa: E402
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+DATA_STAGES = [
+    "raw_observations,quarantined_observations",
+    "resampled_series",
+    "room_series",
+    "feature_windows",
+]
+MODEL_STAGES = ["occupancy_models", "model_metrics", "occupancy_forecasts"]
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every descendant, read from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        with contextlib.suppress(OSError):  # gone since the listing
+            total += int(pathlib.Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def run_stage(command: list[str], env: dict[str, str], log: pathlib.Path) -> dict:
+    """Run ``command``, sampling its process tree's memory; wall seconds and peak MiB."""
+    started = time.monotonic()
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss(process.pid))
+                done.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        done.set()
+        sampler.join()
+    wall = time.monotonic() - started
+    if code != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({code}); its log: {log}")
+    return {"wall_s": round(wall, 1), "peak_mib": round(peak / 2**20)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2016, 6, 1))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--engine", default="local", help="SNUK_ENGINE for the runs")
+    parser.add_argument("--workdir", type=pathlib.Path, help="kept; default a temporary folder")
+    args = parser.parse_args()
+
+    from snuk_assets.environment import DEFAULT_MAX_LATENESS_DAYS
+    from snuk_assets.registry import default_registry_path, load_registry
+    from snuk_assets.simulate import simulate_building
+
+    work = args.workdir or pathlib.Path(tempfile.mkdtemp(prefix="snuk-pipeline-"))
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "dagster_home").mkdir(parents=True)
+    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
+    end = args.start + dt.timedelta(days=args.days - 1)
+    last_arrival = end + dt.timedelta(days=DEFAULT_MAX_LATENESS_DAYS + 1)
+    print(f"simulating the reference office, {args.start} .. {end}, into {work}")
+    simulated = time.monotonic()
+    summary = simulate_building(
+        registry=load_registry(default_registry_path()),
+        landing_uri=str(work / "landing"),
+        truth_dir=str(work / "truth"),
+        start=args.start,
+        days=args.days,
+        seed=args.seed,
+    )
+    print(summary)
+    print(f"simulated in {time.monotonic() - simulated:.0f} s (not counted)")
+
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "SNUK_LANDING_URI": str(work / "landing"),
+        "SNUK_LAKEHOUSE_URI": str(work / "lakehouse"),
+        "SNUK_TRUTH_DIR": str(work / "truth"),
+        "SNUK_ENGINE": args.engine,
+        "SNUK_START_DATE": args.start.isoformat(),
+    }
+    dagster = [str(pathlib.Path(sys.executable).with_name("dagster")), "asset", "materialize"]
+    dagster += ["-m", "snuk_assets.definitions", "--select"]
+    days = f"{args.start}...{last_arrival}"
+    stages = [("startup", [*dagster, "sensors"])]
+    stages += [(s, [*dagster, s, "--partition-range", days]) for s in DATA_STAGES]
+    stages += [(s, [*dagster, s, "--partition", end.isoformat()]) for s in MODEL_STAGES]
+    rows = {}
+    for name, command in stages:
+        rows[name] = run_stage(command, env, work / f"{name.split(',')[0]}.log")
+        print(f"  {name:44s} {rows[name]['wall_s']:8.1f} s  {rows[name]['peak_mib']:7,d} MiB")
+    total = sum(r["wall_s"] for r in rows.values())
+    peak = max(r["peak_mib"] for r in rows.values())
+    print(f"  {'whole pipeline':44s} {total:8.1f} s  {peak:7,d} MiB (goal: 90 s, 2,048 MiB)")
+    write_report(
+        "pipeline",
+        {
+            "days": args.days,
+            "start": args.start.isoformat(),
+            "engine": args.engine,
+            "cpus": os.cpu_count(),
+            "stages": rows,
+            "total_wall_s": round(total, 1),
+            "peak_mib": peak,
+            "workdir": str(work),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
