@@ -78,12 +78,12 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/resample_benchmark.py --sensors 215 --days 90 --source simulator --baseline-sensors 0
 
-# LocalEngine against SparkEngine (local[2]): 30 days at 1, 2 and 4 copies of the building, then
-# the building alone over 90 days (about 35 minutes on 2 cores; the local engine peaks at 10 GiB).
 # Raw files to forecasts, the full building over 90 days: wall time and peak memory per stage.
 bench-pipeline: install
 	$(BIN)/python benchmarks/pipeline_benchmark.py --days 90
 
+# LocalEngine against SparkEngine (local[2]): 30 days at 1, 2 and 4 copies of the building, then
+# the building alone over 90 days (about 35 minutes on 2 cores; the local engine peaks at 10 GiB).
 bench-engines: install
 	$(BIN)/python benchmarks/engine_benchmark.py --days 30 --scales 1 2 4
 	$(BIN)/python benchmarks/engine_benchmark.py --days 90 --scales 1 --workdir benchmarks/results/engine_scratch_90d

@@ -167,7 +167,7 @@ def engine_choice(
             f"SNUK_ENGINE={env['SNUK_ENGINE']!r} is not an engine; set it to one of "
             f"{', '.join(choices)} (default {DEFAULT_ENGINE}), or unset it"
         )
-    return EngineChoice(name=name, spark_master=env.get("SNUK_SPARK_MASTER", ""))
+    return EngineChoice(name=name, spark_master=spark_master(env))
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,8 @@ def live_control_values(environ: Mapping[str, str] | None = None) -> LiveControl
             f"SNUK_LIVE_CONTROL={env['SNUK_LIVE_CONTROL']!r} is not a mode; set it to one of "
             f"{', '.join(LIVE_CONTROL_MODES)} (default {DEFAULT_LIVE_CONTROL}), or unset it"
         )
-    text = env.get("SNUK_MAX_SWITCHES_PER_HOUR", "").strip() or str(DEFAULT_MAX_SWITCHES_PER_HOUR)
-    if not text.isdigit():
-        raise ValueError(f"SNUK_MAX_SWITCHES_PER_HOUR must be a whole number >= 0, not {text!r}")
-    return LiveControlValues(mode=mode, max_switches_per_hour=int(text))
+    cap = _whole_number(env, "SNUK_MAX_SWITCHES_PER_HOUR", DEFAULT_MAX_SWITCHES_PER_HOUR, 0, "")
+    return LiveControlValues(mode=mode, max_switches_per_hour=cap)
 
 
 def spark_master(environ: Mapping[str, str] | None = None) -> str:
