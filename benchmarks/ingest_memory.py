@@ -1,6 +1,7 @@
 """Peak memory and wall time of one big day's ingest, a git ref's code against the worktree's.
 
     .venv/bin/python benchmarks/ingest_memory.py --base 6a11371^1 --rows 3200000
+    .venv/bin/python benchmarks/ingest_memory.py --base main --rows 800000 3200000
 
 One arrival day of ``--rows`` valid gateway lines from the reference office's 215 sensors
 (gzipped files of 100,000 lines, one in 1,000 broken, as a gateway's uploads), materialized as
@@ -9,7 +10,9 @@ a user would: ``dagster asset materialize --select raw_observations --partition 
 ``resources`` into a scratch folder, first on ``PYTHONPATH``) and once with the worktree's, each
 on a fresh lakehouse. Peak memory is
 ``time``'s maximum resident set (the largest process of the run's tree); read the two side by
-side. Run on a quiet machine.
+side. With several ``--rows``, a day of each size in turn, and each side's peak at the largest
+size against its peak at the smallest: a day's peak should follow its largest file, not its
+rows. Run on a quiet machine.
 """
 
 from __future__ import annotations
@@ -80,27 +83,41 @@ def materialize(package_root: pathlib.Path, landing: pathlib.Path, work: pathlib
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="main")
-    parser.add_argument("--rows", type=int, default=3_200_000)
+    parser.add_argument("--base", default="main", help="the git ref to compare with")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        nargs="+",
+        default=[3_200_000],
+        help="lines in the day (several: one day of each size, smallest first)",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="snuk-ingest-memory-") as scratch:
-        scratch = pathlib.Path(scratch)
-        landing = scratch / "landing"
-        rows = write_day(landing, args.rows)
-        base = scratch / "base"
-        base.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", args.base, "snuk_assets", "resources"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
-        print(f"{rows:,} lines in {DAY}; base {args.base}", flush=True)
-        for name, package_root in (("base", base), ("worktree", ROOT)):
-            result = materialize(package_root, landing, scratch / f"run-{name}")
-            peak, wall = result["peak_mib"], result["wall"]
-            print(f"{name:>8}: peak {peak:,.0f} MiB, wall {wall}", flush=True)
+    peaks: dict[str, dict[int, float]] = {"base": {}, "worktree": {}}
+    for rows in sorted(args.rows):
+        with tempfile.TemporaryDirectory(prefix="snuk-ingest-memory-") as scratch:
+            scratch = pathlib.Path(scratch)
+            landing = scratch / "landing"
+            write_day(landing, rows)
+            base = scratch / "base"
+            base.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", args.base, "snuk_assets", "resources"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+            print(f"{rows:,} lines in {DAY}; base {args.base}", flush=True)
+            for name, package_root in (("base", base), ("worktree", ROOT)):
+                result = materialize(package_root, landing, scratch / f"run-{name}")
+                peak, wall = result["peak_mib"], result["wall"]
+                peaks[name][rows] = peak
+                print(f"{name:>8}: peak {peak:,.0f} MiB, wall {wall}", flush=True)
+    if len(peaks["base"]) > 1:
+        low, high = min(peaks["base"]), max(peaks["base"])
+        for name, by_rows in peaks.items():
+            ratio = by_rows[high] / by_rows[low]
+            print(f"{name:>8}: peak at {high:,} lines / at {low:,} lines = {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@ from snuk_assets.storage import Location, s3_storage_options
 from snuk_assets.tables import (
     DATE_COLUMN,
     LakehouseError,
+    RowBatches,
+    check_dates,
+    check_partition_schema,
     check_rows_within,
     missing_columns_error,
     plain_strings,
@@ -165,7 +168,7 @@ class Lakehouse:
 
     # -- writing -------------------------------------------------------------------------
     def replace_partitions_together(
-        self, tables: Sequence[tuple[str, pa.Table]], *, dates: Sequence[dt.date]
+        self, tables: Sequence[tuple[str, pa.Table | RowBatches]], *, dates: Sequence[dt.date]
     ) -> list[WriteReport]:
         """Replace the partitions ``dates`` of several tables as one ingest: all or nothing.
 
@@ -173,11 +176,13 @@ class Lakehouse:
         commit point. A follower's rows for a date are only read (``read``) once the commit
         point holds that ingest, so a crash between the commits shows the old rows of every
         table, and the next run of those dates replaces all of them. Every table's rows are
-        checked before the first commit.
+        checked before the first commit; streamed rows (``RowBatches``, only the commit point's
+        in an ingest) have their schema checked then and each batch as it is written, and a
+        bad batch fails that commit (the followers' commits before it stay unread).
         """
         dates = tuple(sorted(set(dates)))
         for name, data in tables:
-            check_rows_within(data, dates, name)
+            _check_before_write(data, dates, name)
         ingest_id = uuid.uuid4().hex
         return [
             self.replace_partitions(name, data, dates=dates, ingest_id=ingest_id)
@@ -187,7 +192,7 @@ class Lakehouse:
     def replace_partitions(
         self,
         name: str,
-        data: pa.Table,
+        data: pa.Table | RowBatches,
         *,
         dates: Sequence[dt.date],
         ingest_id: str | None = None,
@@ -197,10 +202,11 @@ class Lakehouse:
         ``data`` may be empty (the partitions become empty) but every row's ``date`` must be
         one of ``dates``. Partitions not named are left untouched. The table is created,
         partitioned by ``date``, on its first write. The commit info records the dates (and
-        ``ingest_id``, for :meth:`replace_partitions_together`).
+        ``ingest_id``, for :meth:`replace_partitions_together`). ``RowBatches`` are streamed
+        to the writer a batch at a time, each checked as it passes.
         """
         dates = tuple(sorted(set(dates)))
-        check_rows_within(data, dates, name)
+        _check_before_write(data, dates, name)
         uri = self.table_uri(name)
         predicate = partition_predicate(dates)
         metadata = {_DATES: json.dumps([d.isoformat() for d in dates])}
@@ -209,10 +215,11 @@ class Lakehouse:
         commit = CommitProperties(custom_metadata=metadata)
 
         def write() -> None:
+            rows = data.checked_reader(dates, name) if isinstance(data, RowBatches) else data
             if self.exists(name):
                 write_deltalake(
                     uri,
-                    data,
+                    rows,
                     mode="overwrite",
                     predicate=predicate,
                     # A column added by a newer SNUK joins the table; older partitions read
@@ -224,7 +231,7 @@ class Lakehouse:
             else:
                 write_deltalake(
                     uri,
-                    data,
+                    rows,
                     mode="error",
                     partition_by=[DATE_COLUMN],
                     storage_options=self.storage_options,
@@ -403,6 +410,14 @@ class Lakehouse:
             seen |= dates
         result.update(dict.fromkeys(pending))
         return result
+
+
+def _check_before_write(data: pa.Table | RowBatches, dates: tuple[dt.date, ...], name: str) -> None:
+    if isinstance(data, RowBatches):
+        check_dates(dates, name)
+        check_partition_schema(data.schema, name)
+    else:
+        check_rows_within(data, dates, name)
 
 
 def _query(table: DeltaTable, columns: list[str] | None, where: list[str]) -> pa.Table:

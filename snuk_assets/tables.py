@@ -10,7 +10,8 @@ asked (missing, or missing columns), ``ValueError`` for rows that do not fit the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +46,29 @@ def check_dates(dates: tuple[dt.date, ...], name: str) -> None:
     """Raise unless at least one partition is named."""
     if not dates:
         raise ValueError(f"replacing partitions of {name!r} needs at least one date")
+
+
+@dataclass(frozen=True)
+class RowBatches:
+    """Rows to write as a stream of record batches, not one table in memory.
+
+    ``batches`` makes the stream afresh on every call: a conflicting commit is retried, and
+    each attempt writes all rows again.
+    """
+
+    schema: pa.Schema
+    num_rows: int
+    batches: Callable[[], Iterator[pa.RecordBatch]]
+
+    def checked_reader(self, dates: tuple[dt.date, ...], name: str) -> pa.RecordBatchReader:
+        """A reader of the batches; one with a row outside ``dates`` stops the write."""
+
+        def checked() -> Iterator[pa.RecordBatch]:
+            for batch in self.batches():
+                check_rows_within(pa.Table.from_batches([batch]), dates, name)
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(self.schema, checked())
 
 
 def check_rows_within(data: pa.Table, dates: tuple[dt.date, ...], name: str) -> None:

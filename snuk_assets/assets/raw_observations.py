@@ -20,7 +20,7 @@ from dagster import (
 from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.stages.ingest import QUARANTINE, RAW, ingest_days, per_day_table, ts_bound
+from snuk_assets.stages.ingest import QUARANTINE, RAW, ingest_days, per_day_table
 
 
 @multi_asset(
@@ -64,7 +64,7 @@ def raw_observations(context: AssetExecutionContext, settings: SnukSettings):
     """
     days = partition_dates(context.partition_keys)
     result = ingest_days(settings, days, log=context.log)
-    kept, totals, unknown = result.kept, result.totals, result.unknown
+    totals, unknown = result.totals, result.unknown
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     if RAW in selected:
         yield MaterializeResult(
@@ -80,9 +80,9 @@ def raw_observations(context: AssetExecutionContext, settings: SnukSettings):
                 "files_skipped": MetadataValue.json(dict(result.skipped.most_common())),
                 "skipped_files": MetadataValue.json(dict(list(result.skipped_files.items())[:50])),
                 "days": MetadataValue.md(per_day_table(result.per_day)),
-                "measured_from": ts_bound(kept, "min"),
-                "measured_to": ts_bound(kept, "max"),
-                "sensors": len(set(kept["sensor_id"].to_pylist())) if kept.num_rows else 0,
+                "measured_from": result.measured_from,
+                "measured_to": result.measured_to,
+                "sensors": result.sensors,
                 "unknown_sensors": MetadataValue.json(dict(unknown.most_common(50))),
                 "quarantine_table_uri": MetadataValue.path(result.quarantine_write.table_uri),
             },

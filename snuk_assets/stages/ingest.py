@@ -6,6 +6,13 @@ of measurement. Both tables land as one ingest (``Lakehouse.replace_partitions_t
 quarantine first, raw as the commit point), so a crash never leaves one without the other. The
 counts add up: records in the files (counted from their bytes) = rows read less whole-file
 rows, and read = kept + quarantined + duplicates.
+
+Memory: a day is read one file at a time. Each file is parsed and validated alone (its
+duplicates dropped, its quarantined rows built), then only its kept rows stay, compactly
+(``transforms.ingest.day_rows``: 20 bytes a row), and its quarantined rows (their ``raw_text``
+at most 1,024 characters); the duplicates across the day's files are dropped at the end, and
+the kept rows are streamed to the single commit in record batches. So a day's peak is one file
+(at most ``SNUK_MAX_FILE_BYTES`` decompressed) plus about 30 bytes per kept row.
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from snuk_assets.landing import LandingFile, LandingZone, LandingZoneError, SkippedFile, day_folder
 from snuk_assets.sensor_types import SensorCatalog
+from snuk_assets.tables import RowBatches
+from snuk_assets.transforms.ingest.day_rows import DayKeptRows
 from snuk_assets.transforms.ingest.parse import (
     PARSED_SCHEMA,
     ParseLimits,
@@ -27,7 +35,11 @@ from snuk_assets.transforms.ingest.parse import (
     parse_decoded,
 )
 from snuk_assets.transforms.ingest.records import count_decoded
-from snuk_assets.transforms.ingest.validate import ValidationResult, validate_observations
+from snuk_assets.transforms.ingest.validate import (
+    KEPT_SCHEMA,
+    QUARANTINE_SCHEMA,
+    validate_observations,
+)
 
 if TYPE_CHECKING:
     from snuk_assets.lakehouse import WriteReport
@@ -47,15 +59,30 @@ class Logger(Protocol):
 
 @dataclass
 class DayIngest:
-    """One arrival day read: the validation result and what the files held."""
+    """One arrival day read: its kept and quarantined rows, the counts, what the files held.
+
+    ``rows_read == rows_kept + rows_quarantined + rows_duplicate``; ``reasons`` counts the
+    quarantined rows per reason category, ``unknown_sensors`` the kept rows per sensor id of
+    the gateway's shape that is not registered (as ``validate.ValidationResult``).
+    """
 
     day: dt.date
-    result: ValidationResult
+    kept: DayKeptRows
+    quarantined: pa.Table
     files: list[LandingFile]
     skipped: list[SkippedFile]
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    unknown_sensors: dict[str, int] = field(default_factory=dict)
     records: int = 0  # records counted from the files' bytes (records.count_records)
     file_level_rows: int = 0  # rows for a whole-file problem (no line number)
     mismatched: dict[str, str] = field(default_factory=dict)  # path -> "N records, M rows"
+
+    @property
+    def rows_kept(self) -> int:
+        return self.kept.num_rows
 
 
 @dataclass(frozen=True)
@@ -64,8 +91,6 @@ class IngestResult:
 
     days: list[dt.date]
     per_day: list[DayIngest]
-    kept: pa.Table
-    quarantined: pa.Table
     kept_write: WriteReport
     quarantine_write: WriteReport
     totals: Counter
@@ -74,6 +99,9 @@ class IngestResult:
     skipped: Counter  # skipped landing entries per category
     skipped_files: dict[str, str]  # path -> reason
     mismatched: dict[str, str]  # path -> "N records, M rows", files whose rows differ
+    measured_from: str  # the earliest kept ts (ISO 8601), "-" without kept rows
+    measured_to: str
+    sensors: int  # distinct sensor ids of the kept rows
 
     @property
     def adds_up(self) -> bool:
@@ -111,8 +139,12 @@ def ingest_days(settings: SnukSettings, days: list[dt.date], *, log: Logger) -> 
         )
         for day in days
     ]
-    kept = pa.concat_tables([d.result.kept for d in days_read])
-    quarantined = pa.concat_tables([d.result.quarantined for d in days_read])
+    quarantined = pa.concat_tables([d.quarantined for d in days_read])
+    kept = RowBatches(
+        KEPT_SCHEMA,
+        sum(d.rows_kept for d in days_read),
+        lambda: (batch for d in days_read for batch in d.kept.batches()),
+    )
     quarantine_write, kept_write = lakehouse.replace_partitions_together(
         [(QUARANTINE, quarantined), (RAW, kept)], dates=days
     )
@@ -121,25 +153,22 @@ def ingest_days(settings: SnukSettings, days: list[dt.date], *, log: Logger) -> 
     unknown: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     for d in days_read:
-        r = d.result
         totals.update(
-            read=r.rows_read,
-            kept=r.rows_kept,
-            quarantined=r.rows_quarantined,
-            duplicate=r.rows_duplicate,
+            read=d.rows_read,
+            kept=d.rows_kept,
+            quarantined=d.rows_quarantined,
+            duplicate=d.rows_duplicate,
             records=d.records,
             file_level_rows=d.file_level_rows,
             files=len(d.files),
             files_skipped=len(d.skipped),
         )
-        reasons.update(r.reasons)
-        unknown.update(r.unknown_sensors)
+        reasons.update(d.reasons)
+        unknown.update(d.unknown_sensors)
         skipped.update(s.category for s in d.skipped)
     return IngestResult(
         days=days,
         per_day=days_read,
-        kept=kept,
-        quarantined=quarantined,
         kept_write=kept_write,
         quarantine_write=quarantine_write,
         totals=totals,
@@ -148,7 +177,24 @@ def ingest_days(settings: SnukSettings, days: list[dt.date], *, log: Logger) -> 
         skipped=skipped,
         skipped_files={s.path: s.reason for d in days_read for s in d.skipped},
         mismatched={path: n for d in days_read for path, n in d.mismatched.items()},
+        **_measured(days_read),
     )
+
+
+def _measured(days_read: list[DayIngest]) -> dict:
+    """The kept rows' time span and distinct sensors, over all days."""
+    ranges = [r for d in days_read if (r := d.kept.ts_range_ms()) is not None]
+    sensors = {s for d in days_read for s in d.kept.rows_per_sensor()}
+    if not ranges:
+        return {"measured_from": "-", "measured_to": "-", "sensors": 0}
+    ts_type = KEPT_SCHEMA.field("ts").type
+    first = pa.scalar(min(r[0] for r in ranges), ts_type).as_py()
+    last = pa.scalar(max(r[1] for r in ranges), ts_type).as_py()
+    return {
+        "measured_from": first.isoformat(),
+        "measured_to": last.isoformat(),
+        "sensors": len(sensors),
+    }
 
 
 def ingest_day(
@@ -160,7 +206,11 @@ def ingest_day(
     known_sensor_ids: frozenset[str],
     catalog: SensorCatalog | None = None,
 ) -> DayIngest:
-    """Read, parse and validate every file of one arrival day's landing folder."""
+    """Read, parse and validate one arrival day's landing files, one file at a time.
+
+    Only the file being read is held whole; of the files before it, their kept rows
+    (compactly) and their quarantined rows. Duplicates across files are dropped at the end.
+    """
     files, skipped = landing.scan_day(day)  # an unreadable landing zone fails here
     if not files and not skipped:
         log.warning(
@@ -169,30 +219,45 @@ def ingest_day(
         )
     for entry in skipped:
         log.warning(f"{day}: skipped {entry.path}: {entry.reason}")
-    parsed, records, mismatched = [], 0, {}
+    read = DayIngest(day, DayKeptRows(day), QUARANTINE_SCHEMA.empty_table(), files, skipped)
+    quarantined = []
     for landing_file in files:
         rows, file_records = read_and_parse(landing, landing_file, settings.parse_limits)
-        parsed.append(rows)
-        records += file_records
+        read.records += file_records
         file_rows = rows.num_rows - rows["line_number"].null_count
         if file_rows != file_records:
-            mismatched[landing_file.path] = f"{file_records} records, {file_rows} rows"
-    table = pa.concat_tables(parsed) if parsed else PARSED_SCHEMA.empty_table()
-    result = validate_observations(
-        table,
-        arrival_day=day,
-        max_lateness=settings.max_lateness,
-        known_sensor_ids=known_sensor_ids,
-        catalog=catalog,
-    )
+            read.mismatched[landing_file.path] = f"{file_records} records, {file_rows} rows"
+        read.file_level_rows += rows["line_number"].null_count
+        result = validate_observations(
+            rows,
+            arrival_day=day,
+            max_lateness=settings.max_lateness,
+            catalog=catalog,
+        )
+        del rows  # the file's parsed rows and text: only its results stay
+        read.kept.add(result.kept)
+        quarantined.append(result.quarantined)
+        read.rows_read += result.rows_read
+        read.rows_quarantined += result.rows_quarantined
+        read.rows_duplicate += result.rows_duplicate
+        read.reasons.update(result.reasons)
+    read.rows_duplicate += read.kept.deduplicate()
+    if quarantined:
+        # As one validation of the whole day orders them (the files are read in path order).
+        read.quarantined = pa.concat_tables(quarantined).sort_by(
+            [("source_file", "ascending"), ("line_number", "ascending")]
+        )
+    read.unknown_sensors = {
+        sensor_id: count
+        for sensor_id, count in read.kept.rows_per_sensor().items()
+        if sensor_id not in known_sensor_ids
+    }
     log.info(
-        f"{day}: {len(files)} files ({len(skipped)} skipped), {records} records, "
-        f"{result.rows_read} rows read, {result.rows_kept} kept, "
-        f"{result.rows_quarantined} quarantined, {result.rows_duplicate} duplicates"
+        f"{day}: {len(files)} files ({len(skipped)} skipped), {read.records} records, "
+        f"{read.rows_read} rows read, {read.rows_kept} kept, "
+        f"{read.rows_quarantined} quarantined, {read.rows_duplicate} duplicates"
     )
-    return DayIngest(
-        day, result, files, skipped, records, table["line_number"].null_count, mismatched
-    )
+    return read
 
 
 def read_and_parse(
@@ -225,15 +290,7 @@ def per_day_table(days_read: list[DayIngest]) -> str:
     ]
     lines += [
         f"| {d.day} | {len(d.files)} | {len(d.skipped)} | {d.records} | "
-        f"{d.result.rows_read} | {d.result.rows_kept} | {d.result.rows_quarantined} | "
-        f"{d.result.rows_duplicate} |"
+        f"{d.rows_read} | {d.rows_kept} | {d.rows_quarantined} | {d.rows_duplicate} |"
         for d in days_read
     ]
     return "\n".join(lines)
-
-
-def ts_bound(kept: pa.Table, which: str) -> str:
-    if kept.num_rows == 0:
-        return "-"
-    value = getattr(pc, which)(kept["ts"]).as_py()
-    return value.isoformat() if value else "-"
