@@ -86,7 +86,15 @@ def rooms_beating_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
 )
 def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
     metrics = settings.lakehouse().read("model_metrics").to_pandas()
-    newest = metrics["date"].max()
+    if not (metrics["model"] == FOREST).any():
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description="No room has a trained forest yet: model_metrics holds no forest scores "
+            "(a room is trained once its feature windows span the training and test periods)",
+            metadata={"rows": len(metrics), "rooms": metrics["room_id"].nunique()},
+        )
+    newest = metrics.loc[metrics["model"] == FOREST, "date"].max()
     per_room = rooms_beating_baselines(metrics[metrics["date"] == newest])
     wins, compared = rooms_won(per_room)
     not_compared = sorted(per_room.index[per_room["horizons"] == 0])

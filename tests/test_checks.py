@@ -173,3 +173,18 @@ def test_a_check_joins_the_graph_only_with_its_asset():
         raw_data_is_recent,
         models_beat_baselines,
     ]
+
+
+def test_model_metrics_without_a_trained_forest_say_so(tmp_path):
+    from snuk_assets.stages.metrics import SCHEMA
+
+    # A two-day demo trains no room: model_metrics is written, empty.
+    settings = SnukSettings(landing_uri=str(tmp_path), lakehouse_uri=str(tmp_path / "lakehouse"))
+    settings.lakehouse().replace_partitions(
+        "model_metrics", SCHEMA.empty_table(), dates=[dt.date(2016, 8, 13)]
+    )
+    result = models_beat_baselines(settings=settings)
+    assert not result.passed
+    assert result.severity == AssetCheckSeverity.WARN
+    assert "No room has a trained forest yet" in result.description
+    assert result.metadata["rows"].value == 0
