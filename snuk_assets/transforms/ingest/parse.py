@@ -11,6 +11,8 @@ import json
 import math
 import re
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -67,12 +69,15 @@ _NUMBER = (
     r"[+-]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?"
     r"|\.[0-9]+(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?|nan))"
 )
-_NUMBER_RE = re.compile(_NUMBER)
+# ASCII: under Python's Unicode case folding "ınf" (dotless i) matched and float() raised; RE2
+# folds no such letters, so ASCII keeps the two engines on one language.
+_NUMBER_RE = re.compile(_NUMBER, re.ASCII)
 _INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 # No two branches of this pattern start with the same character, so RE2 extracts the groups
-# in a single pass: about twice as fast as an equivalent ambiguous pattern.
+# in a single pass: about twice as fast as an equivalent ambiguous pattern. No comma in the id:
+# the per-line reader splits fields at commas, and both must read a line alike.
 _GATEWAY_LINE = (
-    r"^\s*sensor_id\s*=\s*'(?P<sensor_id>[^']*)'\s*,\s*timestamp\s*=\s*(?P<ts>-?[0-9]+)\s*,"
+    r"^\s*sensor_id\s*=\s*'(?P<sensor_id>[^',]*)'\s*,\s*timestamp\s*=\s*(?P<ts>-?[0-9]+)\s*,"
     rf"\s*value\s*=\s*(?P<value>{_NUMBER})\s*(?:,\s*)?$"
 )
 # 18 digits always fit in int64; longer timestamps go to the per-line reader, which says why.
@@ -82,6 +87,27 @@ _MAX_NUMBER_CHARS = 400
 _FIELD_NAME_RE = re.compile(r"[A-Za-z_]\w*")
 _QUOTED_RE = re.compile(r"'([^']*)'")
 _GATEWAY_EXPECTED = "expected sensor_id='…', timestamp=…, value=…"
+
+# The canonical spelling, the one gateways write, is read without a regex (issue 19):
+#   sensor_id='<id>', timestamp=<digits>, value=<number>,      (the last comma optional)
+# Every byte below "-" is a separator there (the quotes, the commas, the two spaces, the line
+# end) and no byte of an id, digits, a number, a field name or "=" is: one comparison over a
+# block's bytes finds them all, and a line is canonical when its separators are exactly these,
+# in this order, at these distances, with the field names between them.
+_SEPARATOR_BELOW = ord("-")
+_MIN_CANONICAL_LINE = len("sensor_id='', timestamp=0, value=0")
+_THREADS = max(1, min(pa.cpu_count(), 8))
+
+
+def _word(text: bytes) -> np.uint64:
+    """Eight bytes as one little-endian number, to compare eight bytes at once."""
+    return np.frombuffer(text.ljust(8, b"\0"), dtype="<u8")[0]
+
+
+_SEPARATORS_WITH_COMMA = _word(b"'', , ,\n")
+_SEPARATORS_WITHOUT_COMMA = _word(b"'', , \n")
+_SENSOR_I, _SOR_ID = _word(b"sensor_i"), _word(b"sor_id='")
+_TIMES, _MESTAMP, _VALUE = _word(b"', times"), _word(b"mestamp="), _word(b", value=")
 
 
 @dataclass(frozen=True)
@@ -183,12 +209,13 @@ def parse_decoded(name: str, decoded: DecodedFile, *, limits: ParseLimits = DEFA
     else:
         rows = _parse_text(decoded, limits)
     raw_text = rows["raw_text"]
-    raw_length = pc.coalesce(rows["raw_length"], pc.binary_length(raw_text))
-    rows = rows.set_column(
-        rows.schema.get_field_index("raw_text"),
-        "raw_text",
-        pc.utf8_slice_codeunits(raw_text, 0, RAW_TEXT_MAX_CHARS),
-    ).set_column(rows.schema.get_field_index("raw_length"), "raw_length", raw_length)
+    lengths = pc.binary_length(raw_text)
+    raw_length = pc.coalesce(rows["raw_length"], lengths)
+    rows = rows.set_column(rows.schema.get_field_index("raw_length"), "raw_length", raw_length)
+    # A text of at most RAW_TEXT_MAX_CHARS bytes has at most as many characters.
+    if (pc.max(lengths).as_py() or 0) > RAW_TEXT_MAX_CHARS:
+        raw_text = pc.utf8_slice_codeunits(raw_text, 0, RAW_TEXT_MAX_CHARS)
+        rows = rows.set_column(rows.schema.get_field_index("raw_text"), "raw_text", raw_text)
     source_file = pa.repeat(pa.scalar(name, pa.string()), rows.num_rows)
     return rows.append_column("source_file", source_file).select(PARSED_SCHEMA.names)
 
@@ -221,7 +248,7 @@ def decode_landing_file(
     encoding_problem = None
     if encoding == "utf-8":
         encoding_problem = _encoding_problem(data)
-    text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
     tail = b""
     if cut is not None:
         text, tail = _split_cut_off_line(text)
@@ -252,6 +279,8 @@ def _encoding_problem(data: bytes) -> str | None:
             "NUL bytes in the text: it looks like UTF-16 or UTF-32 without a byte-order mark "
             "(text without one is read as UTF-8)"
         )
+    if _is_utf8(data):
+        return None  # Arrow's check, without building a Python string of the whole file
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -260,6 +289,18 @@ def _encoding_problem(data: bytes) -> str | None:
             "is read as UTF-8, so save it as UTF-8 or with a UTF-16/UTF-32 byte-order mark"
         )
     return None
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, as strict as Python's decoder (no surrogates)."""
+    whole = pa.LargeStringArray.from_buffers(
+        1, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)
+    )
+    try:
+        whole.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _gunzip(data: bytes, *, max_bytes: int) -> tuple[bytes, str | None]:
@@ -382,13 +423,7 @@ def _arrow_lines(block: bytes) -> pa.StringArray:
     The offsets are the positions of the line ends (numpy); a last line without a line end
     counts too. Undecodable bytes become U+FFFD so the line fails later.
     """
-    whole = pa.LargeStringArray.from_buffers(
-        1, pa.py_buffer(np.array([0, len(block)], dtype=np.int64)), pa.py_buffer(block)
-    )
-    try:
-        whole.validate(full=True)  # checks UTF-8
-    except pa.ArrowInvalid:
-        block = block.decode("utf-8", errors="replace").encode("utf-8")
+    block = _as_utf8(block)
     ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")) + 1
     offsets = np.concatenate(([0], ends, [] if block.endswith(b"\n") else [len(block)]))
     lines = pa.LargeStringArray.from_buffers(
@@ -397,38 +432,331 @@ def _arrow_lines(block: bytes) -> pa.StringArray:
     return pc.utf8_rtrim(lines, "\n").cast(pa.string())
 
 
+def _as_utf8(block: bytes) -> bytes:
+    """The block itself if it is UTF-8, else with U+FFFD for what does not decode."""
+    if _is_utf8(block):
+        return block
+    return block.decode("utf-8", errors="replace").encode("utf-8")
+
+
 def _parse_text(decoded: DecodedFile, limits: ParseLimits) -> pa.Table:
     """Every line of a text format through its reader; too-long and blank lines first."""
     reader = {"gateway": _GatewayReader, "jsonl": _JsonLinesReader, "csv": _CsvReader}[
         decoded.file_format
     ](decoded.encoding_problem)
+    if decoded.file_format == "gateway":
+        return _parse_gateway_text(decoded, reader, limits)
     tables = []
     last_line = 0
     for first, lines in _line_chunks(decoded.text):
         last_line = first + len(lines) - 1
         numbers = pa.array(np.arange(first, first + len(lines), dtype=np.int64))
-        lengths = pc.binary_length(lines)
-        too_long = pc.greater(lengths, limits.max_line_bytes)
-        if too_long.true_count:
-            tables.append(
-                _too_long_rows(
-                    lines.filter(too_long),
-                    numbers.filter(too_long),
-                    lengths.filter(too_long),
-                    limits,
-                )
-            )
-        blank = pc.equal(pc.binary_length(pc.utf8_trim(lines, _BLANK_CHARS)), 0)
-        keep = pc.invert(pc.or_(blank, too_long))
-        if keep.true_count != len(lines):
-            lines, numbers = lines.filter(keep), numbers.filter(keep)
-        if len(lines):
-            tables.append(reader.read(lines, numbers))
+        tables += _line_rows(reader, lines, numbers, limits)
     tables.append(reader.finish())
     if decoded.cut is not None:
         tables.append(_cut_rows(decoded, last_line))
     rows = pa.concat_tables(tables)
     return rows.sort_by([("line_number", "ascending")]) if len(tables) > 2 else rows
+
+
+def _line_rows(
+    reader, lines: pa.StringArray, numbers: pa.Int64Array, limits: ParseLimits
+) -> list[pa.Table]:
+    """Rows of some lines of a block: too-long ones, then the reader's; blank lines have none."""
+    tables = []
+    lengths = pc.binary_length(lines)
+    too_long = pc.greater(lengths, limits.max_line_bytes)
+    if too_long.true_count:
+        tables.append(
+            _too_long_rows(
+                lines.filter(too_long),
+                numbers.filter(too_long),
+                lengths.filter(too_long),
+                limits,
+            )
+        )
+    blank = pc.equal(pc.binary_length(pc.utf8_trim(lines, _BLANK_CHARS)), 0)
+    keep = pc.invert(pc.or_(blank, too_long))
+    if keep.true_count != len(lines):
+        lines, numbers = lines.filter(keep), numbers.filter(keep)
+    if len(lines):
+        tables.append(reader.read(lines, numbers))
+    return tables
+
+
+def _parse_gateway_text(decoded: DecodedFile, reader, limits: ParseLimits) -> pa.Table:
+    """Gateway text a block at a time, blocks on threads (Arrow and numpy release the GIL).
+
+    At most one block more than there are threads is in flight, so memory stays bounded by
+    the block size, as in the one-thread reader.
+    """
+    blocks = _gateway_blocks(decoded.text)
+    threads = _THREADS if len(decoded.text) > _CHUNK_BYTES else 1  # one block: no pool
+    tables = list(
+        _map_in_order(lambda block: _gateway_block(*block, reader, limits), blocks, threads)
+    )
+    if decoded.cut is not None:
+        last_line = _line_count(decoded.text, 0, len(decoded.text))
+        tables.append(_cut_rows(decoded, last_line))
+    return pa.concat_tables(tables) if tables else _rows_table([])
+
+
+def _gateway_blocks(text: bytes, chunk_bytes: int = _CHUNK_BYTES):
+    """``(block, first line number)`` of whole lines, as :func:`_line_chunks` splits them."""
+    start, number = 0, 1
+    while start < len(text):
+        end = text.find(b"\n", min(start + chunk_bytes, len(text)) - 1)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end], number
+        number += _line_count(text, start, end)
+        start = end
+
+
+def _line_count(text: bytes, start: int, end: int) -> int:
+    """Lines in ``text[start:end]``, a last one without a line end included."""
+    if end <= start:
+        return 0
+    block = np.frombuffer(text, dtype=np.uint8, count=end - start, offset=start)
+    return int(np.count_nonzero(block == ord("\n"))) + (text[end - 1] != ord("\n"))
+
+
+def _map_in_order(work, items, threads: int):
+    """``work`` over ``items`` on up to ``threads`` threads, results in order."""
+    if threads == 1:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _gateway_block(block: bytes, first: int, reader, limits: ParseLimits) -> pa.Table:
+    """The rows of one block of gateway lines, in line order.
+
+    Canonical lines are read here, vectorised; every other line goes through
+    :func:`_line_rows` (the too-long check, the regex reader, the per-line reader), and its row
+    takes its place among the others.
+    """
+    block = _as_utf8(block)
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    spans = _canonical_spans(block, limits.max_line_bytes)
+    if spans is None:
+        lines = _arrow_lines(block)
+        numbers = pa.array(np.arange(first, first + len(lines), dtype=np.int64))
+        return _sorted(_line_rows(reader, lines, numbers, limits))
+    data = pa.py_buffer(block)
+    starts, ends = spans["line"]
+    with_line_ends = pa.StringArray.from_buffers(
+        len(ends), pa.py_buffer(np.concatenate(([0], ends + 1)).astype(np.int32)), data
+    )
+    lines = pc.ascii_rtrim(with_line_ends, "\n")  # one "\n" each, the last byte
+    fast = spans["ok"]
+    if reader.encoding_problem is not None:
+        # Such a line is undecodable for the per-line reader, whatever else it holds.
+        fast &= ~_to_numpy(pc.match_substring(lines, "\ufffd"))
+    fast &= _odd_values(pc.ascii_is_decimal(_pieces(data, *spans["ts"], valid=fast)))
+    fast &= _is_number(block, data, spans["value"], fast)
+    numbers = np.arange(first, first + len(starts), dtype=np.int64)
+    columns = {
+        "sensor_id": _pieces(data, *spans["sensor_id"], valid=fast).take(_odd(len(starts))),
+        "ts_ms": _odd_array(pc.cast(_pieces(data, *spans["ts"], valid=fast), pa.int64()), fast),
+        "value": _odd_array(
+            pc.cast(_pieces(data, *spans["value"], valid=fast), pa.float64()), fast
+        ),
+        "line_number": pa.array(numbers),
+        "raw_text": lines,
+        "raw_length": pa.nulls(len(starts), pa.int64()),
+        "error": pa.nulls(len(starts), pa.string()),
+    }
+    other = ~fast
+    if not other.any():
+        return pa.table(columns, schema=_ROW_SCHEMA)
+    slow = _sorted(
+        _line_rows(
+            reader,
+            lines.filter(pa.array(other)),
+            pa.array(numbers[other]),
+            limits,
+        )
+    )
+    slow_lines = slow["line_number"].to_numpy() - first
+    is_slow_row = np.zeros(len(starts), dtype=bool)
+    is_slow_row[slow_lines] = True
+    # The fast columns are null on every other line already: only what a slow row has goes
+    # in (its error always; values, when the regex reader read a line; a too-long prefix).
+    mask = pa.array(is_slow_row)
+    for name in ["sensor_id", "ts_ms", "value", "raw_text", "raw_length"]:
+        if name == "raw_text" and slow["raw_length"].null_count == slow.num_rows:
+            continue  # a slow row's raw_text is its line, but for a too-long one
+        if slow[name].null_count < slow.num_rows:
+            columns[name] = pc.replace_with_mask(
+                columns[name], mask, slow[name].combine_chunks().cast(columns[name].type)
+            )
+    where_error = np.zeros(len(starts), dtype=np.int32)
+    where_error[slow_lines] = np.arange(1, slow.num_rows + 1, dtype=np.int32)
+    slow_errors = pa.concat_arrays([pa.nulls(1, pa.string()), slow["error"].combine_chunks()])
+    columns["error"] = slow_errors.take(pa.array(where_error))
+    rows = pa.table(columns, schema=_ROW_SCHEMA)
+    is_row = fast | is_slow_row  # blank lines are not records
+    return rows if is_row.all() else rows.filter(pa.array(is_row))
+
+
+def _sorted(tables: list[pa.Table]) -> pa.Table:
+    if not tables:
+        return _rows_table([])
+    return pa.concat_tables(tables).sort_by([("line_number", "ascending")])
+
+
+def _canonical_spans(block: bytes, max_line_bytes: int) -> dict | None:
+    """Where each line of a block (``\\n``-terminated) starts and ends, whether it is canonical,
+    and for the canonical ones the spans of sensor_id, timestamp and value (byte offsets).
+
+    A span that is not canonical is empty at its line's start, so the spans of a block always
+    increase (Arrow offsets). ``ok`` still needs the timestamp's digits and the value's grammar
+    checked, which :func:`_gateway_block` does with Arrow on the spans. None when the block has
+    more separators than canonical lines can hold (blank lines, say): the per-separator arrays
+    would cost more than the text and read few lines. None too past Arrow's 32-bit offsets.
+    """
+    text = np.frombuffer(block, dtype=np.uint8)
+    is_separator = text < _SEPARATOR_BELOW
+    separators = np.count_nonzero(is_separator)
+    if len(block) >= 2**31 or separators * _MIN_CANONICAL_LINE > 8 * len(block):
+        return None
+    at = np.flatnonzero(is_separator)
+    # Eight zero kinds first, so the eight separators before any line end can be read as one
+    # word. A line that is not canonical reads the block's first seven separators instead of
+    # its own (then thrown away), so a block with fewer gets padding.
+    kinds = np.zeros(len(at) + 8, dtype=np.uint8)
+    kinds[8:] = text[at]
+    if len(at) < 7:
+        at = np.concatenate((at, np.zeros(7, dtype=at.dtype)))
+    last = np.flatnonzero(kinds == ord("\n"))  # each line's end, as an index in kinds
+    ends = at[last - 8]
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    count = np.diff(last, prepend=7)
+    pattern = _words(kinds)[last - 7]
+    with_comma = (count == 8) & (pattern == _SEPARATORS_WITH_COMMA)
+    without_comma = (count == 7) & ((pattern >> np.uint64(8)) == _SEPARATORS_WITHOUT_COMMA)
+    ok = with_comma | without_comma
+    # `at` index of the opening quote: 15 (or 14) separators before the line end's kind.
+    quote = np.where(ok, last - 15 + without_comma, 0)
+    opening, closing, comma, space, value_comma, value_space, value_end = (
+        at[quote + i] for i in range(7)
+    )
+    ok &= (opening == starts + 10) & (comma == closing + 1) & (space == closing + 2)
+    ok &= value_space == value_comma + 1
+    ok &= without_comma | (value_end == ends - 1)
+    ok &= (ends - starts <= max_line_bytes) & (ends - starts >= _MIN_CANONICAL_LINE)
+    if len(block) >= 8:
+        words = _words(block)
+        last_word = len(words) - 1
+
+        def word_at(position: np.ndarray) -> np.ndarray:
+            return words[np.minimum(position, last_word)]
+
+        ok &= (word_at(starts) == _SENSOR_I) & (word_at(starts + 3) == _SOR_ID)
+        ok &= (word_at(closing) == _TIMES) & (word_at(closing + 5) == _MESTAMP)
+        ok &= word_at(value_comma) == _VALUE
+    else:
+        ok[:] = False
+    ts_start, value_start = closing + 13, value_comma + 8
+    ok &= (value_comma - ts_start >= 1) & (value_comma - ts_start <= _MAX_FAST_TS_DIGITS)
+    ok &= (value_end - value_start >= 1) & (value_end - value_start <= _MAX_NUMBER_CHARS)
+
+    def span(begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.where(ok, begin, starts), np.where(ok, end, starts)
+
+    return {
+        "ok": ok,
+        "line": (starts, ends),
+        "sensor_id": span(opening + 1, closing),
+        "ts": span(ts_start, value_comma),
+        "value": span(value_start, value_end),
+    }
+
+
+def _words(data) -> np.ndarray:
+    """The eight bytes from every position of ``data`` as little-endian numbers (a view)."""
+    size = max(len(data) - 7, 0)
+    return np.ndarray((size,), dtype="<u8", buffer=data, strides=(1,))
+
+
+def _pieces(
+    data: pa.Buffer, starts: np.ndarray, ends: np.ndarray, valid: np.ndarray | None = None
+) -> pa.StringArray:
+    """``data[starts[i]:ends[i]]`` as element ``2i + 1``, the bytes between as ``2i``.
+
+    Arrow strings are contiguous, so the spans come with what lies between them; a cast or a
+    check of only the odd elements (the even ones null) reads the spans without copying them.
+    """
+    offsets = np.empty(2 * len(starts) + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1::2] = starts
+    offsets[2::2] = ends
+    bitmap = None
+    if valid is not None:
+        odd = np.zeros(2 * len(starts), dtype=bool)
+        odd[1::2] = valid
+        bitmap = pa.py_buffer(np.packbits(odd, bitorder="little"))
+    return pa.StringArray.from_buffers(2 * len(starts), pa.py_buffer(offsets), data, bitmap)
+
+
+def _odd(count: int) -> pa.Int32Array:
+    return pa.array(np.arange(1, 2 * count, 2, dtype=np.int32))
+
+
+def _to_numpy(flags: pa.BooleanArray) -> np.ndarray:
+    return pc.fill_null(flags, False).to_numpy(zero_copy_only=False)
+
+
+def _odd_values(flags: pa.BooleanArray) -> np.ndarray:
+    """The odd elements of a check over :func:`_pieces`, valid or not: the caller ands them."""
+    bits = np.frombuffer(flags.buffers()[1], dtype=np.uint8)
+    values = np.unpackbits(bits, count=flags.offset + len(flags), bitorder="little")
+    return values[flags.offset + 1 :: 2].view(bool)
+
+
+def _is_number(
+    block: bytes, data: pa.Buffer, spans: tuple[np.ndarray, np.ndarray], valid: np.ndarray
+) -> np.ndarray:
+    """Which value spans match :data:`_NUMBER`, where ``valid``.
+
+    The spelling gateways write, ``[-]digits[.digits]`` with up to three decimals, is checked
+    as two runs of digits (Arrow, no regex); any other span goes through the regex, which
+    decides alone, so this check accepts exactly what the pattern accepts.
+    """
+    begin, end = spans
+    text = np.frombuffer(block, dtype=np.uint8)
+    negative = text[begin] == ord("-")
+    dot = end.copy()  # no dot: the whole span is the integer part
+    for back in (4, 3, 2):
+        at_dot = text[np.maximum(end - back, 0)] == ord(".")
+        dot = np.where(at_dot & (end - back > begin), end - back, dot)
+    integer = _odd_values(pc.ascii_is_decimal(_pieces(data, begin + negative, dot, valid=valid)))
+    has_dot = dot < end
+    fraction = _odd_values(
+        pc.ascii_is_decimal(_pieces(data, np.where(has_dot, dot + 1, end), end, valid=valid))
+    )
+    plain = valid & integer & (fraction | ~has_dot)
+    other = np.flatnonzero(valid & ~plain)
+    if len(other):
+        spelled = _pieces(data, begin, end).take(pa.array(2 * other + 1))
+        plain[other] = _to_numpy(pc.match_substring_regex(spelled, f"^(?:{_NUMBER})$"))
+    return plain
+
+
+def _odd_array(values: pa.Array, valid: np.ndarray) -> pa.Array:
+    """The odd elements of a cast over :func:`_pieces`, null where not ``valid``."""
+    numbers = np.frombuffer(values.buffers()[1], dtype=values.type.to_pandas_dtype())
+    return pa.array(np.ascontiguousarray(numbers[1 : 2 * len(valid) : 2]), mask=~valid)
 
 
 def _too_long_rows(
@@ -465,7 +793,18 @@ class _GatewayReader:
     def read(self, lines: pa.StringArray, line_numbers: pa.Int64Array) -> pa.Table:
         groups = pc.extract_regex(lines, _GATEWAY_LINE)
         ts_digits = pc.binary_length(pc.struct_field(groups, "ts"))
-        strict = pc.fill_null(pc.less_equal(ts_digits, _MAX_FAST_TS_DIGITS), False)
+        value_chars = pc.binary_length(pc.struct_field(groups, "value"))
+        strict = pc.and_(
+            pc.less_equal(ts_digits, _MAX_FAST_TS_DIGITS),
+            pc.less_equal(value_chars, _MAX_NUMBER_CHARS),
+        )
+        if self.encoding_problem is not None:
+            # Such a line is undecodable for the per-line reader, whatever else it holds.
+            undecodable = pc.or_(
+                pc.match_substring(lines, "\ufffd"), pc.match_substring(lines, "\x00")
+            )
+            strict = pc.and_(strict, pc.invert(undecodable))
+        strict = pc.fill_null(strict, False)
         all_strict = strict.true_count == len(lines)
         if not all_strict:
             groups, strict_lines, strict_numbers = (
