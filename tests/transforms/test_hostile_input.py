@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import subprocess
 import sys
 import textwrap
@@ -21,11 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snuk_assets.transforms.ingest.parse import (
+    BLANK_BYTES,
     RAW_TEXT_MAX_CHARS,
     ParseLimits,
     parse_landing_file,
 )
-from snuk_assets.transforms.ingest.records import count_records
+from snuk_assets.transforms.ingest.records import count_lines_with_content, count_records
 from snuk_assets.transforms.ingest.validate import validate_observations
 
 DAY = "raw_data/2016/08/14"
@@ -229,6 +231,30 @@ def test_record_rows_always_equal_the_records_counted_from_the_bytes(lines, ends
         data = gzip.compress(data)
     table = parse_landing_file(f"{DAY}/{name}", data)
     assert record_rows(table) == count_records(f"{DAY}/{name}", data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.binary(max_size=60).map(
+        lambda raw: bytes(b"a \t\n\x0b\x0c\r"[byte % 7] for byte in raw)
+    ),
+    block_bytes=st.integers(min_value=1, max_value=9),
+)
+def test_lines_with_content_are_counted_alike_in_blocks_of_any_size(text, block_bytes) -> None:
+    # The oracle: split on line ends, keep the lines with a byte that is not blank.
+    expected = sum(1 for line in text.split(b"\n") if line.strip(BLANK_BYTES))
+    assert count_lines_with_content(text, block_bytes=block_bytes) == expected
+    assert count_lines_with_content(text) == expected
+
+
+def test_a_block_of_many_lines_without_content_first_is_counted_byte_by_byte() -> None:
+    # More lines starting with a blank or a line end than are looked at one at a time.
+    rng = random.Random(0)
+    pieces = ["", " ", "\t x", " \x0b", "x", "  y  ", "\x0c"]
+    text = "\n".join(rng.choice(pieces) for _ in range(20_000)).encode()
+    expected = sum(1 for line in text.split(b"\n") if line.strip(BLANK_BYTES))
+    assert count_lines_with_content(text) == expected
+    assert count_lines_with_content(text, block_bytes=4096) == expected
 
 
 def test_a_csv_header_after_blank_lines_is_not_counted_as_a_record() -> None:

@@ -22,9 +22,16 @@ from snuk_assets.transforms.ingest.parse import (
     decode_landing_file,
 )
 
-_BLOCK = 8 * 1024 * 1024
+# A block's line offsets take 8 bytes a line: 8 MiB for a block of 1 MiB of line ends.
+_BLOCK = 1024 * 1024
 _BLANK = np.frombuffer(BLANK_BYTES, dtype=np.uint8)
 _NEWLINE = ord("\n")
+# Per byte value: a content byte (neither blank nor a line end).
+_CONTENT = np.ones(256, dtype=bool)
+_CONTENT[_BLANK] = False
+_CONTENT[_NEWLINE] = False
+# Lines of a block not starting with content that are looked at one at a time (a few ms).
+_LINES_LOOKED_AT = 1024
 
 
 def count_records(
@@ -59,27 +66,35 @@ def count_decoded(decoded: DecodedFile) -> int:
     return records
 
 
-def count_lines_with_content(text: bytes) -> int:
+def count_lines_with_content(text: bytes, *, block_bytes: int = _BLOCK) -> int:
     """Lines of ``\\n``-separated text with a byte that is neither blank nor a line end.
 
-    In blocks, so the memory is a few bytes per byte of a block whatever the file holds.
+    In blocks, so the memory is a few bytes per byte of a block whatever the file holds. Each
+    line, its ``\\n`` included, is one segment of the block. A line whose first byte is content
+    is counted from that byte alone (nearly every line of a gateway file); the others are looked
+    at one by one, or, past ``_LINES_LOOKED_AT`` of them in a block, every byte of the block is,
+    ``np.logical_or.reduceat`` telling in one pass which segments hold a content byte. The line
+    that runs on past a block's end carries over.
     """
-    count, in_counted_line = 0, False
-    for start in range(0, len(text), _BLOCK):
+    count, carried = 0, False  # carried: the unfinished line so far has content
+    for start in range(0, len(text), block_bytes):
         block = np.frombuffer(
-            text, dtype=np.uint8, count=min(_BLOCK, len(text) - start), offset=start
+            text, dtype=np.uint8, count=min(block_bytes, len(text) - start), offset=start
         )
-        newline = block == _NEWLINE
-        content = ~newline & ~np.isin(block, _BLANK)
-        events = newline[newline | content]  # True: a line end, False: a content byte
-        if not len(events):
-            continue
-        # A content byte right after a line end starts a counted line.
-        count += int(np.count_nonzero(~events[1:] & events[:-1]))
-        if not events[0] and not in_counted_line:
-            count += 1
-        in_counted_line = not events[-1]
-    return count
+        line_ends = np.flatnonzero(block == _NEWLINE)
+        starts = np.concatenate(([0], line_ends[line_ends < len(block) - 1] + 1))
+        has_content = _CONTENT[block[starts]]
+        unsure = np.flatnonzero(~has_content)
+        if len(unsure) > _LINES_LOOKED_AT:
+            has_content = np.logical_or.reduceat(_CONTENT[block], starts)
+        else:
+            for line in unsure:
+                end = starts[line + 1] if line + 1 < len(starts) else len(block)
+                has_content[line] = _CONTENT[block[starts[line] : end]].any()
+        has_content[0] |= carried
+        count += int(np.count_nonzero(has_content[: len(line_ends)]))
+        carried = len(has_content) > len(line_ends) and bool(has_content[-1])
+    return count + int(carried)
 
 
 def _first_line_with_content(text: bytes) -> bytes:
