@@ -275,8 +275,8 @@ class Lakehouse:
                     ) from error
             except OSError as error:
                 raise LakehouseError(f"writing {uri} failed (a Delta commit): {error}") from error
-                # Back off with jitter so parallel backfill runs stop colliding.
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+            # A conflict to retry: back off with jitter so parallel backfill runs stop colliding.
+            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 
     # -- housekeeping --------------------------------------------------------------------
