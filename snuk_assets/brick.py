@@ -178,7 +178,8 @@ def _holiday_region(graph, building, where: str) -> dict:
     if not addresses:
         return {}
     if len(set(addresses)) > 1:
-        raise ValueError(f"{where}: building {building} has {len(set(addresses))} addresses; one")
+        count = len(set(addresses))
+        raise ValueError(f"{where}: building {building} has {count} addresses; expected one")
     address = addresses[0]
     country = graph.value(address, VCARD["country-name"])
     region = graph.value(address, VCARD.region)
