@@ -4,12 +4,17 @@ Reading: ``brick:Building``, ``brick:Floor`` and rooms (``brick:Room``, ``brick:
 room classes of :data:`ROOM_KINDS`) related by ``brick:isPartOf`` / ``brick:hasPart``; points of
 the sensor classes of :data:`SENSOR_CLASSES` with ``brick:isPointOf`` a room (or the room's
 ``brick:hasPoint``). A point's sensor id is its ``ref:hasTimeseriesId`` (through
-``ref:hasExternalReference``), else the last part of its URI. Classes match exactly as in the
+``ref:hasExternalReference``), else the last part of its URI. Where the building is, for its
+public holidays: its ``brick:hasAddress`` (Brick's, a sub-property of ``vcard:hasAddress``, which
+is read too), a ``vcard:Address`` whose ``vcard:country-name`` is the ISO 3166-1 alpha-2 code and
+whose ``vcard:region`` the ISO 3166-2 suffix of the state or province, as the YAML's ``country``
+and ``subdivision``; without an address the building is in Berlin. Classes match exactly as in the
 tables (the Brick ontology is not loaded: its 60,000 triples take longer to load than the
 pipeline takes for a day); a point of another class is an error naming the point and its class.
 
 Writing keeps what Brick has no term for as ``snuk:`` annotations (``urn:snuk:vocab#``): the
-time zone, a room's kind and a sensor's SNUK type, so a YAML registry round-trips exactly.
+time zone, a room's kind and a sensor's SNUK type, and the country and subdivision as the
+building's address, so a YAML registry round-trips exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rdflib import RDF, RDFS, BNode, Literal, Namespace, URIRef
 from rdflib.namespace import XSD
 
 from snuk_assets.sensor_types import SENSOR_TYPES
+from snuk_assets.transforms.holidays import holiday_calendar_problem
 
 if TYPE_CHECKING:
     from snuk_assets.registry import BuildingRegistry
@@ -30,6 +36,7 @@ BRICK = Namespace("https://brickschema.org/schema/Brick#")
 REF = Namespace("https://brickschema.org/schema/Brick/ref#")
 UNIT = Namespace("http://qudt.org/vocab/unit/")
 SNUK = Namespace("urn:snuk:vocab#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 
 # SNUK sensor type -> the Brick class written; reading also accepts the extra classes.
 SENSOR_CLASSES: dict[str, str] = {
@@ -79,7 +86,13 @@ def registry_to_turtle(registry: BuildingRegistry) -> str:
             "export a registry with the built-in types only"
         )
     graph = brickschema.Graph()
-    for prefix, namespace in (("brick", BRICK), ("ref", REF), ("unit", UNIT), ("snuk", SNUK)):
+    for prefix, namespace in (
+        ("brick", BRICK),
+        ("ref", REF),
+        ("unit", UNIT),
+        ("snuk", SNUK),
+        ("vcard", VCARD),
+    ):
         graph.bind(prefix, namespace)
     site = Namespace(f"urn:snuk:{_slug(registry.building_id)}#")
     graph.bind("bldg", site)
@@ -88,6 +101,12 @@ def registry_to_turtle(registry: BuildingRegistry) -> str:
     graph.add((building, RDFS.label, Literal(registry.name)))
     graph.add((building, SNUK.buildingId, Literal(registry.building_id)))
     graph.add((building, SNUK.timezone, Literal(registry.timezone)))
+    address = BNode()
+    graph.add((building, BRICK.hasAddress, address))
+    graph.add((address, RDF.type, VCARD.Address))
+    graph.add((address, VCARD["country-name"], Literal(registry.country)))
+    if registry.subdivision is not None:
+        graph.add((address, VCARD.region, Literal(registry.subdivision)))
     for floor in registry.floors.itertuples():
         node = site[f"floor_{floor.floor}"]
         graph.add((node, RDF.type, BRICK.Floor))
@@ -137,7 +156,7 @@ def brick_document(path: str | os.PathLike) -> dict:
     rooms = _rooms(graph, floors)
     sensors = _sensors(graph, rooms, where)
     used = sorted({r["floor"] for r in rooms.values()})
-    return {
+    document = {
         "building_id": str(graph.value(building, SNUK.buildingId) or _local(building)),
         "name": str(graph.value(building, RDFS.label) or _local(building)),
         "timezone": str(graph.value(building, SNUK.timezone) or "UTC"),
@@ -146,6 +165,37 @@ def brick_document(path: str | os.PathLike) -> dict:
         "rooms": list(rooms.values()),
         "sensors": sensors,
     }
+    return document | _holiday_region(graph, building, where)
+
+
+def _holiday_region(graph, building, where: str) -> dict:
+    """``country`` and ``subdivision`` from the building's address (none: no keys, Berlin's).
+
+    Raises ValueError naming the property for a region the ``holidays`` package does not know.
+    """
+    addresses = [*graph.objects(building, BRICK.hasAddress)]
+    addresses += [*graph.objects(building, VCARD.hasAddress)]
+    if not addresses:
+        return {}
+    if len(set(addresses)) > 1:
+        count = len(set(addresses))
+        raise ValueError(f"{where}: building {building} has {count} addresses; expected one")
+    address = addresses[0]
+    country = graph.value(address, VCARD["country-name"])
+    region = graph.value(address, VCARD.region)
+    if country is None:
+        raise ValueError(
+            f"{where}: the address of building {building} has no vcard:country-name; expected "
+            "the ISO 3166-1 alpha-2 code of its country, e.g. 'DE' (README: Brick)"
+        )
+    country, subdivision = str(country), None if region is None else str(region)
+    for term, problem in (
+        ("vcard:country-name", holiday_calendar_problem(country, None)),
+        ("vcard:region", holiday_calendar_problem(country, subdivision)),
+    ):
+        if problem:
+            raise ValueError(f"{where}: building {building}'s address, {term}: {problem}")
+    return {"country": country, "subdivision": subdivision}
 
 
 def _floors(graph) -> dict[URIRef, tuple[int, str]]:

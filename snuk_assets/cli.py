@@ -4,7 +4,7 @@ snuk simulate --landing ./data/landing --start 2016-06-01 --days 35 --seed 42
 snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
-snuk vacuum [--dry-run]        # expire raw data (90 days), delete replaced Delta files (7 days)
+snuk vacuum [--dry-run]        # expire raw data, compact the audit, delete replaced Delta files
 snuk forget --room ROOM [--before DATE]  # a room's data out of every table and the landing
 snuk evaluate uci-occupancy --data DIR   # detection and forecasts on a public dataset
 snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 [--replay --speed 60]
@@ -159,6 +159,7 @@ def _demo_command(args: argparse.Namespace) -> int:
 
 def _vacuum_command(args: argparse.Namespace) -> int:
     from snuk_assets.environment import raw_retention_days
+    from snuk_assets.housekeeping import compact_appended
     from snuk_assets.lakehouse import LakehouseError
     from snuk_assets.privacy import expire_raw
     from snuk_assets.settings import SnukSettings
@@ -173,10 +174,14 @@ def _vacuum_command(args: argparse.Namespace) -> int:
             verb = "would delete" if args.dry_run else "deleted"
             print(f"{name}: {verb} {count} raw rows/files before {cutoff} ({retention} days kept)")
     try:
+        compacted = compact_appended(lakehouse, dry_run=args.dry_run)
         done = lakehouse.vacuum(retention_hours=args.retention_hours, dry_run=args.dry_run)
     except LakehouseError as error:
         print(error, file=sys.stderr)
         return 1
+    for name, count in compacted.items():
+        if count:
+            print(f"{name}: {'would merge' if args.dry_run else 'merged'} {count} small files")
     verb = "would delete" if args.dry_run else "deleted"
     for name, files in done.items():
         print(

@@ -1,10 +1,14 @@
 """Housekeeping: a weekly ``vacuum`` of the lakehouse's replaced and orphaned files, after raw
-observations past their retention (``SNUK_RAW_RETENTION_DAYS``, 90 days) are deleted.
+observations past their retention (``SNUK_RAW_RETENTION_DAYS``, 90 days) are deleted and the
+appended tables' small files are compacted.
 
 Every partition replacement leaves the replaced Parquet files behind for time travel; a crashed
 write can leave files no commit names. ``Lakehouse.vacuum`` deletes both once they are older than
 Delta's retention (7 days by default, ``delta.deletedFileRetentionDuration``); the schedule runs
-it on Sundays at 03:00 UTC, and ``snuk vacuum`` runs it by hand.
+it on Sundays at 03:00 UTC, and ``snuk vacuum`` runs it by hand. The tables appended to a few
+rows at a time (``APPENDED_TABLES``) replace nothing, so there vacuum has nothing to delete while
+their files grow by one a commit: they are compacted first, and the merged files are vacuumed
+once past the retention.
 """
 
 from dagster import (
@@ -18,6 +22,19 @@ from dagster import (
 
 from snuk_assets.settings import SnukSettings
 
+# control_commands: one append a bin and building; live_room_forecasts: the live service
+# compacts it every day of appends, but only while one process runs that long.
+APPENDED_TABLES = ("control_commands", "live_room_forecasts")
+
+
+def compact_appended(lakehouse, *, dry_run: bool = False) -> dict[str, int]:
+    """Compact each of ``APPENDED_TABLES`` that exists; the files merged per table."""
+    return {
+        name: lakehouse.compact(name, dry_run=dry_run)
+        for name in APPENDED_TABLES
+        if lakehouse.exists(name)
+    }
+
 
 @op(description="Delete Delta files past the retention that no version within it needs.")
 def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> None:
@@ -26,6 +43,7 @@ def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> Non
 
     # Raw observations first: SNUK_RAW_RETENTION_DAYS (90) arrival days are kept.
     expired = expire_raw(settings, retention_days=raw_retention_days())
+    compacted = compact_appended(settings.lakehouse())
     done = settings.lakehouse().vacuum()
     deleted = {name: len(files) for name, files in done.items() if not isinstance(files, str)}
     skipped = {name: reason for name, reason in done.items() if isinstance(reason, str)}
@@ -36,6 +54,7 @@ def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> Non
             "files_deleted": MetadataValue.json(deleted),
             "tables_skipped": MetadataValue.json(skipped),
             "raw_expired": MetadataValue.json(expired),
+            "files_compacted": MetadataValue.json(compacted),
         }
     )
 

@@ -18,6 +18,7 @@ commits leaves both tables as they were, to every reader through this class.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import os
@@ -300,6 +301,27 @@ class Lakehouse:
             root = Path(self.location.prefix)
             names = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
         return sorted(name for name in names if self.exists(name))
+
+    def compact(self, name: str, *, dry_run: bool = False) -> int:
+        """Merge each partition's small files of table ``name`` into larger ones.
+
+        For the tables appended to a few rows at a time (``control_commands``, one commit a
+        bin): their rows stay as they were, in fewer files; the merged files are left for
+        ``vacuum`` to delete after the retention. Returns how many files were merged (with
+        ``dry_run``, how many would be: those of partitions with more than one file).
+        """
+        table = self.table(name)
+        if dry_run:
+            # Our tables are partitioned by folder: a file's folder is its partition.
+            per_partition = collections.Counter(uri.rsplit("/", 1)[0] for uri in table.file_uris())
+            return sum(n for n in per_partition.values() if n > 1)
+        merged = {}
+
+        def write() -> None:
+            merged.update(self.table(name).optimize.compact())
+
+        self.commit_with_retries(write, self.table_uri(name))
+        return int(merged.get("numFilesRemoved", 0))
 
     def vacuum(
         self, *, retention_hours: int | None = None, dry_run: bool = False

@@ -98,3 +98,62 @@ def test_a_point_of_an_unknown_class_is_an_error_naming_it(tmp_path):
     model.write_text(HAND_WRITTEN + ":v a brick:Valve_Command ; brick:isPointOf :r101 .\n")
     with pytest.raises(ValueError, match="Valve_Command"):
         load_registry(model)
+
+
+def test_the_holiday_region_round_trips_as_the_buildings_address(tmp_path):
+    registry_yaml = tmp_path / "london.yaml"
+    registry_yaml.write_text(
+        "building_id: ldn\nname: London\ntimezone: Europe/London\ncountry: GB\nsubdivision: ENG\n"
+        "floors: [{floor: 0, name: Ground}]\n"
+        "rooms: [{room_id: g1, floor: 0, name: G1, kind: office, area_m2: 20}]\n"
+        "sensors: [{sensor_id: g1-pir, room_id: g1, type: motion}]\n"
+    )
+    model = tmp_path / "london.ttl"
+    text = registry_to_turtle(load_registry(registry_yaml))
+    assert "brick:hasAddress" in text and "vcard:country-name" in text
+    model.write_text(text)
+    again = load_registry(model)
+    assert (again.country, again.subdivision) == ("GB", "ENG")
+    assert again.holiday_calendar().dates([2026]) == load_registry(
+        registry_yaml
+    ).holiday_calendar().dates([2026])
+
+
+ADDRESS = """
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+:hq brick:hasAddress [ a vcard:Address ; vcard:country-name "{country}" {region} ] .
+"""
+
+
+def hand_written_at(tmp_path, country: str, region: str | None = None):
+    model = tmp_path / "hq.ttl"
+    extra = "" if region is None else f'; vcard:region "{region}"'
+    model.write_text(HAND_WRITTEN + ADDRESS.format(country=country, region=extra))
+    return model
+
+
+def test_a_hand_written_address_names_the_holidays(tmp_path):
+    registry = load_registry(hand_written_at(tmp_path, "US", "NY"))
+    assert (registry.country, registry.subdivision) == ("US", "NY")
+    assert (load_registry(hand_written_at(tmp_path, "SG")).country, None) == ("SG", None)
+    no_address = tmp_path / "plain.ttl"
+    no_address.write_text(HAND_WRITTEN)
+    assert (load_registry(no_address).country, load_registry(no_address).subdivision) == (
+        "DE",
+        "BE",
+    )  # as a YAML registry without country
+
+
+@pytest.mark.parametrize(
+    ("country", "region", "message"),
+    [
+        ("XX", None, "vcard:country-name: unknown country 'XX'"),
+        ("de", None, "vcard:country-name: unknown country 'de'"),
+        ("DE", "XX", "vcard:region: country 'DE' has no subdivision 'XX'"),
+    ],
+)
+def test_an_unknown_region_in_brick_is_an_error_naming_the_property(
+    tmp_path, country, region, message
+):
+    with pytest.raises(ValueError, match=f"hq.ttl: building urn:example#hq's address, {message}"):
+        load_registry(hand_written_at(tmp_path, country, region))

@@ -1,4 +1,5 @@
-"""Vacuum of replaced and orphaned Delta files, within Delta's retention rules (issue 20)."""
+"""Vacuum of replaced and orphaned Delta files, within Delta's retention rules (issue 20), and
+the compaction of the append-only command audit before it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
+from snuk_assets.control.audit import AUDIT_SCHEMA, AUDIT_TABLE, append_audit
+from snuk_assets.housekeeping import compact_appended
 from snuk_assets.lakehouse import Lakehouse, LakehouseError
 
 DAY = dt.date(2016, 8, 14)
@@ -81,3 +84,56 @@ def test_snuk_vacuum_runs_from_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "t: would delete 0 files"
+
+
+def audit_rows(room_id: str, when: dt.datetime) -> pa.Table:
+    """One command's audit row, as ``CommandIssuer`` appends it (one commit a bin)."""
+    row = {name: None for name in AUDIT_SCHEMA.names}
+    row |= {"issued_at": when, "action": "command", "building_id": "b", "room_id": room_id}
+    row |= {"sent": False, "dry_run": True, "date": when.date()}
+    return pa.Table.from_pylist([row], schema=AUDIT_SCHEMA)
+
+
+def test_the_command_audit_is_compacted_and_its_merged_files_vacuumed(tmp_path):
+    lakehouse = Lakehouse(str(tmp_path))
+    start = dt.datetime(2016, 8, 14, 8, 0, tzinfo=dt.UTC)
+    for k in range(6):  # six bins of one day, then two of the next: eight small files
+        append_audit(lakehouse, audit_rows(f"r{k}", start + dt.timedelta(minutes=5 * k)))
+    for k in range(2):
+        append_audit(lakehouse, audit_rows(f"s{k}", start + dt.timedelta(days=1, minutes=5 * k)))
+    table_dir = tmp_path / AUDIT_TABLE
+    before = lakehouse.read(AUDIT_TABLE).sort_by("issued_at")
+    assert len(parquet_files(table_dir)) == 8
+
+    assert compact_appended(lakehouse, dry_run=True) == {AUDIT_TABLE: 8}
+    assert len(parquet_files(table_dir)) == 8
+    assert compact_appended(lakehouse) == {AUDIT_TABLE: 8}  # one file a day now
+    assert len(DeltaTable(str(table_dir)).file_uris()) == 2
+    assert lakehouse.read(AUDIT_TABLE).sort_by("issued_at").equals(before)  # the same rows
+    assert compact_appended(lakehouse) == {AUDIT_TABLE: 0}  # nothing left to merge
+
+    # The merged files stay for the retention (7 days: none is deleted now), then go.
+    assert lakehouse.vacuum()[AUDIT_TABLE] == []
+    DeltaTable(str(table_dir)).alter.set_table_properties(
+        {"delta.deletedFileRetentionDuration": "interval 0 hours"}
+    )
+    assert len(lakehouse.vacuum()[AUDIT_TABLE]) == 8
+    assert len(parquet_files(table_dir)) == 2
+    assert lakehouse.read(AUDIT_TABLE).sort_by("issued_at").equals(before)
+
+
+def test_snuk_vacuum_compacts_the_command_audit(tmp_path):
+    lakehouse = Lakehouse(str(tmp_path / "lake"))
+    start = dt.datetime(2016, 8, 14, 8, 0, tzinfo=dt.UTC)
+    for k in range(3):
+        append_audit(lakehouse, audit_rows(f"r{k}", start + dt.timedelta(minutes=5 * k)))
+    result = subprocess.run(
+        [sys.executable, "-m", "snuk_assets.cli", "vacuum"],
+        env={**os.environ, "SNUK_LAKEHOUSE_URI": str(tmp_path / "lake")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "control_commands: merged 3 small files" in result.stdout.splitlines()
+    assert len(DeltaTable(lakehouse.table_uri(AUDIT_TABLE)).file_uris()) == 1

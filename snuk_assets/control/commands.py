@@ -8,6 +8,11 @@ for rooms an admin enabled, ``safety.Actuation``, and within the switch cap,
 a message on a command topic always has its row, and a publish that fails gets a second
 (``action`` ``publish_failed``). The same table holds every enable and disable (``action``),
 with the admin and the reason.
+
+Every command carries ``valid_until`` (ISO, UTC): the end of the bin it is for, when the next
+bin's command supersedes it. A receiver must ignore a command past it: a QoS 1 message can
+arrive late (a broker that kept it for an actuator offline, a resend after a reconnect), and a
+stale "lights off" must not act on a room that is occupied by then.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ log = logging.getLogger("snuk.control")
 __all__ = [
     "AUDIT_SCHEMA",
     "AUDIT_TABLE",
+    "COMMAND_VALIDITY",
     "DRY_RUN",
+    "EXPIRED",
     "NOT_ENABLED",
     "CommandIssuer",
     "append_audit",
@@ -52,17 +59,23 @@ def command_payload(
     forecast: dict | None,
     dry_run: bool,
     bin_start: str | None = None,
+    valid_until: dt.datetime | None = None,
 ) -> dict:
     """The command message: ``lights`` (bool), ``hvac_mode``, ``reason``, the ``forecast`` it
-    used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null) and
-    the ``bin_start`` of the bin it is for (ISO, UTC; null when not given)."""
+    used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null), the
+    ``bin_start`` of the bin it is for (ISO, UTC; null when not given) and ``valid_until``
+    (ISO, UTC; default ``issued_at`` + ``COMMAND_VALIDITY``): a receiver ignores it after."""
     if hvac_mode not in HVAC_MODES:
         raise ValueError(f"hvac_mode {hvac_mode!r} is not one of {HVAC_MODES}")
     if issued_at.tzinfo is None:
         raise ValueError("issued_at must be timezone-aware (UTC)")
+    valid_until = valid_until or issued_at + COMMAND_VALIDITY
+    if valid_until.tzinfo is None:
+        raise ValueError("valid_until must be timezone-aware (UTC)")
     return {
         "room_id": room_id,
         "issued_at": issued_at.astimezone(dt.UTC).isoformat(),
+        "valid_until": valid_until.astimezone(dt.UTC).isoformat(),
         "bin_start": bin_start,
         "lights": bool(lights),
         "hvac_mode": hvac_mode,
@@ -74,9 +87,13 @@ def command_payload(
 
 
 Publisher = Callable[[str, str], None]  # (topic, JSON payload): e.g. paho's client.publish
+# A command's validity without a bin to end it: one 5-minute bin, the default.
+COMMAND_VALIDITY = dt.timedelta(minutes=5)
 # Why a command was not sent (``not_sent_because``); the switch cap's says its limit.
 DRY_RUN = "dry run"
 NOT_ENABLED = "actuation not enabled for the room"
+# A decision for a bin already over when it was made (a step that ran late): audited, not sent.
+EXPIRED = "expired before it was sent"
 
 
 @dataclass
@@ -106,6 +123,7 @@ class CommandIssuer:
         policy: str,
         forecasts: dict[str, dict] | None = None,
         bin_start: str | None = None,
+        valid_until: dt.datetime | None = None,
     ) -> pa.Table:
         """Audit everything, then publish what may be published; returns the audit rows.
 
@@ -114,9 +132,11 @@ class CommandIssuer:
         row (``sent`` true: handed to the publisher). A publish that then fails gets a second
         row, ``action`` ``publish_failed``, with the error in ``not_sent_because``; it is in
         the returned table too. ``bin_start``: the bin the commands are for (ISO, UTC),
-        carried in each payload."""
+        carried in each payload; ``valid_until``: that bin's end (default: ``issued_at`` +
+        ``COMMAND_VALIDITY``), after which a receiver ignores the command."""
+        valid_until = valid_until or issued_at + COMMAND_VALIDITY
         rows = [
-            self._row(commands, i, room_id, issued_at, policy, forecasts, bin_start)
+            self._row(commands, i, room_id, issued_at, policy, forecasts, bin_start, valid_until)
             for i, room_id in enumerate(room_ids)
         ]
         table = pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)
@@ -147,7 +167,9 @@ class CommandIssuer:
             )
         return pa.concat_tables([table, failures])
 
-    def _row(self, commands, i, room_id, issued_at, policy, forecasts, bin_start) -> dict:
+    def _row(
+        self, commands, i, room_id, issued_at, policy, forecasts, bin_start, valid_until
+    ) -> dict:
         """The audit row of room ``i``'s command, with why it is not sent (None: it is)."""
         topic = command_topic(self.building_id, room_id)
         payload = command_payload(
@@ -160,8 +182,9 @@ class CommandIssuer:
             forecast=(forecasts or {}).get(room_id),
             dry_run=self.dry_run,
             bin_start=bin_start,
+            valid_until=valid_until,
         )
-        why_not = self._why_not(room_id, payload, issued_at)
+        why_not = self._why_not(room_id, payload, issued_at, valid_until)
         return {
             "issued_at": issued_at,
             "action": "command",
@@ -180,9 +203,13 @@ class CommandIssuer:
             "date": issued_at.astimezone(dt.UTC).date(),
         }
 
-    def _why_not(self, room_id: str, payload: dict, issued_at: dt.datetime) -> str | None:
+    def _why_not(
+        self, room_id: str, payload: dict, issued_at: dt.datetime, valid_until: dt.datetime
+    ) -> str | None:
         if self.dry_run:
             return DRY_RUN
+        if valid_until <= issued_at:
+            return f"{EXPIRED}: valid until {valid_until.astimezone(dt.UTC).isoformat()}"
         if self.actuation is None or not self.actuation.is_enabled(room_id):
             return NOT_ENABLED
         if self.publisher is None:

@@ -7,9 +7,10 @@ off in a row saves that row's logged energy, and costs the occupied minutes it l
 Chilled water needs one (the room's heat stays), so only its use in empty rows is reported,
 as potential. The policies see presence as their sensor (ROBOD has no motion sensors):
 ``reactive`` keeps on until 20 minutes after the last present row; ``oracle`` is on exactly
-in present rows; ``fixed_schedule`` 07:00-19:00 local on working days (every ROBOD day is
-one); ``forecast`` is on when present in the row before, or when SNUK's forest, trained on
-the room's September days (``TRAIN_BEFORE``) with the pipeline's windows and training, gives
+in present rows; ``fixed_schedule`` 07:00-19:00 local on working days (Singapore's calendar,
+``HOLIDAYS``; every ROBOD day is one); ``forecast`` is on when present in the row before, or
+when SNUK's forest, trained on the room's September days (``TRAIN_BEFORE``) with the
+pipeline's windows and training (and Singapore's holidays for ``working_day``), gives
 the row a probability of occupancy above the room's price cut (``Prices``, the lamps' logged
 power). A decision for a row uses the rows before it only (except the oracle's). Savings are
 reported over the whole span for the baselines and, beside them, over the December days
@@ -22,6 +23,8 @@ import pathlib
 
 import numpy as np
 import pandas as pd
+
+from snuk_assets.transforms.holidays import HolidayCalendar
 
 ROOMS = {
     "Room1": "lecture room",
@@ -36,6 +39,7 @@ THERMAL = ["chilled_water_energy"]
 ROW_MINUTES = 5
 REACTIVE_DELAY_MINUTES = 20
 TIMEZONE = "Asia/Singapore"
+HOLIDAYS = HolidayCalendar("SG")  # the windows' working_day and the fixed schedule's days
 TRAIN_BEFORE = pd.Timestamp("2021-11-01", tz="UTC")  # September block trains, December tests
 
 
@@ -65,7 +69,8 @@ def policy_on(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     present = frame["occupant_presence"].to_numpy() > 0
     local = frame["timestamp"]
     hour = local.dt.hour.to_numpy()
-    working = local.dt.day_of_week.to_numpy() < 5
+    holidays = HOLIDAYS.dates(set(local.dt.year))
+    working = (local.dt.day_of_week.to_numpy() < 5) & ~local.dt.date.isin(holidays).to_numpy()
     # Present in a row within the last 20 minutes, by the clock: the logged days are not
     # contiguous, and a gap in the rows is not presence.
     seconds = local.astype("int64").to_numpy() // 10**9
@@ -115,6 +120,7 @@ def forecast_now(frame: pd.DataFrame, room_id: str) -> tuple[np.ndarray, dict]:
         fsteps=12,
         freq=params.freq,
         timezone=TIMEZONE,
+        holidays=HOLIDAYS,
         anchors=pd.DatetimeIndex(room["bin_start"]),
     )
     proba = np.full(len(room), np.nan)

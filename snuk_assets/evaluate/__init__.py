@@ -65,7 +65,7 @@ def _write_landing(folder: pathlib.Path | None, name: str, observations) -> None
 
 
 def _uci_command(args: argparse.Namespace) -> int:
-    from snuk_assets.evaluate.datasets import UCI_TIMEZONE, uci_observations
+    from snuk_assets.evaluate.datasets import UCI_HOLIDAYS, UCI_TIMEZONE, uci_observations
     from snuk_assets.evaluate.run import evaluate, print_scores, windows_of
 
     params = _params(args)
@@ -73,7 +73,9 @@ def _uci_command(args: argparse.Namespace) -> int:
     for part in ("datatraining", "datatest"):
         observations = uci_observations(args.data / f"{part}.txt")
         _write_landing(args.landing, f"uci-{part}", observations)
-        frames[part] = windows_of(observations, timezone=UCI_TIMEZONE, params=params)
+        frames[part] = windows_of(
+            observations, timezone=UCI_TIMEZONE, holidays=UCI_HOLIDAYS, params=params
+        )
     scores = evaluate(
         frames["datatraining"],
         frames["datatest"],
@@ -91,7 +93,11 @@ def _uci_command(args: argparse.Namespace) -> int:
 
 
 def _room_climate_command(args: argparse.Namespace) -> int:
-    from snuk_assets.evaluate.datasets import ROOM_CLIMATE_TIMEZONE, room_climate_observations
+    from snuk_assets.evaluate.datasets import (
+        ROOM_CLIMATE_HOLIDAYS,
+        ROOM_CLIMATE_TIMEZONE,
+        room_climate_observations,
+    )
     from snuk_assets.evaluate.run import evaluate, print_scores, time_ordered_split, windows_of
 
     params = _params(args)
@@ -102,7 +108,12 @@ def _room_climate_command(args: argparse.Namespace) -> int:
     for folder in folders:
         observations = room_climate_observations(folder)
         _write_landing(args.landing, f"room-climate-{folder.name}", observations)
-        windows = windows_of(observations, timezone=ROOM_CLIMATE_TIMEZONE, params=params)
+        windows = windows_of(
+            observations,
+            timezone=ROOM_CLIMATE_TIMEZONE,
+            holidays=ROOM_CLIMATE_HOLIDAYS,
+            params=params,
+        )
         train, test = time_ordered_split(windows, args.test_fraction)
         scores = evaluate(
             train,

@@ -12,8 +12,13 @@ import pathlib
 
 import pandas as pd
 
+from snuk_assets.transforms.holidays import HolidayCalendar
+
+# Each dataset's time zone and public holidays (the windows' working_day): where it was recorded.
 UCI_TIMEZONE = "Europe/Brussels"  # the UCI office is in Mons, Belgium
+UCI_HOLIDAYS = HolidayCalendar("BE")
 ROOM_CLIMATE_TIMEZONE = "Europe/Berlin"  # the room-climate study ran in Erlangen, Germany
+ROOM_CLIMATE_HOLIDAYS = HolidayCalendar("DE", "BY")  # Erlangen is in Bavaria
 _UCI_COLUMNS = {"Temperature": "t", "Humidity": "h", "Light": "l", "Occupancy": "m"}
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from snuk_assets.engines import LocalEngine
 from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.stages import resample, rooms, windows
+from snuk_assets.transforms.holidays import HolidayCalendar
 from snuk_assets.transforms.models.metrics import binary_scores
 from snuk_assets.transforms.models.training import (
     TrainingParams,
@@ -46,10 +47,13 @@ class EvalParams:
     training: TrainingParams = field(default_factory=TrainingParams)
 
 
-def windows_of(observations: pd.DataFrame, *, timezone: str, params: EvalParams) -> pd.DataFrame:
+def windows_of(
+    observations: pd.DataFrame, *, timezone: str, holidays: HolidayCalendar, params: EvalParams
+) -> pd.DataFrame:
     """Observations (``sensor_id``, ``ts``, ``value``) -> bins -> room series -> windows.
 
     Each stage's group function runs as in its asset; every observation arrives on time.
+    ``timezone`` and ``holidays`` are where the dataset was recorded (``datasets``).
     """
     start = observations["ts"].min().floor(params.freq)
     end = observations["ts"].max().floor(params.freq) + pd.Timedelta(params.freq)
@@ -88,6 +92,7 @@ def windows_of(observations: pd.DataFrame, *, timezone: str, params: EvalParams)
             fsteps=params.fsteps,
             freq=params.freq,
             timezone=timezone,
+            holidays=holidays,
             anchors=pd.date_range(start, end, freq=params.freq, inclusive="left"),
         ),
         schema=windows.window_schema(params.bsteps, params.fsteps),

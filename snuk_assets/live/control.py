@@ -31,7 +31,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from snuk_assets.control.commands import DRY_RUN, NOT_ENABLED, CommandIssuer, forecast_message
+from snuk_assets.control.commands import (
+    DRY_RUN,
+    EXPIRED,
+    NOT_ENABLED,
+    CommandIssuer,
+    forecast_message,
+)
 from snuk_assets.control.evaluation import FORECAST_HORIZONS, ControlParams, forecast_policy
 from snuk_assets.control.plant import RoomPlant
 from snuk_assets.control.policies import ForecastPolicy, Situation
@@ -42,9 +48,16 @@ POLICY = "forecast"
 Publisher = Callable[[str, str], None]
 log = logging.getLogger("snuk.live.control")
 # How the service's commands ended, per room and bin (``/health``): published; audited in
-# dry run; refused because no admin enabled the room, or by the switch cap; failed (the
-# decision, its audit or its publish).
-OUTCOMES = ("sent", "dry_run", "refused_not_enabled", "refused_switch_limit", "failed")
+# dry run; refused because no admin enabled the room, or by the switch cap; expired (its bin
+# over before it was decided: a late step); failed (the decision, its audit or its publish).
+OUTCOMES = (
+    "sent",
+    "dry_run",
+    "refused_not_enabled",
+    "refused_switch_limit",
+    "expired",
+    "failed",
+)
 
 
 def command_outcomes(audit: pa.Table) -> collections.Counter:
@@ -64,6 +77,8 @@ def command_outcomes(audit: pa.Table) -> collections.Counter:
             counts["refused_not_enabled"] += 1
         elif why_not.startswith("switch limit"):
             counts["refused_switch_limit"] += 1
+        elif why_not.startswith(EXPIRED):
+            counts["expired"] += 1
         else:  # no publisher: it should have gone and could not
             counts["failed"] += 1
     return counts
@@ -235,6 +250,8 @@ class LiveControl:
             policy=POLICY,
             forecasts=used,
             bin_start=situation.bin_start.isoformat(),
+            # superseded at the bin's end: a receiver ignores it after (a late delivery)
+            valid_until=(situation.bin_start + pd.Timedelta(self.freq)).to_pydatetime(),
         )
 
 
@@ -242,11 +259,19 @@ def mqtt_publisher(client) -> Publisher:
     """Commands at QoS 1, not retained: an actuator that reconnects waits for the next bin
     rather than acting on a command from before SNUK stopped.
 
-    Raises ``ConnectionError`` when paho does not take the message for the broker (no
-    connection, a full queue): the issuer audits that as ``publish_failed``. Without a
-    connection paho keeps a QoS 1 message and sends it once reconnected, late."""
+    Raises ``ConnectionError`` when paho does not take the message for the broker: the issuer
+    audits that as ``publish_failed``. Without a connection the command is not handed to paho
+    at all: paho would keep a QoS 1 message and send it once reconnected, minutes late, for a
+    bin long past. A connection lost between the check and the send can still leave one in
+    paho's queue (its row says ``publish_failed``, rc 4): the payload's ``valid_until`` is
+    what makes it harmless, a receiver ignores a command past it (README: Live)."""
 
     def publish(topic: str, payload: str) -> None:
+        if not client.is_connected():
+            raise ConnectionError(
+                f"{topic}: not connected to the broker (paho rc {mqtt.MQTT_ERR_NO_CONN}): not "
+                "queued, so never sent late on the reconnect"
+            )
         info = client.publish(topic, payload, qos=1, retain=False)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise ConnectionError(f"{topic}: {mqtt.error_string(info.rc)} (paho rc {info.rc})")

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.stages.rooms import room_types
-from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
+from snuk_assets.transforms.holidays import HolidayCalendar
 from snuk_assets.transforms.rooms import (
     WINDOWED_COLUMNS,
     further_columns,
@@ -89,15 +89,16 @@ def room_day_windows(
     freq: str,
     timezone: str,
     anchors: pd.DatetimeIndex,
+    holidays: HolidayCalendar,
     optional_signals: Mapping[str, list[str]] | None = None,
-    holidays: HolidayCalendar = BERLIN,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
 
     ``signals`` maps each room with a motion sensor or a people counter to the signal
     columns it has; other rooms have no windows (no occupancy to learn). ``optional_signals``
     maps a room to further columns whose lags its windows carry without needing them
-    complete. ``holidays``: the building's, for the ``working_day`` feature. The summary row
+    complete. ``holidays``: the building's (or the dataset's), for the ``working_day`` feature;
+    no default, so no caller gets Berlin's by omission. The summary row
     counts the anchors dropped.
     """
     room_id = room["room_id"].iloc[0]

@@ -54,3 +54,20 @@ def test_incomplete_rows_are_counted_not_used(tmp_path):
 def test_a_missing_room_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="combined_Room1.csv"):
         robod_savings(tmp_path)
+
+
+def test_the_schedule_keeps_singapores_holidays(tmp_path):
+    # 9 August 2021, a Monday, is Singapore's National Day: the schedule stays off all day.
+    presence = [0] * 12 + [1, 1] + [0] * 10
+    for name in ROOMS:
+        fan = "ahu_fan_energy" if name == "Room3" else "fcu_fan_energy"
+        write_room(
+            tmp_path / f"combined_{name}.csv",
+            presence,
+            [1.0] * 24,
+            fan_column=fan,
+            start="2021-08-09 06:00",
+        )
+    schedule = robod_savings(tmp_path)["Room1"]["policies"]["fixed_schedule"]
+    assert schedule["switched_kwh_saved"] == 24
+    assert schedule["occupied_minutes_off"] == 10

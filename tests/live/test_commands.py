@@ -102,6 +102,7 @@ def test_only_the_enabled_room_gets_commands_on_the_broker(commanding):
         "dry_run": 0,
         "refused_not_enabled": len(others),
         "refused_switch_limit": 0,
+        "expired": 0,
         "failed": 0,
     }
 
