@@ -38,8 +38,9 @@ class LocalEngine(ComputeEngine):
 
     A stage's memory depends on ``chunk_rows``, not on its range: each slice is read a chunk
     of whole keys at a time (``Lakehouse.key_counts``, then a key range per chunk), kept as
-    Arrow and sorted by key, and only one group at a time becomes pandas; the results stream
-    to the single commit (``RowBatches``) and only the small summaries are collected.
+    Arrow and sorted by key, and only one group at a time becomes pandas; the results go to
+    a spill file on local disk (lz4 Arrow IPC), streamed from it to the single commit
+    (``RowBatches``), and only the small summaries are kept in memory.
 
     Workers are spawned, never forked: delta-rs panics in a forked copy of a process that
     already used it. A pool is started per chunk and its workers import the group function's
