@@ -5,10 +5,10 @@
 
 The first run into ``--workdir`` simulates the reference office for ``--build-days`` (default
 90) and ingests every arrival day, as ``pipeline_benchmark.py`` does (neither is timed); later
-runs reuse it. Then ``resampled_series`` is materialized, one ``dagster asset materialize`` per
-``--days`` value, for the measurement days ``start .. start + days - 1``. ``--venv`` runs
-another checkout's code (the venv's parent folder) against the same lakehouse: main beside a
-branch. Issue 19: peak memory must depend on the chunk, not the range.
+runs reuse it. Then ``resampled_series`` (or the ``--select`` stage) is materialized, one
+``dagster asset materialize`` per ``--days`` value, for the days ``start .. start + days - 1``.
+``--venv`` runs another checkout's code (the venv's parent folder) against the same lakehouse:
+main beside a branch. Issue 19: peak memory must depend on the chunk, not the range.
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ def main() -> None:
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2016, 6, 1))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--venv", type=pathlib.Path, default=ROOT / ".venv")
+    parser.add_argument(
+        "--select",
+        default="resampled_series",
+        help="the stage run (room_series, feature_windows: after the stages they read)",
+    )
     args = parser.parse_args()
 
     work = args.workdir.resolve()
@@ -85,13 +90,18 @@ def main() -> None:
     rows = {}
     for days in args.days:
         end = args.start + dt.timedelta(days=days - 1)
-        command = [*materialize(venv), "--select", "resampled_series"]
+        command = [*materialize(venv), "--select", args.select]
         command += ["--partition-range", f"{args.start}...{end}"]
-        rows[days] = run_stage(command, env, work / f"resample-{days}d.log")
+        rows[days] = run_stage(command, env, work / f"{args.select}-{days}d.log")
         print(f"  {days:3d} days  {rows[days]['wall_s']:7.1f} s  {rows[days]['peak_mib']:6,d} MiB")
     write_report(
         "resample_memory",
-        {"checkout": str(venv.parent), "start": args.start.isoformat(), "runs": rows},
+        {
+            "checkout": str(venv.parent),
+            "stage": args.select,
+            "start": args.start.isoformat(),
+            "runs": rows,
+        },
     )
 
 
