@@ -25,7 +25,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from snuk_assets.tables import (
     check_partition_schema,
     check_rows_within,
     missing_columns_error,
+    plain_schema,
     plain_strings,
 )
 
@@ -61,6 +62,33 @@ class WriteReport:
     rows: int
     dates: tuple[dt.date, ...]
     attempts: int
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """The rows whose ``column`` lies in ``[first, last]``, or with both None, is null.
+
+    Keys are strings or integers, compared as SQL (and Arrow) compare them: strings by their
+    UTF-8 bytes.
+    """
+
+    column: str
+    first: str | int | None
+    last: str | int | None
+
+    def predicate(self) -> str:
+        column = f'"{self.column}"'
+        if self.first is None and self.last is None:
+            return f"{column} IS NULL"
+        return f"({column} >= {_literal(self.first)} AND {column} <= {_literal(self.last)})"
+
+
+def _literal(value: str | int | None) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"a key range needs string or integer keys, not {value!r}")
 
 
 def date_ranges(dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -204,7 +232,7 @@ class Lakehouse:
         one of ``dates``. Partitions not named are left untouched. The table is created,
         partitioned by ``date``, on its first write. The commit info records the dates (and
         ``ingest_id``, for :meth:`replace_partitions_together`). ``RowBatches`` are streamed
-        to the writer a batch at a time, each checked as it passes.
+        to the writer a batch at a time, each checked and counted as it passes.
         """
         dates = tuple(sorted(set(dates)))
         _check_before_write(data, dates, name)
@@ -214,9 +242,22 @@ class Lakehouse:
         if ingest_id is not None:
             metadata[_INGEST_ID] = ingest_id
         commit = CommitProperties(custom_metadata=metadata)
+        written = 0
+
+        def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            nonlocal written
+            for batch in batches:
+                written += batch.num_rows
+                yield batch
 
         def write() -> None:
-            rows = data.checked_reader(dates, name) if isinstance(data, RowBatches) else data
+            nonlocal written
+            written = 0
+            rows = data
+            if isinstance(data, RowBatches):
+                rows = pa.RecordBatchReader.from_batches(
+                    data.schema, counted(data.checked_batches(dates, name))
+                )
             if self.exists(name):
                 write_deltalake(
                     uri,
@@ -241,7 +282,8 @@ class Lakehouse:
 
         attempts = self.commit_with_retries(write, uri)
         version = self.table(name).version()
-        return WriteReport(uri, version, data.num_rows, dates, attempts)
+        rows_written = written if isinstance(data, RowBatches) else data.num_rows
+        return WriteReport(uri, version, rows_written, dates, attempts)
 
     def replace_table(self, name: str, data: pa.Table) -> WriteReport:
         """Overwrite a whole unpartitioned table (e.g. the building registry)."""
@@ -369,11 +411,14 @@ class Lakehouse:
         *,
         dates: Iterable[dt.date] | None = None,
         columns: list[str] | None = None,
+        keys: KeyRange | None = None,
         missing_ok: bool = False,
     ) -> pa.Table | None:
         """Rows of table ``name``, only from the partitions ``dates`` if given.
 
-        With ``missing_ok``, a table that does not exist yet reads as ``None``.
+        With ``keys``, only the rows whose key lies in that range (a chunk of a long range,
+        see ``key_counts``). With ``missing_ok``, a table that does not exist yet reads as
+        ``None``.
         """
         if missing_ok and not self.exists(name):
             return None
@@ -382,28 +427,69 @@ class Lakehouse:
             missing = sorted(set(columns) - set(pa.schema(table.schema()).names))
             if missing:
                 raise missing_columns_error(self.table_uri(name), name, missing)
+        select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        where = [] if keys is None else [keys.predicate()]
+        parts = self._select(name, table, dates, select=select, where=where)
+        if parts is None:
+            return _empty_result(table, columns)
+        # An older version may lack a column a newer SNUK added: it reads as null.
+        return pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
+
+    def key_counts(self, name: str, key: str, *, dates: Iterable[dt.date]) -> pa.Table:
+        """Rows per value of column ``key`` in the partitions ``dates`` (``key``, ``rows``).
+
+        A null key is counted too. The rows are not read, so a long range can then be read a
+        chunk of keys at a time (``read(..., keys=KeyRange(...))``).
+        """
+        table = self.table(name)
+        if key not in pa.schema(table.schema()).names:
+            raise missing_columns_error(self.table_uri(name), name, [key])
+        select = f'"{key}", count(*) AS rows'
+        parts = self._select(name, table, dates, select=select, where=[], group_by=key)
+        if parts is None:
+            field = plain_schema(pa.schema(table.schema())).field(key)
+            return pa.schema([field, pa.field("rows", pa.int64())]).empty_table()
+        if len(parts) == 1:
+            return parts[0]
+        # Dates served from older versions (an unfinished ingest) were counted apart.
+        counts = pa.concat_tables(parts).group_by(key).aggregate([("rows", "sum")])
+        return counts.rename_columns({"rows_sum": "rows"}).select([key, "rows"])
+
+    def _select(
+        self,
+        name: str,
+        table: DeltaTable,
+        dates: Iterable[dt.date] | None,
+        *,
+        select: str,
+        where: list[str],
+        group_by: str | None = None,
+    ) -> list[pa.Table] | None:
+        """``select`` over the partitions ``dates`` (all without), each date read at its
+        latest committed write: one result per version read, None when no date is named."""
         wanted = None if dates is None else sorted(set(dates))
         if wanted is not None and not wanted:
-            return _empty_result(table, columns)
+            return None
         older = self.uncommitted_dates(name)
         if wanted is not None:
             older = {d: v for d, v in older.items() if d in set(wanted)}
-        where = [] if wanted is None else [f"({partition_predicate(wanted)})"]
+        days = [] if wanted is None else [f"({partition_predicate(wanted)})"]
         if older:
-            where.append(f"NOT ({partition_predicate(older)})")
+            days.append(f"NOT ({partition_predicate(older)})")
         try:
-            parts = [_query(table, columns, where)]
+            parts = [_query(table, select, [*days, *where], group_by)]
             # Dates whose newest write is an unfinished ingest: their latest committed write.
             for version in sorted({v for v in older.values() if v is not None}):
                 at = [d for d, v in older.items() if v == version]
                 past = self.table(name, version=version)
-                parts.append(_query(past, columns, [f"({partition_predicate(at)})"]))
+                parts.append(
+                    _query(past, select, [f"({partition_predicate(at)})", *where], group_by)
+                )
         except (DeltaError, OSError) as error:
             raise LakehouseError(
                 f"reading the Delta table {self.table_uri(name)} failed: {error}"
             ) from error
-        # An older version may lack a column a newer SNUK added: it reads as null.
-        return pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
+        return parts
 
     def uncommitted_dates(self, name: str) -> dict[dt.date, int | None]:
         """Dates of a follower table whose newest write belongs to an unfinished ingest.
@@ -442,11 +528,12 @@ def _check_before_write(data: pa.Table | RowBatches, dates: tuple[dt.date, ...],
         check_rows_within(data, dates, name)
 
 
-def _query(table: DeltaTable, columns: list[str] | None, where: list[str]) -> pa.Table:
-    select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+def _query(table: DeltaTable, select: str, where: list[str], group_by: str | None) -> pa.Table:
     sql = f"SELECT {select} FROM snuk_table"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    if group_by:
+        sql += f' GROUP BY "{group_by}"'
     # delta-rs's own query engine, not DeltaTable.to_pyarrow_table: the pyarrow dataset it
     # builds leaves scanner threads that abort the interpreter at exit now and then
     # (delta-rs issue 2184).
@@ -461,4 +548,4 @@ def _empty_result(table: DeltaTable, columns: list[str] | None) -> pa.Table:
     return schema.empty_table()
 
 
-__all__ = ["DATE_COLUMN", "Lakehouse", "LakehouseError", "WriteReport"]
+__all__ = ["DATE_COLUMN", "KeyRange", "Lakehouse", "LakehouseError", "WriteReport"]

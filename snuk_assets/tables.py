@@ -53,22 +53,17 @@ class RowBatches:
     """Rows to write as a stream of record batches, not one table in memory.
 
     ``batches`` makes the stream afresh on every call: a conflicting commit is retried, and
-    each attempt writes all rows again.
+    each attempt writes all rows again. The rows are counted as they pass.
     """
 
     schema: pa.Schema
-    num_rows: int
     batches: Callable[[], Iterator[pa.RecordBatch]]
 
-    def checked_reader(self, dates: tuple[dt.date, ...], name: str) -> pa.RecordBatchReader:
-        """A reader of the batches; one with a row outside ``dates`` stops the write."""
-
-        def checked() -> Iterator[pa.RecordBatch]:
-            for batch in self.batches():
-                check_rows_within(pa.Table.from_batches([batch]), dates, name)
-                yield batch
-
-        return pa.RecordBatchReader.from_batches(self.schema, checked())
+    def checked_batches(self, dates: tuple[dt.date, ...], name: str) -> Iterator[pa.RecordBatch]:
+        """The batches; one with a row outside ``dates`` stops the write."""
+        for batch in self.batches():
+            check_rows_within(pa.Table.from_batches([batch]), dates, name)
+            yield batch
 
 
 def check_rows_within(data: pa.Table, dates: tuple[dt.date, ...], name: str) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import multiprocessing
-from collections.abc import Callable, Sequence
+import pathlib
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from snuk_assets.engines.base import ComputeEngine
@@ -21,19 +27,32 @@ from snuk_assets.engines.grouped import (
     split_result,
     to_arrow,
 )
-from snuk_assets.lakehouse import Lakehouse
+from snuk_assets.lakehouse import KeyRange, Lakehouse
+from snuk_assets.tables import LakehouseError, RowBatches
+
+_SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 class LocalEngine(ComputeEngine):
     """Runs each group in-process, or with ``max_workers`` > 1 in spawned worker processes.
 
+    A stage's memory depends on ``chunk_rows``, not on its range: each slice is read a chunk
+    of whole keys at a time (``Lakehouse.key_counts``, then a key range per chunk), kept as
+    Arrow and sorted by key, and only one group at a time becomes pandas; the results go to
+    a spill file on local disk (lz4 Arrow IPC), streamed from it to the single commit
+    (``RowBatches``), and only the small summaries are kept in memory.
+
     Workers are spawned, never forked: delta-rs panics in a forked copy of a process that
-    already used it. A pool is started per call and its workers import the group function's
+    already used it. A pool is started per chunk and its workers import the group function's
     module, which pays off for slow groups (training) only: ``transform_partitions`` uses it
     when the stage says its groups are slow (``parallel=True``).
     """
 
     max_workers: int = Field(default=1, description="Processes for groups; 1 runs in-process.")
+    chunk_rows: int = Field(
+        default=2_000_000,
+        description="Source rows read at once (whole keys: a larger key is a chunk of its own).",
+    )
 
     def apply_per_group(
         self,
@@ -48,45 +67,141 @@ class LocalEngine(ComputeEngine):
         return _concat([to_arrow(r, output_schema) for r in results], output_schema).to_pandas()
 
     def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
-        rows, summaries = [], []
-        # One target day's slice at a time, so trailing windows are never all in memory.
-        for target_day, source_days in stage.slices.items():
-            frame = _read_slice(lakehouse, stage.source, source_days, stage.columns, target_day)
-            keys = [stage.key] if target_day is None else [TARGET_DATE, stage.key]
-            for result in self._map(stage.fn, _groups(frame, keys), parallel=stage.parallel):
-                group_rows, summary = split_result(result, stage.summary_schema)
-                rows.append(to_arrow(group_rows, stage.output_schema))
-                if summary is not None:
-                    summaries.append(to_arrow(summary, stage.summary_schema))
-        table = _concat(rows, stage.output_schema)
-        write = lakehouse.replace_partitions(stage.target, table, dates=stage.target_dates)
+        summaries = []
+        # The groups' rows wait in a file, not in memory, for the single commit: delta-rs
+        # pulls streamed rows from within its runtime, where no table can be read.
+        with tempfile.TemporaryDirectory(prefix="snuk-stage-") as folder:
+            spilled = pathlib.Path(folder) / f"{stage.target}.arrows"
+            with pa.ipc.new_stream(str(spilled), stage.output_schema, options=_SPILL) as spill:
+                for rows, summary in self._results(lakehouse, stage):
+                    spill.write_table(to_arrow(rows, stage.output_schema))
+                    if summary is not None:
+                        summaries.append(to_arrow(summary, stage.summary_schema))
+            rows = RowBatches(stage.output_schema, functools.partial(_read_spilled, spilled))
+            write = lakehouse.replace_partitions(stage.target, rows, dates=stage.target_dates)
         if stage.summary_schema is None:
             return StageResult(write, empty_frame(None))
         return StageResult(write, _concat(summaries, stage.summary_schema).to_pandas())
 
-    def _map(self, fn: Callable, groups: list[pd.DataFrame], *, parallel: bool = True) -> list:
-        """``fn`` of each group, in order: in this process or in spawned workers."""
-        if parallel and self.max_workers > 1 and len(groups) > 1:
-            context = multiprocessing.get_context("spawn")
-            workers = min(self.max_workers, len(groups))
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                return list(pool.map(fn, groups))
-        return [fn(group) for group in groups]
+    def _results(self, lakehouse: Lakehouse, stage: GroupedStage) -> Iterator[tuple]:
+        """Each group's ``(rows, summary)``, slice by slice, chunk by chunk, in key order."""
+        for target_day, source_days in stage.slices.items():
+            for chunk in self._chunks(lakehouse, stage, source_days):
+                groups = (
+                    _tagged(group, target_day).to_pandas()
+                    for group in _key_groups(chunk, stage.key)
+                )
+                for result in self._map(stage.fn, groups, parallel=stage.parallel):
+                    yield split_result(result, stage.summary_schema)
+                del chunk, groups  # before the next chunk is read
+
+    def _chunks(
+        self, lakehouse: Lakehouse, stage: GroupedStage, source_days: Sequence[dt.date]
+    ) -> Iterator[pa.Table]:
+        """The source rows of one slice, a chunk of whole keys at a time, sorted by key (a
+        stable sort: the rows of a key keep their order), null keys last."""
+        counts = lakehouse.key_counts(stage.source, stage.key, dates=source_days)
+        expected = pc.sum(counts["rows"]).as_py() or 0
+        if expected <= self.chunk_rows:
+            ranges: list[KeyRange | None] = [None] if expected else []
+        else:
+            ranges = key_ranges(counts, stage.key, max_rows=self.chunk_rows)
+        read = 0
+        for keys in ranges:
+            chunk = _read_sorted(lakehouse, stage, source_days, keys)
+            read += chunk.num_rows
+            yield chunk
+            del chunk  # before the next chunk is read
+        if read != expected:
+            raise LakehouseError(
+                f"reading {stage.source!r} by key ranges of {stage.key!r} gave {read} rows, "
+                f"its key counts {expected}: report this as a bug"
+            )
+
+    def _map(
+        self, fn: Callable, groups: Iterable[pd.DataFrame], *, parallel: bool = True
+    ) -> Iterator:
+        """``fn`` of each group, in order: in this process (one group at a time) or in
+        spawned workers (the groups of one chunk at once)."""
+        if parallel and self.max_workers > 1:
+            groups = list(groups)
+            if len(groups) > 1:
+                context = multiprocessing.get_context("spawn")
+                workers = min(self.max_workers, len(groups))
+                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                    return iter(list(pool.map(fn, groups)))
+        return (fn(group) for group in groups)
 
 
-def _read_slice(
-    lakehouse: Lakehouse,
-    source: str,
-    source_days: Sequence[dt.date],
-    columns: list[str] | None,
-    target_day: dt.date | None,
-) -> pd.DataFrame:
-    """The source rows of one slice; with a target day, tagged with it in ``target_date``."""
-    table = lakehouse.read(source, dates=source_days, columns=columns)
-    if target_day is not None:
-        day = pa.scalar(target_day, pa.date32())
-        table = table.append_column(TARGET_DATE, pa.repeat(day, table.num_rows))
-    return table.to_pandas()
+def _read_spilled(path: pathlib.Path) -> Iterator[pa.RecordBatch]:
+    """The spilled rows a batch at a time (read, not memory-mapped: mapped pages count as
+    the process's own memory)."""
+    with pa.OSFile(str(path)) as source:
+        yield from pa.ipc.open_stream(source)
+
+
+def key_ranges(counts: pa.Table, key: str, *, max_rows: int) -> list[KeyRange]:
+    """Runs of consecutive keys of at most ``max_rows`` rows (``counts``: ``key``, ``rows``).
+
+    A key with more rows is a run of its own; the null key, if any, is the last run.
+    """
+    counts = _sorted_by(counts, key)
+    ranges: list[KeyRange] = []
+    first = last = None
+    rows = 0
+    for value, n in zip(counts[key].to_pylist(), counts["rows"].to_pylist(), strict=True):
+        if value is None:
+            break
+        if first is not None and rows + n > max_rows:
+            ranges.append(KeyRange(key, first, last))
+            first, rows = None, 0
+        if first is None:
+            first = value
+        last, rows = value, rows + n
+    if first is not None:
+        ranges.append(KeyRange(key, first, last))
+    if counts.num_rows and counts[key].null_count:
+        ranges.append(KeyRange(key, None, None))
+    return ranges
+
+
+def _read_sorted(
+    lakehouse: Lakehouse, stage: GroupedStage, days: Sequence[dt.date], keys: KeyRange | None
+) -> pa.Table:
+    """The source rows of ``days`` within ``keys``, sorted by the stage's key."""
+    rows = lakehouse.read(stage.source, dates=days, columns=stage.columns, keys=keys)
+    return _sorted_by(rows, stage.key)
+
+
+def _sorted_by(table: pa.Table, key: str) -> pa.Table:
+    """``table`` stably sorted by ``key``, nulls last (the order pandas and Spark group in)."""
+    order = pc.sort_indices(table, sort_keys=[(key, "ascending", "at_end")])
+    return table.take(order)
+
+
+def _key_groups(chunk: pa.Table, key: str) -> Iterator[pa.Table]:
+    """The rows of each key of ``chunk``, which is sorted by ``key``: slices, not copies."""
+    if chunk.num_rows == 0:
+        return
+    keys = chunk[key].combine_chunks()
+    before, after = keys[:-1], keys[1:]
+    both_valid = pc.and_(before.is_valid(), after.is_valid())
+    changed = pc.if_else(
+        both_valid,
+        pc.not_equal(before, after),
+        pc.not_equal(before.is_valid(), after.is_valid()),
+    )
+    starts = [0, *(np.flatnonzero(changed.to_numpy(zero_copy_only=False)) + 1), chunk.num_rows]
+    for start, end in itertools.pairwise(starts):
+        yield chunk.slice(start, end - start)
+
+
+def _tagged(group: pa.Table, target_day: dt.date | None) -> pa.Table:
+    """With a target day, ``group`` tagged with it in ``target_date``."""
+    if target_day is None:
+        return group
+    day = pa.scalar(target_day, pa.date32())
+    return group.append_column(TARGET_DATE, pa.repeat(day, group.num_rows))
 
 
 def _groups(frame: pd.DataFrame, keys: list[str]) -> list[pd.DataFrame]:

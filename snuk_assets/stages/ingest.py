@@ -140,11 +140,7 @@ def ingest_days(settings: SnukSettings, days: list[dt.date], *, log: Logger) -> 
         for day in days
     ]
     quarantined = pa.concat_tables([d.quarantined for d in days_read])
-    kept = RowBatches(
-        KEPT_SCHEMA,
-        sum(d.rows_kept for d in days_read),
-        lambda: (batch for d in days_read for batch in d.kept.batches()),
-    )
+    kept = RowBatches(KEPT_SCHEMA, lambda: (batch for d in days_read for batch in d.kept.batches()))
     quarantine_write, kept_write = lakehouse.replace_partitions_together(
         [(QUARANTINE, quarantined), (RAW, kept)], dates=days
     )
