@@ -78,6 +78,14 @@ def writer_properties(schema: pa.Schema) -> WriterProperties:
     )
 
 
+def commit_metadata(dates: Sequence[dt.date], *, ingest_id: str | None = None) -> dict[str, str]:
+    """The commit info of a partition replacement: its dates, and its ingest's id if any."""
+    metadata = {_DATES: json.dumps([d.isoformat() for d in sorted(set(dates))])}
+    if ingest_id is not None:
+        metadata[_INGEST_ID] = ingest_id
+    return metadata
+
+
 @dataclass(frozen=True)
 class WriteReport:
     """What one partition replacement did."""
@@ -263,10 +271,7 @@ class Lakehouse:
         _check_before_write(data, dates, name)
         uri = self.table_uri(name)
         predicate = partition_predicate(dates)
-        metadata = {_DATES: json.dumps([d.isoformat() for d in dates])}
-        if ingest_id is not None:
-            metadata[_INGEST_ID] = ingest_id
-        commit = CommitProperties(custom_metadata=metadata)
+        commit = CommitProperties(custom_metadata=commit_metadata(dates, ingest_id=ingest_id))
         written = 0
 
         def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
