@@ -30,7 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    QueryBuilder,
+    WriterProperties,
+    write_deltalake,
+)
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from snuk_assets.storage import Location, s3_storage_options
@@ -51,6 +58,32 @@ from snuk_assets.tables import (
 COMMIT_POINTS = {"quarantined_observations": "raw_observations"}
 _INGEST_ID = "snuk.ingest_id"
 _DATES = "snuk.dates"
+
+
+def writer_properties(schema: pa.Schema) -> WriterProperties:
+    """Parquet settings of a partition write: float columns without dictionary encoding.
+
+    delta-rs keeps every date partition's Parquet writer open until the commit, and a float
+    column's dictionary encoder holds several times its values (feature_windows' 79 columns
+    cost about 23 MiB per open date, 2 GB for 90 days; plain encoding about a third of that,
+    and the files come out smaller: floats rarely repeat). Other columns (keys, strings, dates)
+    keep the dictionary, where it pays.
+    """
+    plain = ColumnProperties(dictionary_enabled=False)
+    return WriterProperties(
+        compression="SNAPPY",
+        column_properties={
+            field.name: plain for field in schema if pa.types.is_floating(field.type)
+        },
+    )
+
+
+def commit_metadata(dates: Sequence[dt.date], *, ingest_id: str | None = None) -> dict[str, str]:
+    """The commit info of a partition replacement: its dates, and its ingest's id if any."""
+    metadata = {_DATES: json.dumps([d.isoformat() for d in sorted(set(dates))])}
+    if ingest_id is not None:
+        metadata[_INGEST_ID] = ingest_id
+    return metadata
 
 
 @dataclass(frozen=True)
@@ -238,10 +271,7 @@ class Lakehouse:
         _check_before_write(data, dates, name)
         uri = self.table_uri(name)
         predicate = partition_predicate(dates)
-        metadata = {_DATES: json.dumps([d.isoformat() for d in dates])}
-        if ingest_id is not None:
-            metadata[_INGEST_ID] = ingest_id
-        commit = CommitProperties(custom_metadata=metadata)
+        commit = CommitProperties(custom_metadata=commit_metadata(dates, ingest_id=ingest_id))
         written = 0
 
         def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -268,6 +298,7 @@ class Lakehouse:
                     # it as null until they are materialized again.
                     schema_mode="merge",
                     storage_options=self.storage_options,
+                    writer_properties=writer_properties(data.schema),
                     commit_properties=commit,
                 )
             else:
@@ -277,6 +308,7 @@ class Lakehouse:
                     mode="error",
                     partition_by=[DATE_COLUMN],
                     storage_options=self.storage_options,
+                    writer_properties=writer_properties(data.schema),
                     commit_properties=commit,
                 )
 

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -229,7 +229,8 @@ def _write_files(
     )
 
 
-def _add_actions(written: list) -> list:
+def _add_actions(written: list, stats: list[dict] | None = None) -> list:
+    """Add actions of the ``written`` files, with further statistics per file if given."""
     from deltalake.transaction import AddAction
 
     now_ms = int(time.time() * 1000)
@@ -240,17 +241,23 @@ def _add_actions(written: list) -> list:
             partition_values={DATE_COLUMN: row["day"]},
             modification_time=now_ms,
             data_change=True,
-            stats=json.dumps({"numRecords": row["rows"]}),
+            stats=json.dumps({"numRecords": row["rows"], **further}),
         )
-        for row in written
+        for row, further in zip(written, stats or [{}] * len(written), strict=True)
     ]
 
 
 def _commit(
-    lakehouse: Lakehouse, name: str, *, actions: list, schema: pa.Schema, dates: tuple[dt.date, ...]
+    lakehouse: Lakehouse,
+    name: str,
+    *,
+    actions: list,
+    schema: pa.Schema,
+    dates: tuple[dt.date, ...],
+    metadata: dict[str, str] | None = None,
 ) -> None:
     """One Delta commit: remove every file of ``dates``, add ``actions``' files."""
-    from deltalake import DeltaTable
+    from deltalake import CommitProperties, DeltaTable
 
     if not lakehouse.exists(name):
         # A concurrent first writer may win this race: "ignore" keeps its table.
@@ -267,7 +274,107 @@ def _commit(
         schema=schema,
         partition_by=[DATE_COLUMN],
         partition_filters=[(DATE_COLUMN, "in", [day.isoformat() for day in dates])],
+        commit_properties=None if metadata is None else CommitProperties(custom_metadata=metadata),
     )
+
+
+# -- the local engine's write ----------------------------------------------------------------
+DayRows = Callable[[], Iterator[pa.RecordBatch]]
+
+
+def replace_partitions_by_day(
+    lakehouse: Lakehouse,
+    name: str,
+    days: Mapping[dt.date, DayRows],
+    *,
+    dates: Sequence[dt.date],
+    schema: pa.Schema,
+) -> WriteReport:
+    """Replace the partitions ``dates`` of table ``name`` with each day's rows, in one commit.
+
+    ``days`` gives the rows of each day that has any (a day not named becomes empty), as a
+    function making a stream of batches. The days are written one after another, one Parquet
+    file each, so memory holds one day's rows: delta-rs' own writer keeps every partition's
+    file open until the commit, hundreds of MiB for a wide table over months. The commit is
+    ``Lakehouse.replace_partitions``': the same guarantees, retries and commit info.
+    """
+    from snuk_assets.lakehouse import WriteReport, commit_metadata
+
+    dates = tuple(sorted(set(dates)))
+    check_dates(dates, name)
+    check_partition_schema(schema, name)
+    table_uri = lakehouse.table_uri(name)
+    filesystem, root = _filesystem(table_uri, executor_s3_options(lakehouse))
+    written = [
+        _write_day(filesystem, root, day, rows, schema=schema, dates=dates, name=name)
+        for day, rows in sorted(days.items())
+    ]
+    written = [row for row in written if row["rows"]]
+    actions = _add_actions(written, [row.pop("stats") for row in written])
+    commit = partial(
+        _commit,
+        lakehouse,
+        name,
+        actions=actions,
+        schema=schema,
+        dates=dates,
+        metadata=commit_metadata(dates),
+    )
+    attempts = lakehouse.commit_with_retries(commit, table_uri)
+    rows = sum(row["rows"] for row in written)
+    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
+
+
+def _write_day(
+    filesystem: pafs.FileSystem,
+    root: str,
+    day: dt.date,
+    rows: DayRows,
+    *,
+    schema: pa.Schema,
+    dates: tuple[dt.date, ...],
+    name: str,
+) -> dict:
+    """One day's rows as one Parquet file (a single row group, as delta-rs writes them)."""
+    table = pa.Table.from_batches(list(rows()), schema=schema)
+    check_rows_within(table, dates, name)
+    if pc.any(pc.not_equal(table[DATE_COLUMN], pa.scalar(day, pa.date32()))).as_py():
+        raise ValueError(f"rows for {name!r} given as {day}'s have another {DATE_COLUMN!r}")
+    file_schema = schema.remove(schema.get_field_index(DATE_COLUMN))
+    table = table.select(file_schema.names).cast(file_schema)
+    path = f"{DATE_COLUMN}={day.isoformat()}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+    filesystem.create_dir(f"{root}/{DATE_COLUMN}={day.isoformat()}", recursive=True)
+    pq.write_table(
+        table,
+        f"{root}/{path}",
+        filesystem=filesystem,
+        compression="snappy",
+        row_group_size=max(table.num_rows, 1),
+        # As Lakehouse.writer_properties: floats plain, other columns with a dictionary.
+        use_dictionary=[f.name for f in file_schema if not pa.types.is_floating(f.type)],
+    )
+    size = filesystem.get_file_info(f"{root}/{path}").size
+    return {
+        "path": path,
+        "size": size,
+        "day": day.isoformat(),
+        "rows": table.num_rows,
+        "stats": _key_stats(table),
+    }
+
+
+def _key_stats(table: pa.Table) -> dict:
+    """Delta file statistics of the string and integer columns (what key ranges are read
+    by), so delta-rs skips files as it does for its own; other columns have none."""
+    keys = [
+        f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_integer(f.type)
+    ]
+    bounds = {name: pc.min_max(table[name]) for name in keys}
+    return {
+        "minValues": {n: b["min"].as_py() for n, b in bounds.items() if b["min"].is_valid},
+        "maxValues": {n: b["max"].as_py() for n, b in bounds.items() if b["max"].is_valid},
+        "nullCount": {n: table[n].null_count for n in keys},
+    }
 
 
 # -- both sides ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from snuk_assets.engines.base import ComputeEngine
+from snuk_assets.engines.delta_io import replace_partitions_by_day
 from snuk_assets.engines.grouped import (
     TARGET_DATE,
     GroupedStage,
@@ -28,7 +29,7 @@ from snuk_assets.engines.grouped import (
     to_arrow,
 )
 from snuk_assets.lakehouse import KeyRange, Lakehouse
-from snuk_assets.tables import LakehouseError, RowBatches
+from snuk_assets.tables import DATE_COLUMN, LakehouseError
 
 _SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
 
@@ -39,8 +40,9 @@ class LocalEngine(ComputeEngine):
     A stage's memory depends on ``chunk_rows``, not on its range: each slice is read a chunk
     of whole keys at a time (``Lakehouse.key_counts``, then a key range per chunk), kept as
     Arrow and sorted by key, and only one group at a time becomes pandas; the results go to
-    a spill file on local disk (lz4 Arrow IPC), streamed from it to the single commit
-    (``RowBatches``), and only the small summaries are kept in memory.
+    spill files on local disk (lz4 Arrow IPC, one per day), written from them one day's
+    Parquet file at a time for the single commit (``delta_io.replace_partitions_by_day``),
+    and only the small summaries are kept in memory.
 
     Workers are spawned, never forked: delta-rs panics in a forked copy of a process that
     already used it. A pool is started per chunk and its workers import the group function's
@@ -68,17 +70,22 @@ class LocalEngine(ComputeEngine):
 
     def _run_stage(self, lakehouse: Lakehouse, stage: GroupedStage) -> StageResult:
         summaries = []
-        # The groups' rows wait in a file, not in memory, for the single commit: delta-rs
-        # pulls streamed rows from within its runtime, where no table can be read.
+        # The groups' rows wait in files, one per day, not in memory, for the single commit;
+        # the days are then written one after another (delta-rs' writer would hold every
+        # day's file in memory until the commit).
         with tempfile.TemporaryDirectory(prefix="snuk-stage-") as folder:
-            spilled = pathlib.Path(folder) / f"{stage.target}.arrows"
-            with pa.ipc.new_stream(str(spilled), stage.output_schema, options=_SPILL) as spill:
+            with _DaySpill(pathlib.Path(folder), stage.output_schema) as spill:
                 for rows, summary in self._results(lakehouse, stage):
-                    spill.write_table(to_arrow(rows, stage.output_schema))
+                    spill.write(to_arrow(rows, stage.output_schema))
                     if summary is not None:
                         summaries.append(to_arrow(summary, stage.summary_schema))
-            rows = RowBatches(stage.output_schema, functools.partial(_read_spilled, spilled))
-            write = lakehouse.replace_partitions(stage.target, rows, dates=stage.target_dates)
+            write = replace_partitions_by_day(
+                lakehouse,
+                stage.target,
+                spill.days(),
+                dates=stage.target_dates,
+                schema=stage.output_schema,
+            )
         if stage.summary_schema is None:
             return StageResult(write, empty_frame(None))
         return StageResult(write, _concat(summaries, stage.summary_schema).to_pandas())
@@ -131,6 +138,39 @@ class LocalEngine(ComputeEngine):
                 with ProcessPoolExecutor(workers, mp_context=context) as pool:
                     return iter(list(pool.map(fn, groups)))
         return (fn(group) for group in groups)
+
+
+class _DaySpill:
+    """Rows spilled to local disk, one lz4 Arrow IPC stream per ``date``."""
+
+    def __init__(self, folder: pathlib.Path, schema: pa.Schema) -> None:
+        self.folder, self.schema = folder, schema
+        self._writers: dict[dt.date, pa.ipc.RecordBatchStreamWriter] = {}
+
+    def write(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        if rows[DATE_COLUMN].null_count:
+            raise ValueError(f"a group's rows have a null {DATE_COLUMN!r}")
+        for day in pc.unique(rows[DATE_COLUMN]).to_pylist():
+            if day not in self._writers:
+                path = str(self._path(day))
+                self._writers[day] = pa.ipc.new_stream(path, self.schema, options=_SPILL)
+            self._writers[day].write_table(rows.filter(pc.equal(rows[DATE_COLUMN], day)))
+
+    def days(self) -> dict[dt.date, Callable[[], Iterator[pa.RecordBatch]]]:
+        """Each spilled day's rows, as a function streaming them afresh."""
+        return {day: functools.partial(_read_spilled, self._path(day)) for day in self._writers}
+
+    def _path(self, day: dt.date) -> pathlib.Path:
+        return self.folder / f"{day.isoformat()}.arrows"
+
+    def __enter__(self) -> _DaySpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for writer in self._writers.values():
+            writer.close()
 
 
 def _read_spilled(path: pathlib.Path) -> Iterator[pa.RecordBatch]:

@@ -9,6 +9,7 @@ short one instead of four times as high.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pyarrow as pa
@@ -143,3 +144,25 @@ def test_a_range_four_times_as_long_peaks_near_the_short_one(short_and_long):
     short, long = short_and_long
     # Holding the range's rows or results, as before, would take about four times the peak.
     assert long < 1.5 * short, (short, long)
+
+
+def test_each_day_is_written_as_one_file_in_one_commit(tmp_path):
+    # The days go to Parquet one after another (delta-rs' writer would hold every day's file
+    # in memory until the commit): still one commit, one file a day, and file statistics
+    # that key-range reads skip by without losing rows.
+    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
+    dates = write_source(lakehouse, rooms=5, days=4, rows_per_day=3)
+    run(LocalEngine(chunk_rows=10), lakehouse, dates)
+    first = lakehouse.table("target").version()
+    result = run(LocalEngine(chunk_rows=10), lakehouse, dates[1:3])
+    table = lakehouse.table("target")
+    assert table.version() == first + 1
+    assert result.write.rows == 5 * 2 * 3
+    files = [uri.rsplit("/", 2)[-2] for uri in table.file_uris()]
+    assert sorted(files) == [f"date={day}" for day in dates]
+    assert sorted_rows(lakehouse.read("target")) == sorted(
+        (day, room or "", 2 * value) for day, room, value in sorted_rows(lakehouse.read("source"))
+    )
+    some = lakehouse.read("target", keys=KeyRange("room_id", "room-0001", "room-0002"))
+    assert some.num_rows == 2 * 4 * 3
+    assert json.loads(table.history(1)[0]["snuk.dates"]) == [d.isoformat() for d in dates[1:3]]
