@@ -48,6 +48,7 @@ from snuk_assets.tables import (
     check_dates,
     check_partition_schema,
     check_rows_within,
+    dictionary_columns,
     missing_columns_error,
     plain_schema,
     plain_strings,
@@ -67,14 +68,14 @@ def writer_properties(schema: pa.Schema) -> WriterProperties:
     column's dictionary encoder holds several times its values (feature_windows' 79 columns
     cost about 23 MiB per open date, 2 GB for 90 days; plain encoding about a third of that,
     and the files come out smaller: floats rarely repeat). Other columns (keys, strings, dates)
-    keep the dictionary, where it pays.
+    keep the dictionary, where it pays. SNUK's own Parquet writers (engines/delta_io.py) follow
+    the same rule through ``dictionary_columns``.
     """
     plain = ColumnProperties(dictionary_enabled=False)
+    keep = set(dictionary_columns(schema))
     return WriterProperties(
         compression="SNAPPY",
-        column_properties={
-            field.name: plain for field in schema if pa.types.is_floating(field.type)
-        },
+        column_properties={field.name: plain for field in schema if field.name not in keep},
     )
 
 

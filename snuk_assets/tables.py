@@ -103,3 +103,12 @@ def plain_strings(table: pa.Table) -> pa.Table:
     """``table`` cast to ``plain_schema``: the same schema whichever engine read it."""
     schema = plain_schema(table.schema)
     return table if schema == table.schema else table.cast(schema)
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns of ``schema`` worth a dictionary in Parquet: all but the floats.
+
+    A float column rarely repeats, and its dictionary encoder holds several times its values
+    while a file is open (``Lakehouse.writer_properties``).
+    """
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]

@@ -31,6 +31,7 @@ from snuk_assets.tables import (
     check_dates,
     check_partition_schema,
     check_rows_within,
+    dictionary_columns,
     missing_columns_error,
     plain_schema,
 )
@@ -194,7 +195,7 @@ def _write_files(
     the partition column.
     """
     filesystem, root = _filesystem(table_uri, s3_options)
-    file_schema = schema.remove(schema.get_field_index(DATE_COLUMN))
+    file_schema = _file_schema(schema)
     writers: dict[str, tuple[str, pq.ParquetWriter]] = {}
     rows: dict[str, int] = {}
     try:
@@ -205,10 +206,13 @@ def _write_files(
             for day in pc.unique(days).to_pylist():
                 part = table.filter(pc.equal(days, day)).drop_columns([DATE_COLUMN])
                 if day not in writers:
-                    path = f"{DATE_COLUMN}={day}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
-                    filesystem.create_dir(f"{root}/{DATE_COLUMN}={day}", recursive=True)
+                    path = _new_day_file(filesystem, root, day)
                     writer = pq.ParquetWriter(
-                        f"{root}/{path}", file_schema, filesystem=filesystem, compression="snappy"
+                        f"{root}/{path}",
+                        file_schema,
+                        filesystem=filesystem,
+                        compression="snappy",
+                        use_dictionary=dictionary_columns(file_schema),
                     )
                     writers[day], rows[day] = (path, writer), 0
                 writers[day][1].write_table(part.select(file_schema.names).cast(file_schema))
@@ -340,18 +344,16 @@ def _write_day(
     check_rows_within(table, dates, name)
     if pc.any(pc.not_equal(table[DATE_COLUMN], pa.scalar(day, pa.date32()))).as_py():
         raise ValueError(f"rows for {name!r} given as {day}'s have another {DATE_COLUMN!r}")
-    file_schema = schema.remove(schema.get_field_index(DATE_COLUMN))
+    file_schema = _file_schema(schema)
     table = table.select(file_schema.names).cast(file_schema)
-    path = f"{DATE_COLUMN}={day.isoformat()}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
-    filesystem.create_dir(f"{root}/{DATE_COLUMN}={day.isoformat()}", recursive=True)
+    path = _new_day_file(filesystem, root, day.isoformat())
     pq.write_table(
         table,
         f"{root}/{path}",
         filesystem=filesystem,
         compression="snappy",
         row_group_size=max(table.num_rows, 1),
-        # As Lakehouse.writer_properties: floats plain, other columns with a dictionary.
-        use_dictionary=[f.name for f in file_schema if not pa.types.is_floating(f.type)],
+        use_dictionary=dictionary_columns(file_schema),
     )
     size = filesystem.get_file_info(f"{root}/{path}").size
     return {
@@ -361,6 +363,17 @@ def _write_day(
         "rows": table.num_rows,
         "stats": _key_stats(table),
     }
+
+
+def _file_schema(schema: pa.Schema) -> pa.Schema:
+    """A partition file's columns: the table's without the partition column (Delta convention)."""
+    return schema.remove(schema.get_field_index(DATE_COLUMN))
+
+
+def _new_day_file(filesystem: pafs.FileSystem, root: str, day: str) -> str:
+    """A new Parquet file of ``day``: its path relative to the table ``root`` (folder made)."""
+    filesystem.create_dir(f"{root}/{DATE_COLUMN}={day}", recursive=True)
+    return f"{DATE_COLUMN}={day}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
 
 
 def _key_stats(table: pa.Table) -> dict:
