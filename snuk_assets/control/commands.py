@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -86,7 +87,9 @@ def command_payload(
     }
 
 
-Publisher = Callable[[str, str], None]  # (topic, JSON payload): e.g. paho's client.publish
+# (topic, JSON payload, whole seconds the command stays valid from its issue), e.g.
+# live/control.py's mqtt_publisher, which makes the seconds the MQTT 5 message expiry.
+Publisher = Callable[[str, str, int], None]
 # A command's validity without a bin to end it: one 5-minute bin, the default.
 COMMAND_VALIDITY = dt.timedelta(minutes=5)
 # Why a command was not sent (``not_sent_because``); the switch cap's says its limit.
@@ -141,6 +144,8 @@ class CommandIssuer:
         ]
         table = pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)
         append_audit(self.lakehouse, table)  # raises: nothing sent
+        # what is left of the validity at issue (a sent command has some), in whole seconds
+        valid_for_s = max(1, math.ceil((valid_until - issued_at).total_seconds()))
         failed = []
         for row in rows:
             if not row["sent"]:
@@ -149,7 +154,7 @@ class CommandIssuer:
             # cap errs on the side of fewer switches, and a restart reads it back the same
             self.limiter.record(row["room_id"], row["lights"], row["hvac_mode"], issued_at)
             try:
-                self.publisher(row["topic"], row["payload"])
+                self.publisher(row["topic"], row["payload"], valid_for_s)
             except Exception as error:  # the broker's or the client's: audited, not raised
                 why = f"publish failed: {error}"
                 failed.append(

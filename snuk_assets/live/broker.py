@@ -64,7 +64,8 @@ class MqttConnection(ConfigurableResource):
             client.tls_set(ca_certs=self.ca_file or None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
 
     def client(self, client_id: str = "", **kwargs):
-        """A paho client (MQTT 3.1.1, callback API 2) configured with these credentials."""
+        """A paho client (MQTT 3.1.1 unless ``protocol`` says otherwise; callback API 2)
+        configured with these credentials."""
         import paho.mqtt.client as mqtt
 
         client = mqtt.Client(
@@ -72,6 +73,21 @@ class MqttConnection(ConfigurableResource):
         )
         self.configure(client)
         return client
+
+
+def persistent_session():
+    """``connect()`` arguments of an MQTT 5 session the broker keeps while the client is away.
+
+    MQTT 5 ends a session at the disconnect unless the client asks for a Session Expiry
+    Interval; 0xFFFFFFFF is "never", what a 3.1.1 ``clean_session=False`` session gets (the
+    broker's ``persistent_client_expiration`` may still cap it).
+    """
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 0xFFFFFFFF
+    return {"clean_start": False, "properties": properties}
 
 
 def parse_broker(url: str, *, tls: bool = False) -> tuple[str, int]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,12 +29,15 @@ import paho.mqtt.client as mqtt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from snuk_assets.control.commands import (
     DRY_RUN,
     EXPIRED,
     NOT_ENABLED,
     CommandIssuer,
+    Publisher,
     forecast_message,
 )
 from snuk_assets.control.evaluation import FORECAST_HORIZONS, ControlParams, forecast_policy
@@ -45,7 +47,6 @@ from snuk_assets.control.safety import Actuation, SwitchLimiter
 from snuk_assets.live.step import StepResult
 
 POLICY = "forecast"
-Publisher = Callable[[str, str], None]
 log = logging.getLogger("snuk.live.control")
 # How the service's commands ended, per room and bin (``/health``): published; audited in
 # dry run; refused because no admin enabled the room, or by the switch cap; expired (its bin
@@ -259,6 +260,11 @@ def mqtt_publisher(client) -> Publisher:
     """Commands at QoS 1, not retained: an actuator that reconnects waits for the next bin
     rather than acting on a command from before SNUK stopped.
 
+    On an MQTT 5 client (the service's) each command carries a Message Expiry Interval of its
+    remaining validity: a broker that keeps it for an actuator offline drops it once it is
+    stale, so a receiver that ignores ``valid_until`` is protected too. A 3.1.1 client sends
+    the same command without the property.
+
     Raises ``ConnectionError`` when paho does not take the message for the broker: the issuer
     audits that as ``publish_failed``. Without a connection the command is not handed to paho
     at all: paho would keep a QoS 1 message and send it once reconnected, minutes late, for a
@@ -266,13 +272,17 @@ def mqtt_publisher(client) -> Publisher:
     paho's queue (its row says ``publish_failed``, rc 4): the payload's ``valid_until`` is
     what makes it harmless, a receiver ignores a command past it (README: Live)."""
 
-    def publish(topic: str, payload: str) -> None:
+    def publish(topic: str, payload: str, valid_for_s: int) -> None:
         if not client.is_connected():
             raise ConnectionError(
                 f"{topic}: not connected to the broker (paho rc {mqtt.MQTT_ERR_NO_CONN}): not "
                 "queued, so never sent late on the reconnect"
             )
-        info = client.publish(topic, payload, qos=1, retain=False)
+        properties = None
+        if client.protocol == mqtt.MQTTv5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.MessageExpiryInterval = valid_for_s
+        info = client.publish(topic, payload, qos=1, retain=False, properties=properties)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise ConnectionError(f"{topic}: {mqtt.error_string(info.rc)} (paho rc {info.rc})")
 

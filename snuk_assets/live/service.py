@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import paho.mqtt.client as mqtt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +38,11 @@ from snuk_assets.environment import (
     live_crash_after_files,
 )
 from snuk_assets.live.aggregates import room_workplaces
-from snuk_assets.live.broker import MqttConnection, parse_broker  # noqa: F401 (re-exported)
+from snuk_assets.live.broker import (  # noqa: F401 (MqttConnection, parse_broker re-exported)
+    MqttConnection,
+    parse_broker,
+    persistent_session,
+)
 from snuk_assets.live.control import OUTCOMES, LiveControl, mqtt_publisher
 from snuk_assets.live.ingest import ARCHIVE_PREFIX, SENSOR_TOPICS, Archive, Message
 from snuk_assets.live.outputs import (
@@ -236,9 +241,12 @@ class LiveService:
 
     # -- MQTT ----------------------------------------------------------------------------
     def _client(self):
+        # MQTT 5, for the commands' message expiry (live/control.py: mqtt_publisher); the
+        # session persists (broker.persistent_session, at connect): the broker queues while we
+        # are down.
         client = self.connection.client(
             client_id=self.client_id,
-            clean_session=False,  # a persistent session: the broker queues while we are down
+            protocol=mqtt.MQTTv5,
             manual_ack=True,  # acknowledged only once archived
         )
         client.max_inflight_messages_set(1000)
@@ -302,7 +310,7 @@ class LiveService:
                 signal.signal(sig, lambda *_: self.stop())
         client = self._client()
         host, port = self.broker
-        client.connect(host, port, keepalive=30)
+        client.connect(host, port, keepalive=30, **persistent_session())
         client.loop_start()
         self.client = client
         try:

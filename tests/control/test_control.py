@@ -275,7 +275,7 @@ def test_commands_are_dry_run_by_default_and_every_one_is_audited(tmp_path, plan
     sent = []
     commands = ForecastPolicy("Europe/Berlin")(situation(motion=np.array([1.0, 0.0])), plant)
     issued = dt.datetime(2016, 6, 27, 5, 0, tzinfo=dt.UTC)
-    issuer = CommandIssuer("b", lakehouse, publisher=lambda t, p: sent.append((t, p)))
+    issuer = CommandIssuer("b", lakehouse, publisher=lambda t, p, _valid_for_s: sent.append((t, p)))
     issuer.issue(commands, plant.room_ids, issued_at=issued, policy="forecast")
     assert sent == []
     actuation = Actuation(lakehouse, "b")
@@ -283,7 +283,7 @@ def test_commands_are_dry_run_by_default_and_every_one_is_audited(tmp_path, plan
     live = CommandIssuer(
         "b",
         lakehouse,
-        publisher=lambda t, p: sent.append((t, p)),
+        publisher=lambda t, p, _valid_for_s: sent.append((t, p)),
         actuation=actuation,
         dry_run=False,
     )

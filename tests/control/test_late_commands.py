@@ -6,7 +6,9 @@ stopped, a command is issued for an enabled room, the broker is started again. P
 a QoS 1 message published without a connection and send it on the reconnect, and the broker
 would hand it to the actuator, for a bin long over; ``live.control.mqtt_publisher`` does not
 hand it to paho, and the audit says so (its ``publish_failed`` row). Every command carries
-``valid_until``, its bin's end, after which a receiver ignores it (README: Live).
+``valid_until``, its bin's end, after which a receiver ignores it (README: Live); from the
+service's MQTT 5 client it also carries that validity as its message expiry, so the broker
+drops a command it kept for an offline actuator once it is stale.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 import time
 
 import numpy as np
+import paho.mqtt.client as mqtt
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
@@ -32,7 +35,7 @@ from snuk_assets.control.plant import RoomPlant
 from snuk_assets.control.policies import Reactive, Situation
 from snuk_assets.control.safety import Actuation
 from snuk_assets.lakehouse import Lakehouse
-from snuk_assets.live.broker import MqttConnection
+from snuk_assets.live.broker import MqttConnection, persistent_session
 from snuk_assets.live.control import command_outcomes, mqtt_publisher
 
 require("mosquitto", why=".ci/run installs mosquitto")
@@ -87,8 +90,16 @@ class Broker:
 class Client:
     """A paho client that reconnects by itself and counts its connections."""
 
-    def __init__(self, port: int, client_id: str, *, subscribe: str | None = None):
-        self.client = MqttConnection().client(client_id=client_id, clean_session=False)
+    def __init__(
+        self, port: int, client_id: str, *, subscribe: str | None = None, v5: bool = False
+    ):
+        # v5: as the live service connects (live/service.py), else a 3.1.1 device
+        if v5:
+            self.client = MqttConnection().client(client_id=client_id, protocol=mqtt.MQTTv5)
+            session = persistent_session()
+        else:
+            self.client = MqttConnection().client(client_id=client_id, clean_session=False)
+            session = {}
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
         self.connects = self.disconnects = self.subscribed = 0
         self.received: list[tuple[str, dict | str]] = []
@@ -112,7 +123,7 @@ class Client:
 
         self.client.on_connect, self.client.on_subscribe = on_connect, on_subscribe
         self.client.on_disconnect, self.client.on_message = on_disconnect, on_message
-        self.client.connect("127.0.0.1", port, keepalive=5)
+        self.client.connect("127.0.0.1", port, keepalive=5, **session)
         self.client.loop_start()
 
     def close(self) -> None:
@@ -201,6 +212,47 @@ def test_a_command_issued_while_the_broker_is_down_is_audited_and_never_delivere
     assert command_outcomes(offline)["failed"] == 1
 
 
+def test_the_broker_drops_a_command_that_went_stale_while_its_actuator_was_offline(
+    broker, tmp_path
+):
+    plant = RoomPlant.from_rooms(
+        pd.DataFrame({"room_id": ["a", ROOM], "kind": ["office"] * 2, "area_m2": [20, 20]})
+    )
+    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
+    actuation = Actuation(lakehouse, "bldg")
+    actuation.set(ROOM, True, by="admin-1", role="admin", reason="test", when=FIRST)
+    actuator = Client(broker.port, "actuator-bldg-b", subscribe="snuk/bldg/#")
+    snuk = Client(broker.port, "snuk-expiry", v5=True)
+    wait_for(lambda: actuator.subscribed == 1 and snuk.connects == 1, "both clients connected")
+    actuator.close()  # offline: its persistent session keeps what arrives for it
+    issuer = CommandIssuer(
+        "bldg", lakehouse, publisher=mqtt_publisher(snuk.client), actuation=actuation, dry_run=False
+    )
+
+    def issue(bin_start: dt.datetime, valid_for: dt.timedelta):
+        issuer.issue(
+            commands_at(bin_start, plant),
+            plant.room_ids,
+            issued_at=bin_start,
+            policy="reactive",
+            bin_start=bin_start.isoformat(),
+            valid_until=bin_start + valid_for,
+        )
+
+    issue(FIRST, dt.timedelta(seconds=1))  # its message expiry: 1 s
+    time.sleep(2.5)  # the stale command's expiry passes while the actuator is away
+    issue(FIRST + BIN, BIN)  # still valid when the actuator returns
+    snuk.client.publish("snuk/bldg/end", "marker", qos=1)
+    actuator = Client(broker.port, "actuator-bldg-b", subscribe="snuk/bldg/#")
+    wait_for(lambda: ("snuk/bldg/end", "marker") in actuator.received, "the marker")
+    snuk.close()
+    actuator.close()
+
+    commands = [m for t, m in actuator.received if t.endswith("/command")]
+    # the session did queue for the actuator (the valid command came), the stale one was dropped
+    assert [m["bin_start"] for m in commands] == [(FIRST + BIN).isoformat()]
+
+
 def test_a_decision_for_a_bin_already_over_is_audited_as_expired_and_not_sent(tmp_path):
     plant = RoomPlant.from_rooms(
         pd.DataFrame({"room_id": ["a", ROOM], "kind": ["office"] * 2, "area_m2": [20, 20]})
@@ -212,7 +264,7 @@ def test_a_decision_for_a_bin_already_over_is_audited_as_expired_and_not_sent(tm
     issued = CommandIssuer(
         "bldg",
         lakehouse,
-        publisher=lambda topic, payload: sent.append(topic),
+        publisher=lambda topic, payload, _valid_for_s: sent.append(topic),
         actuation=actuation,
         dry_run=False,
     ).issue(

@@ -52,9 +52,10 @@ def test_only_enabled_rooms_get_their_command_on_the_broker(broker, tmp_path):
     )
     time.sleep(0.5)  # let the subscription land before the first publish
 
-    def publish(topic: str, payload: str) -> None:
+    def publish(topic: str, payload: str, valid_for_s: int = 60) -> None:
         subprocess.run(
-            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker), "-t", topic, "-m", payload],
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker), "-t", topic, "-m", payload]
+            + ["-V", "mqttv5", "-D", "publish", "message-expiry-interval", str(valid_for_s)],
             check=True,
             timeout=10,
         )

@@ -46,7 +46,11 @@ def test_only_an_admin_enables_and_every_change_is_audited_and_survives_a_restar
     assert not actuation.is_enabled("r1")
     sent = []
     issuer = CommandIssuer(
-        "b", lakehouse, publisher=lambda t, p: sent.append(t), actuation=actuation, dry_run=False
+        "b",
+        lakehouse,
+        publisher=lambda t, p, _valid_for_s: sent.append(t),
+        actuation=actuation,
+        dry_run=False,
     )
     issuer.issue(commands(True), ["r1"], issued_at=T0, policy="forecast")
     assert sent == []  # not enabled: not sent, even out of dry run
@@ -80,7 +84,7 @@ def test_at_most_n_switches_per_room_and_hour_whatever_the_policy_says(tmp_path)
         return CommandIssuer(
             "b",
             lakehouse,
-            publisher=lambda t, p: sent.append(json.loads(p)),
+            publisher=lambda t, p, _valid_for_s: sent.append(json.loads(p)),
             actuation=actuation,
             limiter=limiter,
             dry_run=False,
