@@ -153,13 +153,31 @@ def commands_at(bin_start: dt.datetime, plant: RoomPlant):
     return Reactive()(situation, plant)
 
 
-def test_a_command_issued_while_the_broker_is_down_is_audited_and_never_delivered(broker, tmp_path):
+def building_with_room_b_enabled(tmp_path) -> tuple[RoomPlant, Lakehouse, Actuation]:
+    """Two offices, ``a`` and ``b``; an admin enabled actuation in ``b`` only."""
     plant = RoomPlant.from_rooms(
         pd.DataFrame({"room_id": ["a", ROOM], "kind": ["office"] * 2, "area_m2": [20, 20]})
     )
     lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
     actuation = Actuation(lakehouse, "bldg")
     actuation.set(ROOM, True, by="admin-1", role="admin", reason="test", when=FIRST)
+    return plant, lakehouse, actuation
+
+
+def issue_commands(issuer, plant, bin_start: dt.datetime, valid_for: dt.timedelta = BIN):
+    """The issuer's commands for ``bin_start``, issued at its start, valid for ``valid_for``."""
+    return issuer.issue(
+        commands_at(bin_start, plant),
+        plant.room_ids,
+        issued_at=bin_start,
+        policy="reactive",
+        bin_start=bin_start.isoformat(),
+        valid_until=bin_start + valid_for,
+    )
+
+
+def test_a_command_issued_while_the_broker_is_down_is_audited_and_never_delivered(broker, tmp_path):
+    plant, lakehouse, actuation = building_with_room_b_enabled(tmp_path)
     actuator = Client(broker.port, "actuator-bldg-b", subscribe="snuk/bldg/#")
     snuk = Client(broker.port, "snuk-late-commands")
     wait_for(lambda: actuator.subscribed == 1 and snuk.connects == 1, "both clients connected")
@@ -171,22 +189,13 @@ def test_a_command_issued_while_the_broker_is_down_is_audited_and_never_delivere
         dry_run=False,
     )
 
-    def issue(bin_start: dt.datetime):
-        return issuer.issue(
-            commands_at(bin_start, plant),
-            plant.room_ids,
-            issued_at=bin_start,
-            policy="reactive",
-            bin_start=bin_start.isoformat(),
-            valid_until=bin_start + BIN,
-        )
-
-    issue(FIRST)
+    issue_commands(issuer, plant, FIRST)
     wait_for(lambda: len(actuator.received) == 1, "the first command at the actuator")
 
     broker.stop()
     wait_for(lambda: snuk.disconnects == 1 and actuator.disconnects == 1, "both disconnected")
-    offline = issue(FIRST + BIN)  # minutes before the broker is back: stale by then
+    # minutes before the broker is back: stale by then
+    offline = issue_commands(issuer, plant, FIRST + BIN)
     broker.start()
     wait_for(lambda: snuk.connects == 2 and actuator.subscribed == 2, "both reconnected")
     snuk.client.publish("snuk/bldg/end", "marker", qos=1)  # after anything paho had queued
@@ -215,12 +224,7 @@ def test_a_command_issued_while_the_broker_is_down_is_audited_and_never_delivere
 def test_the_broker_drops_a_command_that_went_stale_while_its_actuator_was_offline(
     broker, tmp_path
 ):
-    plant = RoomPlant.from_rooms(
-        pd.DataFrame({"room_id": ["a", ROOM], "kind": ["office"] * 2, "area_m2": [20, 20]})
-    )
-    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
-    actuation = Actuation(lakehouse, "bldg")
-    actuation.set(ROOM, True, by="admin-1", role="admin", reason="test", when=FIRST)
+    plant, lakehouse, actuation = building_with_room_b_enabled(tmp_path)
     actuator = Client(broker.port, "actuator-bldg-b", subscribe="snuk/bldg/#")
     snuk = Client(broker.port, "snuk-expiry", v5=True)
     wait_for(lambda: actuator.subscribed == 1 and snuk.connects == 1, "both clients connected")
@@ -229,19 +233,9 @@ def test_the_broker_drops_a_command_that_went_stale_while_its_actuator_was_offli
         "bldg", lakehouse, publisher=mqtt_publisher(snuk.client), actuation=actuation, dry_run=False
     )
 
-    def issue(bin_start: dt.datetime, valid_for: dt.timedelta):
-        issuer.issue(
-            commands_at(bin_start, plant),
-            plant.room_ids,
-            issued_at=bin_start,
-            policy="reactive",
-            bin_start=bin_start.isoformat(),
-            valid_until=bin_start + valid_for,
-        )
-
-    issue(FIRST, dt.timedelta(seconds=1))  # its message expiry: 1 s
+    issue_commands(issuer, plant, FIRST, dt.timedelta(seconds=1))  # its message expiry: 1 s
     time.sleep(2.5)  # the stale command's expiry passes while the actuator is away
-    issue(FIRST + BIN, BIN)  # still valid when the actuator returns
+    issue_commands(issuer, plant, FIRST + BIN)  # still valid when the actuator returns
     snuk.client.publish("snuk/bldg/end", "marker", qos=1)
     actuator = Client(broker.port, "actuator-bldg-b", subscribe="snuk/bldg/#")
     wait_for(lambda: ("snuk/bldg/end", "marker") in actuator.received, "the marker")
@@ -254,12 +248,7 @@ def test_the_broker_drops_a_command_that_went_stale_while_its_actuator_was_offli
 
 
 def test_a_decision_for_a_bin_already_over_is_audited_as_expired_and_not_sent(tmp_path):
-    plant = RoomPlant.from_rooms(
-        pd.DataFrame({"room_id": ["a", ROOM], "kind": ["office"] * 2, "area_m2": [20, 20]})
-    )
-    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
-    actuation = Actuation(lakehouse, "bldg")
-    actuation.set(ROOM, True, by="admin-1", role="admin", reason="test", when=FIRST)
+    plant, lakehouse, actuation = building_with_room_b_enabled(tmp_path)
     sent = []
     issued = CommandIssuer(
         "bldg",
