@@ -52,6 +52,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     settings = settings or SnukSettings.from_env()
     check_lateness(settings.max_lateness_days)
+    # Partitions are days only: two buildings' runs would replace each other's partitions.
+    settings.single_building_id()
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
     landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor

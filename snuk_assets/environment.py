@@ -88,6 +88,7 @@ SETTINGS_VARIABLES: dict[str, tuple[str, Callable[[str], object]]] = {
     ),
     "lakehouse_uri": ("SNUK_LAKEHOUSE_URI", absolute),
     "registry_path": ("SNUK_REGISTRY", str),
+    "registries_path": ("SNUK_REGISTRIES", str),
     "max_lateness_days": (
         "SNUK_MAX_LATENESS_DAYS",
         _number(int, "SNUK_MAX_LATENESS_DAYS"),

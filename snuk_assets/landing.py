@@ -1,7 +1,10 @@
-"""The raw landing zone: ``<landing>/raw_data/YYYY/MM/DD/`` on a local folder or S3.
+"""The raw landing zone: ``<landing>/raw_data/<building_id>/YYYY/MM/DD/`` on a local folder or S3.
 
 A folder's date is the UTC day its files *arrived*; observations inside may have been measured
-earlier (gateways buffer and upload late).
+earlier (gateways buffer and upload late). The layout from before buildings,
+``raw_data/YYYY/MM/DD/``, is the building ``default``'s folder (there is no
+``raw_data/default/``), so a landing zone of one building never changes shape and a day of it
+costs one listing, as before.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from snuk_assets.building_ids import BUILDING_ID_PATTERN, DEFAULT_BUILDING
 from snuk_assets.storage import Location, s3_client
 
 RAW_DATA_DIR = "raw_data"
@@ -60,29 +65,54 @@ def unsafe_path_reason(relative_path: str) -> str | None:
     return None
 
 
-def day_folder(day: dt.date) -> str:
-    """Relative folder of an arrival day, e.g. ``raw_data/2016/08/14``."""
-    return f"{RAW_DATA_DIR}/{day:%Y/%m/%d}"
+def day_folder(day: dt.date, building_id: str = DEFAULT_BUILDING) -> str:
+    """The folder of a building's arrival day, e.g. ``raw_data/b1/2016/08/14``; the building
+    ``default``'s in the layout from before buildings, ``raw_data/2016/08/14``."""
+    if building_id == DEFAULT_BUILDING:
+        return f"{RAW_DATA_DIR}/{day:%Y/%m/%d}"
+    return f"{RAW_DATA_DIR}/{building_id}/{day:%Y/%m/%d}"
 
 
-def day_folders(first: dt.date, last: dt.date) -> list[str]:
-    """The folders of the arrival days ``first`` .. ``last``, oldest first.
+def day_folders(
+    first: dt.date, last: dt.date, building_ids: Sequence[str] = (DEFAULT_BUILDING,)
+) -> list[str]:
+    """The folders of the arrival days ``first`` .. ``last`` of each building, oldest first.
 
-    The one place that knows which prefixes hold a range of days: a layout with a building
-    level (``raw_data/<building_id>/YYYY/MM/DD``) returns one folder per building and day here.
+    The one place that knows which prefixes hold a range of days: one folder per building and
+    day (``day_folder``).
     """
-    return [day_folder(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    return [day_folder(day, building_id) for day in days for building_id in building_ids]
+
+
+def landing_day_of(path: str) -> tuple[str, dt.date] | None:
+    """The building and arrival day a raw file's relative path encodes, or None if it is in no
+    day folder: ``raw_data/<building_id>/YYYY/MM/DD/...``, or ``raw_data/YYYY/MM/DD/...``
+    (a first level of four digits) for the building ``default`` (``raw_data/default/`` is no
+    day folder: ``default``'s days are in the old layout only)."""
+    parts = path.strip("/").split("/")
+    if len(parts) < 5 or parts[0] != RAW_DATA_DIR:
+        return None
+    if len(parts[1]) == 4 and parts[1].isdigit():
+        building_id, ymd = DEFAULT_BUILDING, parts[1:4]
+    elif (
+        len(parts) >= 6 and parts[1] != DEFAULT_BUILDING and BUILDING_ID_PATTERN.fullmatch(parts[1])
+    ):
+        building_id, ymd = parts[1], parts[2:5]
+    else:
+        return None
+    if len(ymd[0]) != 4 or not all(part.isdigit() for part in ymd):
+        return None
+    try:
+        return building_id, dt.date(int(ymd[0]), int(ymd[1]), int(ymd[2]))
+    except ValueError:
+        return None
 
 
 def arrival_day_of(path: str) -> dt.date | None:
     """The arrival day encoded in a raw file's relative path, or None if it is not a day folder."""
-    parts = path.strip("/").split("/")
-    if len(parts) < 5 or parts[0] != RAW_DATA_DIR:
-        return None
-    try:
-        return dt.date(int(parts[1]), int(parts[2]), int(parts[3]))
-    except ValueError:
-        return None
+    building_day = landing_day_of(path)
+    return None if building_day is None else building_day[1]
 
 
 class LandingZone:
@@ -105,26 +135,34 @@ class LandingZone:
         return self.location.join(relative_path)
 
     # -- listing -------------------------------------------------------------------------
-    def list_day(self, day: dt.date) -> list[LandingFile]:
-        """Files of one arrival day, sorted by path; empty if the day has no folder."""
-        return self.list_files(day_folder(day))
+    def list_day(self, day: dt.date, building_id: str = DEFAULT_BUILDING) -> list[LandingFile]:
+        """Files of one building's arrival day, sorted by path; empty if the day has no folder."""
+        return self.list_files(day_folder(day, building_id))
 
-    def scan_day(self, day: dt.date) -> tuple[list[LandingFile], list[SkippedFile]]:
-        """Files of one arrival day, and the entries skipped there with the reason."""
-        return self.scan(day_folder(day))
+    def scan_day(
+        self, day: dt.date, building_id: str = DEFAULT_BUILDING
+    ) -> tuple[list[LandingFile], list[SkippedFile]]:
+        """Files of one building's arrival day, and the entries skipped there with the reason."""
+        return self.scan(day_folder(day, building_id))
 
-    def list_days(self, first: dt.date, last: dt.date) -> list[LandingFile]:
-        """Files of the arrival days ``first`` .. ``last``: one listing per day folder.
+    def list_days(
+        self, first: dt.date, last: dt.date, building_ids: Sequence[str] = (DEFAULT_BUILDING,)
+    ) -> list[LandingFile]:
+        """Files of the arrival days ``first`` .. ``last`` of ``building_ids``: one listing per
+        day folder.
 
-        Its cost follows the number of days and their files, not the landing zone's history.
+        Its cost follows the number of buildings, days and their files, not the landing zone's
+        history.
         """
-        return [f for folder in day_folders(first, last) for f in self.list_files(folder)]
+        return [
+            f for folder in day_folders(first, last, building_ids) for f in self.list_files(folder)
+        ]
 
-    def day_exists(self, day: dt.date) -> bool:
-        """Whether the day's folder exists (on S3: whether any object lies below it)."""
+    def day_exists(self, day: dt.date, building_id: str = DEFAULT_BUILDING) -> bool:
+        """Whether the building's day has a folder (on S3: whether any object lies below one)."""
         if self._s3 is not None:
-            return bool(self.list_day(day))
-        return Path(self.location.key(day_folder(day))).is_dir()
+            return bool(self.list_day(day, building_id))
+        return Path(self.location.key(day_folder(day, building_id))).is_dir()
 
     def list_files(self, relative_prefix: str = RAW_DATA_DIR) -> list[LandingFile]:
         """Every file below ``relative_prefix``, recursively, sorted by path."""

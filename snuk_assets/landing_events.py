@@ -1,9 +1,10 @@
 """Follow an S3 landing zone through its event notifications: new files found in constant time.
 
 The bucket notifies an SQS queue on ``s3:ObjectCreated:*`` under ``raw_data/``. Each tick reads
-the queue (long polling, batches of 10) and requests a ``raw_observations`` run per arrival day
-that received files; once an hour it also lists the recent day folders (``listing_window``) to
-repair events that were lost or never sent. A file is one version of an object, ``path@etag``
+the queue (long polling, batches of 10) and requests a ``raw_observations`` run per building's
+arrival day that received files (``landing.landing_day_of``: a key's building and day); once
+an hour it also lists the recent day folders (``listing_window``) to repair events that were
+lost or never sent. A file is one version of an object, ``path@etag``
 (both in the event and in the listing), remembered per arrival day while the day is in the
 window, so duplicate and out-of-order deliveries, and files both announced and listed, are
 requested once.
@@ -23,7 +24,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
@@ -35,7 +36,8 @@ from dagster import (
     sensor,
 )
 
-from snuk_assets.landing import arrival_day_of
+from snuk_assets.building_ids import DEFAULT_BUILDING
+from snuk_assets.landing import landing_day_of
 from snuk_assets.landing_sensor import (
     DayRequest,
     day_run_key,
@@ -107,7 +109,8 @@ class EventsCursor:
     """What the events sensor carries from tick to tick.
 
     ``pending``: receipt handles of the messages the tick consumed, deleted by the next tick.
-    ``seen``: per arrival day still in the window, the digests of the file versions requested.
+    ``seen``: per arrival day still in the window, the digests of the file versions requested
+    (of every building: a version's path names its building).
     ``listed_through``: UTC day of the last repair listing (the window starts from it).
     ``repaired_at``: when the last repair listing ran.
     """
@@ -147,6 +150,7 @@ class EventPlan:
     requests: list[DayRequest]
     seen: dict[str, frozenset[str]]
     outside: list[str]  # not in a day folder
+    unknown_building: list[str]  # in the day folder of a building without a registry
     too_old: list[str]  # in a day folder before the window: a backfill's business
     too_new: list[str]  # in a day folder after today (a gateway's clock ahead): listed later
 
@@ -157,33 +161,39 @@ def plan_event_runs(
     *,
     first: dt.date,
     last: dt.date,
+    building_ids: Collection[str] = (DEFAULT_BUILDING,),
 ) -> EventPlan:
-    """Which arrival days to ingest for ``files`` (announced or listed), given what was seen.
+    """Which (building, arrival day) pairs to ingest for ``files`` (announced or listed), given
+    what was seen.
 
-    Only days ``first`` .. ``last`` are followed; ``seen`` is pruned to them. A file version
-    already seen, or twice among ``files``, is requested once.
+    Only days ``first`` .. ``last`` of ``building_ids`` are followed; ``seen`` is pruned to those
+    days. A file version already seen, or twice among ``files``, is requested once.
     """
     seen = {day: digests for day, digests in seen.items() if first.isoformat() <= day}
-    new_by_day: dict[dt.date, dict[str, CreatedFile]] = defaultdict(dict)
-    plan = EventPlan([], seen, [], [], [])
+    new_by_day: dict[tuple[dt.date, str], dict[str, CreatedFile]] = defaultdict(dict)
+    plan = EventPlan([], seen, [], [], [], [])
     for created in files:
-        day = arrival_day_of(created.path)
+        building_day = landing_day_of(created.path)
+        building_id, day = building_day or (None, None)
         if day is None:
             plan.outside.append(created.path)
+        elif building_id not in building_ids:
+            plan.unknown_building.append(created.path)
         elif day < first:
             plan.too_old.append(created.path)
         elif day > last:
             plan.too_new.append(created.path)  # not marked seen: the listing finds it on its day
         elif created.digest not in seen.get(day.isoformat(), ()):
-            new_by_day[day][created.digest] = created
-    for day, new in sorted(new_by_day.items()):
+            new_by_day[day, building_id][created.digest] = created
+    for (day, building_id), new in sorted(new_by_day.items()):
         key = day.isoformat()
         seen[key] = seen.get(key, frozenset()) | frozenset(new)
         plan.requests.append(
             DayRequest(
                 day,
-                day_run_key(day, (f.version for f in new.values())),
+                day_run_key(day, (f.version for f in new.values()), building_id),
                 tuple(sorted({f.path for f in new.values()})),
+                building_id,
             )
         )
     return plan
@@ -270,8 +280,14 @@ def _read(
 def _log_left_out(context: SensorEvaluationContext, plan: EventPlan) -> None:
     if plan.outside:
         context.log.warning(
-            f"{len(plan.outside)} new files are not in a raw_data/YYYY/MM/DD/ folder and are "
-            f"ignored, e.g. {plan.outside[0]}"
+            f"{len(plan.outside)} new files are not in a raw_data/<building_id>/YYYY/MM/DD/ "
+            f"folder and are ignored, e.g. {plan.outside[0]}"
+        )
+    if plan.unknown_building:
+        context.log.warning(
+            f"{len(plan.unknown_building)} new files landed in the folders of buildings without "
+            f"a registry, e.g. {plan.unknown_building[0]}: add the building's registry to "
+            "SNUK_REGISTRIES, then backfill those raw_observations partitions"
         )
     if plan.too_old:
         context.log.warning(
@@ -322,13 +338,18 @@ def landing_events_sensor(context: SensorEvaluationContext, settings: SnukSettin
     first, last = listing_window(
         previous.listed_through, now.date(), max_lateness=settings.max_lateness
     )
+    building_ids = settings.building_ids()
     listed = []
     if repair_due:
-        listed = [CreatedFile(f.path, f.etag) for f in landing.list_days(first, last)]
-    plan = plan_event_runs([*announced, *listed], previous.seen, first=first, last=last)
+        listed = [CreatedFile(f.path, f.etag) for f in landing.list_days(first, last, building_ids)]
+    plan = plan_event_runs(
+        [*announced, *listed], previous.seen, first=first, last=last, building_ids=building_ids
+    )
     _log_left_out(context, plan)
     if repair_due:
-        from_events = plan_event_runs(announced, previous.seen, first=first, last=last)
+        from_events = plan_event_runs(
+            announced, previous.seen, first=first, last=last, building_ids=building_ids
+        )
         missed = sum(len(r.files) for r in plan.requests) - sum(
             len(r.files) for r in from_events.requests
         )

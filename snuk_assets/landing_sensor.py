@@ -1,8 +1,9 @@
 """Follow the landing zone: a run of ``raw_observations`` for every day that received files.
 
-A tick lists only the day folders that can still receive files (``listing_window``): from the
-day of the previous tick minus the maximum lateness up to today, so its cost follows the recent
-days, not the landing zone's history. Files put into older folders are a backfill's business.
+A tick lists only the day folders that can still receive files (``listing_window``), of every
+building of the portfolio: from the day of the previous tick minus the maximum lateness up to
+today, so its cost follows the buildings and the recent days, not the landing zone's history.
+Files put into older folders are a backfill's business.
 The cursor is the newest ``LastModified`` seen (never the clock), plus the files seen within an
 overlap window before it: object stores list late (eventual listing, clock skew, uploads that
 finish out of order), so each tick re-lists that window and recognises what it already
@@ -30,7 +31,8 @@ from dagster import (
     sensor,
 )
 
-from snuk_assets.landing import LandingFile, arrival_day_of
+from snuk_assets.building_ids import DEFAULT_BUILDING
+from snuk_assets.landing import LandingFile, landing_day_of
 from snuk_assets.partitions import daily_partitions
 from snuk_assets.settings import SnukSettings
 
@@ -88,15 +90,19 @@ class LandingCursor:
 
 @dataclass(frozen=True)
 class DayRequest:
+    """New files of one building's arrival day, and the run key that names them."""
+
     day: dt.date
     run_key: str
     files: tuple[str, ...]
+    building_id: str = DEFAULT_BUILDING
 
 
 def plan_ingest_runs(
     files: Iterable[LandingFile], cursor: LandingCursor, *, overlap: dt.timedelta = OVERLAP
 ) -> tuple[list[DayRequest], LandingCursor, list[str]]:
-    """Which arrival days to ingest, the next cursor, and the paths outside any day folder.
+    """Which (building, arrival day) pairs to ingest, the next cursor, and the paths outside
+    any day folder.
 
     A file is new when it is newer than ``cursor.newest - overlap`` and not already among the
     cursor's recent files. Files modified long before the cursor (e.g. copied with their old
@@ -104,24 +110,29 @@ def plan_ingest_runs(
     """
     files = list(files)
     cutoff = cursor.newest - overlap if cursor.newest else None
-    new_by_day: dict[dt.date, list[LandingFile]] = defaultdict(list)
+    new_by_day: dict[tuple[str, dt.date], list[LandingFile]] = defaultdict(list)
     outside = []
     for f in files:
         if cutoff and f.last_modified < cutoff:
             continue
         if (f.path, f.last_modified.isoformat()) in cursor.recent:
             continue
-        day = arrival_day_of(f.path)
-        if day is None:
+        building_day = landing_day_of(f.path)
+        if building_day is None:
             outside.append(f.path)
             continue
-        new_by_day[day].append(f)
+        new_by_day[building_day].append(f)
 
     requests = []
-    for day, day_files in sorted(new_by_day.items()):
+    for (building_id, day), day_files in sorted(new_by_day.items(), key=lambda kv: kv[0][::-1]):
         versions = [f"{f.path}@{f.last_modified.isoformat()}" for f in day_files]
         requests.append(
-            DayRequest(day, day_run_key(day, versions), tuple(sorted(f.path for f in day_files)))
+            DayRequest(
+                day,
+                day_run_key(day, versions, building_id),
+                tuple(sorted(f.path for f in day_files)),
+                building_id,
+            )
         )
 
     newest = max(
@@ -135,16 +146,21 @@ def plan_ingest_runs(
     return requests, LandingCursor(newest, recent, cursor.listed_through), outside
 
 
-def day_run_key(day: dt.date, versions: Iterable[str]) -> str:
-    """The run key of one day's new files, from their versions (``path@mtime`` or ``path@etag``)."""
+def day_run_key(day: dt.date, versions: Iterable[str], building_id: str = DEFAULT_BUILDING) -> str:
+    """The run key of one building's day's new files, from their versions (``path@mtime`` or
+    ``path@etag``); the building ``default``'s as before buildings, so no file runs twice."""
     digest = hashlib.sha256("\n".join(sorted(versions)).encode()).hexdigest()[:16]
-    return f"raw:{day}:{digest}"
+    if building_id == DEFAULT_BUILDING:
+        return f"raw:{day}:{digest}"
+    return f"raw:{building_id}:{day}:{digest}"
 
 
 def ingest_run_requests(
     context: SensorEvaluationContext, requests: Sequence[DayRequest]
 ) -> list[RunRequest]:
-    """A ``RunRequest`` per day inside the partitions; days outside them are logged, not run."""
+    """A ``RunRequest`` per building's day inside the partitions; days outside them are logged,
+    not run. The partition is the day and the building a tag (``snuk/building``): the assets are
+    partitioned by day only, so a deployment runs one building (``single_building_id``)."""
     run_requests = []
     for request in requests:
         key = request.day.isoformat()
@@ -159,7 +175,10 @@ def ingest_run_requests(
             RunRequest(
                 run_key=request.run_key,
                 partition_key=key,
-                tags={"snuk/new_files": str(len(request.files))},
+                tags={
+                    "snuk/new_files": str(len(request.files)),
+                    "snuk/building": request.building_id,
+                },
             )
         )
     return run_requests
@@ -172,16 +191,18 @@ def ingest_run_requests(
     description="Requests a raw_observations run for each arrival day that received new files.",
 )
 def landing_files_sensor(context: SensorEvaluationContext, settings: SnukSettings):
-    """Watch the recent ``<landing>/raw_data/YYYY/MM/DD/`` folders for new files (folder or S3)."""
+    """Watch the recent ``<landing>/raw_data/<building_id>/YYYY/MM/DD/`` folders of every
+    building for new files (folder or S3)."""
     today = dt.datetime.now(dt.UTC).date()
     previous = LandingCursor.parse(context.cursor)
     first, last = listing_window(previous.listed_through, today, max_lateness=settings.max_lateness)
-    files = settings.landing().list_days(first, last)
+    files = settings.landing().list_days(first, last, settings.building_ids())
     requests, cursor, outside = plan_ingest_runs(files, previous)
     cursor = replace(cursor, listed_through=today)
     if outside:
         context.log.warning(
-            f"{len(outside)} files are not in a raw_data/YYYY/MM/DD/ folder and are ignored, "
+            f"{len(outside)} files are not in a raw_data/<building_id>/YYYY/MM/DD/ folder and are "
+            "ignored, "
             f"e.g. {outside[0]}"
         )
     run_requests = ingest_run_requests(context, requests)

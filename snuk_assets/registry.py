@@ -2,6 +2,8 @@
 
 The YAML under ``resources/buildings/`` is the single source of truth for which sensors exist
 and where they are; the pipeline and the simulator both load it through :func:`load_registry`.
+A portfolio is a folder of registries, one file per building named after its ``building_id``
+(:func:`registry_files`, :func:`load_building_registry`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import yaml
 
+from snuk_assets.building_ids import building_id_problem
 from snuk_assets.sensor_types import (
     SENSOR_TYPES,
     TYPE_BY_LETTER,
@@ -118,6 +121,64 @@ def load_registry(path: str | os.PathLike) -> BuildingRegistry:
     with path.open() as handle:
         document = yaml.safe_load(handle)
     return registry_from_document(document, str(path))
+
+
+REGISTRY_SUFFIXES = (".yaml", ".yml", ".ttl")
+
+
+def registry_files(folder: str | os.PathLike) -> dict[str, pathlib.Path]:
+    """The registries of a portfolio folder by building id, sorted: ``<building_id>.yaml``,
+    ``.yml`` or ``.ttl`` (Brick) each.
+
+    Dot-files (an editor's or an upload's temporary file) and files of other kinds (a README)
+    are not registries and are left out.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` is not a folder, a registry's file name is not a building id
+        (``building_ids.BUILDING_ID_PATTERN``), or two files name the same building.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise ValueError(
+            f"registries folder {folder} is not a folder: create it, or set SNUK_REGISTRIES to "
+            "the folder holding one registry file per building"
+        )
+    files: dict[str, pathlib.Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in REGISTRY_SUFFIXES:
+            continue
+        if not path.is_file():
+            continue
+        building_id = path.name[: -len(path.suffix)]
+        if problem := building_id_problem(building_id):
+            raise ValueError(f"{path}: a registry's file name is its building id; {problem}")
+        if building_id in files:
+            raise ValueError(
+                f"{files[building_id]} and {path} both hold building {building_id!r}: keep one"
+            )
+        files[building_id] = path
+    return files
+
+
+def load_building_registry(path: str | os.PathLike, building_id: str) -> BuildingRegistry:
+    """A portfolio folder's registry: ``load_registry``, and its ``building_id`` must be the
+    file's name, so the id of its landing folder, partitions and MQTT topics is one.
+
+    Raises
+    ------
+    ValueError
+        As ``load_registry``, or if the registry names another building than its file.
+    """
+    registry = load_registry(path)
+    if registry.building_id != building_id:
+        raise ValueError(
+            f"{path}: building_id {registry.building_id!r} is not the file's name "
+            f"{building_id!r}: in a registries folder a file is named after its building; "
+            "rename the file or change its building_id"
+        )
+    return registry
 
 
 def registry_from_document(document: object, where: str) -> BuildingRegistry:

@@ -14,17 +14,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pathlib
 from collections.abc import Mapping
 
 import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field, model_validator
 
+from snuk_assets.building_ids import DEFAULT_BUILDING
 from snuk_assets.days import LOOKBACK_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.environment import settings_values
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
-from snuk_assets.registry import BuildingRegistry, default_registry_path, load_registry
+from snuk_assets.registry import (
+    BuildingRegistry,
+    default_registry_path,
+    load_building_registry,
+    load_registry,
+    registry_files,
+)
 from snuk_assets.transforms.ingest.parse import DEFAULT_LIMITS, ParseLimits
 from snuk_assets.transforms.resample.bins import (
     DEFAULT_FREQ,
@@ -70,8 +78,13 @@ class SnukSettings(ConfigurableResource):
     )
     registry_path: str = Field(
         default="",
-        description="Building registry YAML (SNUK_REGISTRY); empty means the reference office "
-        "in resources/buildings/.",
+        description="Building registry YAML (SNUK_REGISTRY), the one building 'default'; empty "
+        "means the reference office in resources/buildings/.",
+    )
+    registries_path: str = Field(
+        default="",
+        description="Folder of building registries, one YAML or Brick file per building named "
+        "after its building_id (SNUK_REGISTRIES); set, it replaces registry_path.",
     )
     max_lateness_days: int = Field(
         default=MAX_LATENESS_DAYS,
@@ -114,6 +127,16 @@ class SnukSettings(ConfigurableResource):
         "offline (a sensor that died while ON); raise it for sensors that stay ON while a room "
         "is in use and report only when it empties (SNUK_MAX_ON).",
     )
+
+    @model_validator(mode="after")
+    def _one_source_of_buildings(self) -> SnukSettings:
+        if self.registry_path and self.registries_path:
+            raise ValueError(
+                f"both SNUK_REGISTRY ({self.registry_path}) and SNUK_REGISTRIES "
+                f"({self.registries_path}) are set: keep one (a registry of SNUK_REGISTRY is "
+                "the building 'default'; in a SNUK_REGISTRIES folder, name it default.yaml)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _durations_fit_the_calendar(self) -> SnukSettings:
@@ -178,5 +201,43 @@ class SnukSettings(ConfigurableResource):
     def lakehouse(self) -> Lakehouse:
         return Lakehouse(self.lakehouse_uri)
 
-    def registry(self) -> BuildingRegistry:
-        return load_registry(self.registry_path or default_registry_path())
+    def registry_files(self) -> dict[str, pathlib.Path]:
+        """Each building's registry file by building id: the ``registries_path`` folder's, or
+        ``registry_path`` (the reference office if empty) as the one building ``default``."""
+        if self.registries_path:
+            return registry_files(self.registries_path)
+        return {DEFAULT_BUILDING: pathlib.Path(self.registry_path or default_registry_path())}
+
+    def building_ids(self) -> tuple[str, ...]:
+        """The buildings of the portfolio, sorted."""
+        return tuple(self.registry_files())
+
+    def single_building_id(self) -> str:
+        """The building the pipeline runs while its assets are partitioned by day only.
+
+        Raises
+        ------
+        ValueError
+            If the registries folder holds no building or several.
+        """
+        building_ids = self.building_ids()
+        if len(building_ids) != 1:
+            raise ValueError(
+                f"SNUK_REGISTRIES {self.registries_path} holds {len(building_ids)} buildings "
+                f"({', '.join(building_ids) or 'none'}): the pipeline runs one building until "
+                "its assets are partitioned by building (issue 22); keep one registry there"
+            )
+        return building_ids[0]
+
+    def registry(self, building_id: str | None = None) -> BuildingRegistry:
+        """The registry of ``building_id`` (default: ``single_building_id()``)."""
+        files = self.registry_files()
+        building_id = building_id or self.single_building_id()
+        if building_id not in files:
+            raise ValueError(
+                f"no registry for building {building_id!r}: the buildings are "
+                f"{', '.join(files) or 'none'} ({self.registries_path or self.registry_path})"
+            )
+        if self.registries_path:
+            return load_building_registry(files[building_id], building_id)
+        return load_registry(files[building_id])

@@ -170,3 +170,98 @@ def test_unknown_country_or_subdivision_names_file_and_field(tmp_path, lines, ex
     with pytest.raises(ValueError, match="abroad.yaml") as error:
         load_registry(path)
     assert expected in str(error.value)
+
+
+# -- a portfolio: a folder of registries, one file per building named after it ---------------
+
+
+def write_building(folder, building_id: str, suffix: str = ".yaml", rooms=("7101", "7102")):
+    """The reference office cut to ``rooms``, as building ``building_id`` in ``folder``."""
+    import yaml
+
+    document = yaml.safe_load(default_registry_path().read_text())
+    document["building_id"] = building_id
+    document["rooms"] = [r for r in document["rooms"] if r["room_id"] in rooms]
+    document["sensors"] = [s for s in document["sensors"] if s["room_id"] in rooms]
+    path = folder / f"{building_id}{suffix}"
+    if suffix == ".ttl":
+        from snuk_assets.brick import registry_to_turtle
+        from snuk_assets.registry import registry_from_document
+
+        path.write_text(registry_to_turtle(registry_from_document(document, str(path))))
+    else:
+        path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_a_registries_folder_names_each_building_by_its_file(tmp_path):
+    from snuk_assets.registry import registry_files
+    from snuk_assets.settings import SnukSettings
+
+    write_building(tmp_path, "berlin-hq")
+    write_building(tmp_path, "london-2", ".yml", rooms=("7101",))
+    write_building(tmp_path, "paris", ".ttl")
+    (tmp_path / "README.md").write_text("not a registry")
+    (tmp_path / ".berlin-hq.yaml.swp").write_text("an editor's file")
+    assert list(registry_files(tmp_path)) == ["berlin-hq", "london-2", "paris"]
+
+    settings = SnukSettings.from_env({"SNUK_REGISTRIES": str(tmp_path)})
+    assert settings.building_ids() == ("berlin-hq", "london-2", "paris")
+    assert len(settings.registry("london-2").rooms) == 1
+    assert settings.registry("paris").building_id == "paris"  # Brick
+    with pytest.raises(ValueError, match="no registry for building 'rome'"):
+        settings.registry("rome")
+    # Partitions by day only: the pipeline runs one building, and says so.
+    with pytest.raises(ValueError, match="holds 3 buildings .*keep one registry"):
+        settings.registry()
+
+
+@pytest.mark.parametrize(
+    "name", ["2016.yaml", "Berlin.yaml", "berlin_hq.yaml", "-x.yaml", "b" * 64 + ".yaml"]
+)
+def test_a_file_name_that_is_no_building_id_is_refused(tmp_path, name):
+    from snuk_assets.registry import registry_files
+
+    (tmp_path / name).write_text("building_id: x\n")
+    with pytest.raises(ValueError, match=f"{name}: a registry's file name is its building id"):
+        registry_files(tmp_path)
+
+
+def test_a_building_twice_or_under_another_id_is_refused(tmp_path):
+    from snuk_assets.registry import load_building_registry, registry_files
+
+    write_building(tmp_path, "office")
+    mismatched = tmp_path / "annex.yaml"
+    mismatched.write_text((tmp_path / "office.yaml").read_text())
+    with pytest.raises(ValueError, match="building_id 'office' is not the file's name 'annex'"):
+        load_building_registry(mismatched, "annex")
+    (tmp_path / "office.yml").write_text("")
+    with pytest.raises(ValueError, match="both hold building 'office'"):
+        registry_files(tmp_path)
+    with pytest.raises(ValueError, match="is not a folder"):
+        registry_files(tmp_path / "missing")
+
+
+def test_snuk_registry_is_the_one_building_default(tmp_path):
+    from snuk_assets.definitions import build_definitions
+    from snuk_assets.settings import SnukSettings
+
+    settings = SnukSettings()
+    assert settings.building_ids() == ("default",)
+    assert settings.single_building_id() == "default"
+    # The registry keeps its own id (MQTT topics, the sensors table); its portfolio key is default.
+    assert settings.registry().building_id == "snuk-reference-office"
+    with pytest.raises(ValueError, match="both SNUK_REGISTRY .* and SNUK_REGISTRIES"):
+        SnukSettings(registry_path=str(default_registry_path()), registries_path=str(tmp_path))
+
+    one, several = tmp_path / "one", tmp_path / "several"
+    for folder, buildings in ((one, ["annex"]), (several, ["annex", "hq"])):
+        folder.mkdir()
+        for building_id in buildings:
+            write_building(folder, building_id)
+    urls = {"landing_uri": str(tmp_path / "l"), "lakehouse_uri": str(tmp_path / "h")}
+    single = SnukSettings(registries_path=str(one), **urls)
+    assert single.single_building_id() == "annex"
+    assert build_definitions(single).resolve_job_def("ingest_raw_observations")
+    with pytest.raises(ValueError, match="holds 2 buildings"):
+        build_definitions(SnukSettings(registries_path=str(several), **urls))

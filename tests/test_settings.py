@@ -75,6 +75,7 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
         "truth_dir": str(tmp_path / "truth"),
         "lakehouse_uri": str(tmp_path / "lake"),
         "registry_path": "/opt/building.yaml",
+        "registries_path": "",  # SNUK_REGISTRIES replaces SNUK_REGISTRY: test_registry.py
         "max_lateness_days": 3,
         "bin_freq": "10min",
         "max_offline_share": 0.25,

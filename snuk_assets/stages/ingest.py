@@ -207,10 +207,11 @@ def ingest_day(
     Only the file being read is held whole; of the files before it, their kept rows
     (compactly) and their quarantined rows. Duplicates across files are dropped at the end.
     """
-    files, skipped = landing.scan_day(day)  # an unreadable landing zone fails here
+    building_id = settings.single_building_id()
+    files, skipped = landing.scan_day(day, building_id)  # an unreadable landing zone fails here
     if not files and not skipped:
         log.warning(
-            f"{day}: no landing folder at {landing.describe(day_folder(day))}; "
+            f"{day}: no landing folder at {landing.describe(day_folder(day, building_id))}; "
             "the partition is materialized empty"
         )
     for entry in skipped:
