@@ -1,6 +1,6 @@
 """Benchmark: exact resampling vs the prototype's two-step recipe, on a full-scale building.
 
-    .venv/bin/python benchmarks/resample_benchmark.py --sensors 215 --days 90
+    .venv/bin/python benchmarks/resample_benchmark.py --sensors 243 --days 90
 
 Builds the observations in-process (the building simulator when it is importable and the
 building has that many sensors, else a fast numpy generator), runs both methods in this one
@@ -108,7 +108,7 @@ def main() -> None:
 
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sensors", type=int, default=215, help="sensors (default: 215)")
+    parser.add_argument("--sensors", type=int, default=243, help="sensors (default: 243)")
     parser.add_argument("--days", type=int, default=90, help="days (default: 90)")
     parser.add_argument("--freq", default="5min", help="bin width (default: 5min)")
     parser.add_argument(

@@ -29,8 +29,9 @@ def test_reference_office_has_the_documented_shape(registry):
     assert registry.timezone == "Europe/Berlin"
     assert list(registry.floors["floor"]) == [0, 1]
     assert len(registry.rooms) == 36
-    assert len(registry.sensors) == 215
-    assert len(registry.sensor_ids()) == 215
+    # 215 gateway sensors, 24 CO2 sensors (offices, meeting rooms), 4 door counters (open spaces)
+    assert len(registry.sensors) == 243
+    assert len(registry.sensor_ids()) == 243
     assert set(SAMPLE_IDS) <= registry.sensor_ids()
     assert registry.rooms["room_id"].str.fullmatch(r"[0-9]{4}").all()
 
@@ -38,7 +39,11 @@ def test_reference_office_has_the_documented_shape(registry):
 def test_every_room_has_all_four_sensor_types(registry):
     types_per_room = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
     assert set(types_per_room.index) == set(registry.rooms["room_id"])
-    assert all(types == set(TYPE_BY_LETTER.values()) for types in types_per_room)
+    assert all(set(TYPE_BY_LETTER.values()) <= types for types in types_per_room)
+    kinds = registry.room_kinds()
+    for room_id, types in types_per_room.items():
+        assert ("co2" in types) == (kinds[room_id] in ("office", "meeting"))
+        assert ("people_count" in types) == (kinds[room_id] == "open_space")
 
 
 def test_sensor_floor_is_its_room_floor(registry):

@@ -4,6 +4,7 @@ snuk evaluate uci-occupancy --data ../shared/datasets/uci_occupancy
 snuk evaluate room-climate --data ../shared/datasets/room_climate
 snuk evaluate control --start 2016-06-27 --days 28 --seed 42   # control policies, simulated
 snuk evaluate robod --data ../shared/datasets/robod           # energy used in empty rooms
+snuk evaluate estimate --seeds 42 43 44 --robod ... --uci ...  # the occupancy estimate
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def add_evaluate_parser(commands: argparse._SubParsersAction) -> argparse.Argume
     from snuk_assets.control.cli import add_control_parsers
 
     add_control_parsers(datasets)
+    from snuk_assets.evaluate.estimate import add_parser as add_estimate_parser
+
+    add_estimate_parser(datasets)
     return parser
 
 

@@ -2,8 +2,8 @@
 
 Each room gets gateway-shaped sensor ids; the ground-truth occupancy becomes the room's motion
 sensor (1 occupied, 0 free), so the pipeline's own ``occupancy`` is the truth. Channels SNUK
-has no type for (UCI's CO2 and humidity ratio, the room-climate second light sensor) are left
-out.
+has no type for (UCI's humidity ratio, the room-climate second light sensor) are left out;
+UCI's CO2 comes apart (``uci_co2_observations``), for the occupancy estimate.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pathlib
 
 import pandas as pd
 
+from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.transforms.holidays import HolidayCalendar
 
 # Each dataset's time zone and public holidays (the windows' working_day): where it was recorded.
@@ -20,6 +21,8 @@ UCI_HOLIDAYS = HolidayCalendar("BE")
 ROOM_CLIMATE_TIMEZONE = "Europe/Berlin"  # the room-climate study ran in Erlangen, Germany
 ROOM_CLIMATE_HOLIDAYS = HolidayCalendar("DE", "BY")  # Erlangen is in Bavaria
 _UCI_COLUMNS = {"Temperature": "t", "Humidity": "h", "Light": "l", "Occupancy": "m"}
+UCI_CO2_SENSOR = "9000-001-001-001-co2"
+UCI_CATALOG = SensorCatalog(type_by_id={UCI_CO2_SENSOR: "co2"})  # types the CO2 sensor
 
 
 def sensor_id(room: int, node: int, letter: str) -> str:
@@ -45,6 +48,15 @@ def uci_observations(path: str | pathlib.Path) -> pd.DataFrame:
         for column, letter in _UCI_COLUMNS.items()
     ]
     return _sorted(frames)
+
+
+def uci_co2_observations(path: str | pathlib.Path) -> pd.DataFrame:
+    """The CO2 column (ppm) of one UCI file as sensor ``UCI_CO2_SENSOR`` (``UCI_CATALOG``)."""
+    raw = pd.read_csv(path)
+    if "CO2" not in raw.columns:
+        raise ValueError(f"{path}: expected a CO2 column; found {list(raw.columns)}")
+    ts = pd.to_datetime(raw["date"]).dt.tz_localize(UCI_TIMEZONE).dt.tz_convert("UTC")
+    return _sorted([pd.DataFrame({"sensor_id": UCI_CO2_SENSOR, "ts": ts, "value": raw["CO2"]})])
 
 
 def room_climate_observations(folder: str | pathlib.Path) -> pd.DataFrame:

@@ -57,32 +57,8 @@ def windows_of(
     """
     start = observations["ts"].min().floor(params.freq)
     end = observations["ts"].max().floor(params.freq) + pd.Timedelta(params.freq)
-    catalog = SensorCatalog()
-    raw = observations.assign(date=observations["ts"].dt.date, source_file="evaluate")
-    series = _per_group(
-        raw,
-        key="sensor_id",
-        fn=partial(
-            resample.resample_sensor,
-            start=start,
-            end=end,
-            freq=params.freq,
-            max_gap={},
-            max_on=DEFAULT_MAX_ON,
-            rooms={sensor: ROOM for sensor in raw["sensor_id"].unique()},
-            picture_freq=params.freq,
-            catalog=catalog,
-        ),
-        schema=resample.SCHEMA,
-    )
-    types = sorted(set(series["sensor_type"]))
-    room_series = _per_group(
-        series[rooms.SERIES_COLUMNS],
-        key="room_id",
-        fn=partial(rooms.combine_room, picture_freq=params.freq, sensor_types=types),
-        schema=rooms.room_schema(types),
-    )
-    return _per_group(
+    room_series, types = room_series_of(observations, freq=params.freq)
+    return per_group(
         room_series,
         key="room_id",
         fn=partial(
@@ -99,7 +75,45 @@ def windows_of(
     )
 
 
-def _per_group(frame: pd.DataFrame, *, key: str, fn, schema) -> pd.DataFrame:
+def room_series_of(
+    observations: pd.DataFrame, *, freq: str, catalog: SensorCatalog | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Observations (``sensor_id``, ``ts``, ``value``) of one room -> sensor bins -> room bins.
+
+    Each stage's group function runs as in its asset, every observation on time. ``catalog``
+    types sensors beyond the gateway-shaped ids. Returns the ``room_schema`` rows and the
+    sensor types seen.
+    """
+    start = observations["ts"].min().floor(freq)
+    end = observations["ts"].max().floor(freq) + pd.Timedelta(freq)
+    raw = observations.assign(date=observations["ts"].dt.date, source_file="evaluate")
+    series = per_group(
+        raw,
+        key="sensor_id",
+        fn=partial(
+            resample.resample_sensor,
+            start=start,
+            end=end,
+            freq=freq,
+            max_gap={},
+            max_on=DEFAULT_MAX_ON,
+            rooms={sensor: ROOM for sensor in raw["sensor_id"].unique()},
+            picture_freq=freq,
+            catalog=catalog or SensorCatalog(),
+        ),
+        schema=resample.SCHEMA,
+    )
+    types = sorted(set(series["sensor_type"]))
+    room_series = per_group(
+        series[rooms.SERIES_COLUMNS],
+        key="room_id",
+        fn=partial(rooms.combine_room, picture_freq=freq, sensor_types=types),
+        schema=rooms.room_schema(types),
+    )
+    return room_series, types
+
+
+def per_group(frame: pd.DataFrame, *, key: str, fn, schema) -> pd.DataFrame:
     """``fn``'s rows of each ``key`` group of ``frame`` (not its summary), through the engine."""
     return LocalEngine().apply_per_group(
         frame, key=key, fn=partial(_rows, fn), output_schema=schema

@@ -1,39 +1,16 @@
 """What the sensors of one room report during one UTC day, given the true headcount.
 
-Motion sensors report only on change: an activity process (bursts of movement, short pauses,
-and long still periods at a desk) gated by presence, plus rare false triggers. Climate and
-light sensors sample periodically with jitter. Offline spans are drawn once for the whole run.
+Motion sensors (``pir``), CO2 (``air``) and people counters (``counters``) have modules of
+their own; here: the headcount grid, change reports, periodic sampling with jitter, and the
+offline spans drawn once for the whole run.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 DAY_S = 86400
-
-
-@dataclass(frozen=True)
-class MotionBehaviour:
-    """How motion looks to one sensor while its room is occupied (durations in seconds)."""
-
-    on_mean_s: float
-    pause_mean_s: float  # short gaps between movements
-    still_mean_s: float  # sitting still at a desk or listening in a meeting
-    still_share: float  # fraction of gaps that are long still periods
-
-
-MOTION_BY_KIND = {
-    "office": MotionBehaviour(on_mean_s=14, pause_mean_s=11, still_mean_s=150, still_share=0.15),
-    "open_space": MotionBehaviour(on_mean_s=16, pause_mean_s=7, still_mean_s=60, still_share=0.1),
-    "meeting": MotionBehaviour(on_mean_s=12, pause_mean_s=11, still_mean_s=120, still_share=0.15),
-    "kitchen": MotionBehaviour(on_mean_s=18, pause_mean_s=7, still_mean_s=40, still_share=0.1),
-    "corridor": MotionBehaviour(on_mean_s=11, pause_mean_s=6, still_mean_s=20, still_share=0.05),
-}
-DEFAULT_MOTION = MotionBehaviour(on_mean_s=8, pause_mean_s=6, still_mean_s=90, still_share=0.1)
-FALSE_TRIGGERS_PER_DAY = 0.3
 
 
 def headcount_grid(
@@ -57,27 +34,6 @@ def headcount_grid(
     np.add.at(steps, (room_index[keep], starts[keep]), people[keep])
     np.add.at(steps, (room_index[keep], ends[keep]), -people[keep])
     return np.cumsum(steps[:, :DAY_S], axis=1).astype(np.int16)
-
-
-def motion_states(
-    occupied: np.ndarray, behaviour: MotionBehaviour, rng: np.random.Generator
-) -> np.ndarray:
-    """Per-second motion state (bool) of one sensor whose room is ``occupied`` (bool per second)."""
-    n_runs = int(2 * DAY_S / (behaviour.on_mean_s + behaviour.pause_mean_s)) + 2
-    on = rng.exponential(behaviour.on_mean_s, n_runs)
-    off = np.where(
-        rng.random(n_runs) < behaviour.still_share,
-        rng.exponential(behaviour.still_mean_s, n_runs),
-        rng.exponential(behaviour.pause_mean_s, n_runs),
-    )
-    # Alternating ON/OFF run lengths of at least one second, laid end to end from a random phase.
-    runs = np.maximum(np.rint(np.column_stack([on, off]).ravel()), 1).astype(np.int64)
-    edges = np.cumsum(runs) - rng.integers(0, runs[:2].sum())
-    state_at = np.searchsorted(edges, np.arange(DAY_S), side="right") % 2 == 0
-    active = state_at & occupied
-    for start in rng.integers(0, DAY_S, rng.poisson(FALSE_TRIGGERS_PER_DAY)):
-        active[start : start + rng.integers(2, 8)] = True
-    return active
 
 
 def state_changes(states: np.ndarray, previous: bool) -> np.ndarray:

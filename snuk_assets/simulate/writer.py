@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from snuk_assets.sensor_types import SENSOR_TYPES, TYPE_BY_LETTER
+from snuk_assets.sensor_types import SENSOR_TYPES, TYPE_BY_LETTER, is_gateway_id
 from snuk_assets.simulate.gateways import gateway_name
 
 FORMATS = ("line", "jsonl", "csv", "parquet")
@@ -184,6 +184,8 @@ def _malformed_line(rows: pa.Table, fmt: str, rng: np.random.Generator) -> str:
 
 
 def _out_of_range_value(sensor_id: str, rng: np.random.Generator) -> float:
+    if not is_gateway_id(sensor_id):  # no type letter (co2, people counters): below every type
+        return min(t.min_value for t in SENSOR_TYPES.values()) - rng.uniform(1, 1000)
     kind = SENSOR_TYPES[TYPE_BY_LETTER[sensor_id[-1]]]
     if rng.random() < 0.5:
         return kind.max_value + rng.uniform(1, 1000)

@@ -98,11 +98,10 @@ def test_models_load_and_the_forest_beats_both_baselines_in_mean_f1_at_every_hor
 # horizons to the time-of-week profile (by 0.000 to 0.012 F1). Of the 216 room-horizon pairs
 # the forest wins 180; a bootstrap over held-out days puts 2 of the 36 losses (meeting room
 # 7112, 25 and 30 minutes ahead) beyond day-to-day noise, and 108 of the wins.
-@pytest.mark.xfail(
-    reason="issue 4: 9 of 18 rooms since the weekend windows are in; 10 needed",
-    # Strict: the day it passes, the run fails, and the marker must go (it cannot hide a pass).
-    strict=True,
-)
+# With issue 21's sensors (PIRs that miss seated people, door counters in the open spaces) it is
+# 14 of 18 (every office, open space, corridor and the kitchen; no meeting or storage room) and
+# the strict xfail marker went. The forest is scored against the motion label, which is now
+# noisier for every model: the win says nothing yet about people (issue 21, scored against people).
 def test_the_forest_beats_both_baselines_at_every_horizon_in_most_rooms(lakehouse_with_models):
     lakehouse, last = lakehouse_with_models
     metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()

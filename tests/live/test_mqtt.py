@@ -19,6 +19,7 @@ from conftest import free_port, wait_for_port
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.live.ingest import QUARANTINE_DIR, Archive, Message
 from snuk_assets.registry import load_registry
+from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.transforms.ingest.parse import parse_landing_file
 from snuk_assets.transforms.ingest.validate import validate_observations
 
@@ -63,14 +64,15 @@ def publish(broker: str, messages: list[tuple[str, bytes]]) -> None:
     client.disconnect()
 
 
-def archived(landing: LandingZone) -> tuple[list[tuple], list[dict]]:
-    """Every observation the archive holds, read by the batch ingest, and the quarantine."""
+def archived(landing: LandingZone, catalog: SensorCatalog) -> tuple[list[tuple], list[dict]]:
+    """Every observation the archive holds, read by the batch ingest with the registry's
+    ``catalog`` (the CO2 sensors' ids have no type letter), and the quarantine."""
     today = dt.datetime.now(dt.UTC).date()
     rows, bad = [], []
     for day in (today - dt.timedelta(days=1), today):
         for f in landing.list_files(day_folder(day)):
             parsed = parse_landing_file(f.path, landing.read_bytes(f.path))
-            result = validate_observations(parsed, arrival_day=day)
+            result = validate_observations(parsed, arrival_day=day, catalog=catalog)
             assert result.rows_quarantined == 0
             rows += list(
                 zip(
@@ -152,12 +154,12 @@ def test_sigkill_and_restart_lose_nothing_and_archive_nothing_twice(
     service = start_service(env, mosquitto, port)
     try:
         deadline = time.monotonic() + 120
-        rows, quarantined = archived(landing)
+        rows, quarantined = archived(landing, registry.catalog())
         while len(rows) < len(good) and time.monotonic() < deadline:
             time.sleep(0.5)
-            rows, quarantined = archived(landing)
+            rows, quarantined = archived(landing, registry.catalog())
         time.sleep(2)  # anything redelivered late would show up now
-        rows, quarantined = archived(landing)
+        rows, quarantined = archived(landing, registry.catalog())
         health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/health").read())
     finally:
         service.send_signal(signal.SIGTERM)

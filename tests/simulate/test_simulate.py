@@ -15,13 +15,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from snuk_assets.registry import default_registry_path, load_registry
-from snuk_assets.sensor_types import SENSOR_TYPES, TYPE_BY_LETTER
+from snuk_assets.sensor_types import SENSOR_TYPES
 from snuk_assets.simulate import plan_simulation, simulate_building, truth_occupied_fraction
 
+# Any registered id: the gateway's (NNNN-NNN-NNN-NNN-x) and the CO2 sensors and door counters'.
 GATEWAY_LINE = re.compile(
-    r"sensor_id='(?P<sensor_id>[0-9]+-[0-9]+-[0-9]+-[0-9]+-[mthl])', "
+    r"sensor_id='(?P<sensor_id>[0-9a-z-]+)', "
     r"timestamp=(?P<timestamp>[0-9]+), value=(?P<value>-?[0-9]+\.[0-9]),"
 )
+TYPE_OF = load_registry(default_registry_path()).catalog().type_by_id
 FRIDAY = dt.date(2016, 6, 3)  # Friday, then a weekend
 SEED = 42
 
@@ -63,7 +65,9 @@ def read_landing(landing: Path) -> tuple[pd.DataFrame, list[str], int]:
 
 
 def _in_range(sensor_id: str, value: float) -> bool:
-    kind = SENSOR_TYPES[TYPE_BY_LETTER[sensor_id[-1]]]
+    if sensor_id not in TYPE_OF:
+        return False
+    kind = SENSOR_TYPES[TYPE_OF[sensor_id]]
     return kind.min_value <= value <= kind.max_value
 
 
@@ -119,7 +123,11 @@ def test_motion_reports_only_changes(run):
 
 def test_periodic_sensors_sample_with_jitter(run):
     _, _, (lines, _, _) = run
-    periodic = _distinct(lines).query("~sensor_id.str.endswith('-m')").sort_values("ts")
+    distinct = _distinct(lines)
+    sampled = (
+        distinct["sensor_id"].map(TYPE_OF).isin(["temperature", "humidity", "luminosity", "co2"])
+    )
+    periodic = distinct[sampled].sort_values("ts")
     steps_s = periodic.groupby("sensor_id")["ts"].diff().dropna() / 1000
     steps_s = steps_s[steps_s < 90]  # not across offline spans
     assert 59.5 < steps_s.mean() < 60.5
@@ -220,7 +228,7 @@ def _parse_line(line: str, fmt: str) -> tuple | None:
             record = json.loads(line)
             return record["sensor_id"], int(record["timestamp"]), float(record["value"])
         sensor_id, timestamp, value = line.split(",")
-        if not re.fullmatch(r"[0-9-]+-[mthl]", sensor_id):
+        if sensor_id not in TYPE_OF:
             return None
         return sensor_id, int(timestamp), float(value)
     except (ValueError, KeyError, TypeError):
@@ -266,3 +274,71 @@ def test_an_empty_day_has_no_headcount():
     empty = np.array([])
     grid = headcount_grid(empty, empty, empty, empty, n_rooms=3, day_start_s=0)
     assert grid.shape == (3, 86_400) and not grid.any()
+
+
+def test_a_pir_holds_on_after_each_detection_then_reports_off():
+    from snuk_assets.simulate import pir
+
+    probability = np.zeros(1440)
+    probability[600] = 1.0  # one sure detection in minute 600
+    states, on_until_s = pir.pir_states(probability, on_until_s=30, rng=np.random.default_rng(0))
+    on = np.flatnonzero(np.diff(np.concatenate([[0], states.astype(int)])) != 0)
+    # ON from the day before until second 30; ON at the detection, OFF HOLD_S seconds after it.
+    assert states[:30].all() and not states[30:36000].any()
+    detected_s = int(np.flatnonzero(states[36000:])[0]) + 36000
+    assert states[detected_s : detected_s + pir.HOLD_S].all()
+    assert not states[detected_s + pir.HOLD_S :].any()
+    assert on_until_s == detected_s + pir.HOLD_S
+    assert len(on) == 4  # ON from the day before, OFF at 30, ON at the detection, OFF after
+
+
+def test_seated_people_are_seen_less_often_than_walking_ones():
+    from snuk_assets.simulate import pir
+
+    one = np.ones(1440)
+    seated = pir.detection_probability(one, 0 * one, activity="seated", seated_view=1.0, area_m2=20)
+    walking = pir.detection_probability(one, one, activity="seated", seated_view=1.0, area_m2=20)
+    empty = pir.detection_probability(
+        0 * one, 0 * one, activity="seated", seated_view=1, area_m2=20
+    )
+    assert np.allclose(seated, pir.SEATED_DETECT_PER_MIN)
+    assert (walking > 0.9).all() and not empty.any()
+
+
+def test_co2_settles_at_the_mass_balance_equilibrium():
+    from snuk_assets.simulate import air
+
+    area = np.array([20.0])
+    airflow = np.array([0.02])  # m3/s
+    co2 = air.room_co2(
+        np.full((1, 1440), 2.0),
+        area_m2=area,
+        ventilation_m3_s=airflow,
+        ventilation_on=np.ones(1440, dtype=bool),
+        start_ppm=np.array([air.OUTDOOR_PPM]),
+    )
+    # Two people emit 2 * 0.005 l/s into 0.02 m3/s of outdoor air: 500 ppm above outdoor.
+    assert co2[0, -1] == pytest.approx(air.OUTDOOR_PPM + 2 * 0.005e-3 / 0.02 * 1e6, rel=1e-6)
+    assert np.all(np.diff(co2[0]) > 0)  # rising from outdoor, never overshooting
+
+
+def test_a_door_counter_reports_its_count_on_change():
+    from snuk_assets.simulate import counters
+
+    headcount = np.zeros(86_400, dtype=np.int16)
+    headcount[100:200] = 1
+    headcount[150:200] = 2
+    seconds, counts = counters.counter_reports(headcount, np.random.default_rng(1))
+    assert seconds[0] == 0 and counts[0] == 0
+    assert (np.diff(counts) != 0).all()
+    assert counts.min() >= 0
+
+
+def test_the_reference_office_reports_co2_and_door_counts(run):
+    _, _, (lines, _, _) = run
+    distinct = _distinct(lines)
+    types = distinct["sensor_id"].map(TYPE_OF)
+    co2 = distinct.loc[types == "co2", "value"]
+    assert 300 < co2.median() < 1500
+    counts = distinct.loc[types == "people_count", "value"]
+    assert (counts >= 0).all() and counts.max() > 0
