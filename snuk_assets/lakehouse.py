@@ -14,6 +14,12 @@ the commit point (raw) last, both carrying the same ingest id and dates in their
 follower's write counts only once its commit point holds the same ingest id: ``read`` of a
 follower serves each date at its latest committed write, so a run killed between the two
 commits leaves both tables as they were, to every reader through this class.
+
+A portfolio's table (issue 22) is partitioned by ``building_id`` and then ``date``: a write
+names its building (``replace_partitions(..., building_id=...)``) and replaces exactly that
+building's named days, never another building's files. A table written before buildings is
+rewritten once as the building ``default``'s (``migrate_to_buildings``); until then a write that
+names a building is refused, and the other way round.
 """
 
 from __future__ import annotations
@@ -23,13 +29,16 @@ import datetime as dt
 import json
 import os
 import random
+import tempfile
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import (
     ColumnProperties,
     CommitProperties,
@@ -40,8 +49,10 @@ from deltalake import (
 )
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from snuk_assets.building_ids import DEFAULT_BUILDING
 from snuk_assets.storage import Location, s3_storage_options
 from snuk_assets.tables import (
+    BUILDING_COLUMN,
     DATE_COLUMN,
     LakehouseError,
     RowBatches,
@@ -147,6 +158,58 @@ def partition_predicate(dates: Iterable[dt.date]) -> str:
     if not clauses:
         raise ValueError("a partition predicate needs at least one date")
     return " OR ".join(clauses)
+
+
+def building_partition_predicate(pairs: Iterable[tuple[str, dt.date]]) -> str:
+    """A Delta predicate that selects exactly the ``(building_id, date)`` pairs:
+    ``(building_id = 'b1' AND (date ...)) OR (building_id = 'b2' AND ...)``, each building's
+    dates as runs of consecutive days."""
+    dates_by_building: dict[str, set[dt.date]] = defaultdict(set)
+    for building_id, day in pairs:
+        dates_by_building[building_id].add(day)
+    clauses = [
+        f"({BUILDING_COLUMN} = {_literal(building_id)} AND ({partition_predicate(dates)}))"
+        for building_id, dates in sorted(dates_by_building.items())
+    ]
+    if not clauses:
+        raise ValueError("a partition predicate needs at least one (building_id, date) pair")
+    return " OR ".join(clauses)
+
+
+def _with_building(
+    data: pa.Table | RowBatches, building_id: str, name: str
+) -> pa.Table | RowBatches:
+    """``data`` with ``building_id`` as its first column (filled in where it lacks it); rows
+    of another building stop the write."""
+    if isinstance(data, RowBatches):
+        schema = _building_schema(data.schema)
+        return RowBatches(
+            schema,
+            lambda: (
+                _table_with_building(pa.Table.from_batches([batch]), building_id, name)
+                .cast(schema)
+                .to_batches()[0]
+                for batch in data.batches()
+                if batch.num_rows
+            ),
+        )
+    return _table_with_building(data, building_id, name)
+
+
+def _building_schema(schema: pa.Schema) -> pa.Schema:
+    if BUILDING_COLUMN in schema.names:
+        return schema
+    return schema.insert(0, pa.field(BUILDING_COLUMN, pa.string()))
+
+
+def _table_with_building(table: pa.Table, building_id: str, name: str) -> pa.Table:
+    if BUILDING_COLUMN not in table.schema.names:
+        column = pa.array([building_id] * table.num_rows, pa.string())
+        return table.add_column(0, BUILDING_COLUMN, column)
+    values = table[BUILDING_COLUMN]
+    if values.null_count or pc.all(pc.equal(values, building_id)).as_py() not in (True, None):
+        raise ValueError(f"rows for {name!r} belong to other buildings than {building_id!r}")
+    return table
 
 
 def _is_retryable(error: Exception) -> bool:
@@ -259,6 +322,7 @@ class Lakehouse:
         *,
         dates: Sequence[dt.date],
         ingest_id: str | None = None,
+        building_id: str | None = None,
     ) -> WriteReport:
         """Replace the partitions ``dates`` of table ``name`` with ``data`` in one commit.
 
@@ -267,11 +331,21 @@ class Lakehouse:
         partitioned by ``date``, on its first write. The commit info records the dates (and
         ``ingest_id``, for :meth:`replace_partitions_together`). ``RowBatches`` are streamed
         to the writer a batch at a time, each checked and counted as it passes.
+
+        With ``building_id``, the rows are that building's (its ``building_id`` column is
+        filled in where ``data`` lacks it), the table is partitioned by ``building_id`` and
+        ``date``, and only the pairs ``(building_id, d)`` for ``d`` in ``dates`` are replaced.
+        A table of the other layout is refused (``LakehouseError``, naming the fix).
         """
         dates = tuple(sorted(set(dates)))
         _check_before_write(data, dates, name)
+        partition_by = self._partition_columns_for(name, building_id)
         uri = self.table_uri(name)
-        predicate = partition_predicate(dates)
+        if building_id is None:
+            predicate = partition_predicate(dates)
+        else:
+            data = _with_building(data, building_id, name)
+            predicate = building_partition_predicate((building_id, day) for day in dates)
         commit = CommitProperties(custom_metadata=commit_metadata(dates, ingest_id=ingest_id))
         written = 0
 
@@ -307,7 +381,7 @@ class Lakehouse:
                     uri,
                     rows,
                     mode="error",
-                    partition_by=[DATE_COLUMN],
+                    partition_by=partition_by,
                     storage_options=self.storage_options,
                     writer_properties=writer_properties(data.schema),
                     commit_properties=commit,
@@ -317,6 +391,85 @@ class Lakehouse:
         version = self.table(name).version()
         rows_written = written if isinstance(data, RowBatches) else data.num_rows
         return WriteReport(uri, version, rows_written, dates, attempts)
+
+    def _partition_columns_for(self, name: str, building_id: str | None) -> list[str]:
+        """The partition columns a write of ``building_id`` (None: before buildings) needs;
+        raises if table ``name`` exists with the other ones."""
+        wanted = [DATE_COLUMN] if building_id is None else [BUILDING_COLUMN, DATE_COLUMN]
+        if not self.exists(name):
+            return wanted
+        actual = list(self.table(name).metadata().partition_columns)
+        if actual == wanted:
+            return wanted
+        if actual == [DATE_COLUMN]:
+            raise LakehouseError(
+                f"the Delta table {self.table_uri(name)} is partitioned by date only (written "
+                f"before buildings): rewrite it as the building {DEFAULT_BUILDING!r}'s with "
+                "Lakehouse.migrate_to_buildings before writing building partitions"
+            )
+        raise LakehouseError(
+            f"the Delta table {self.table_uri(name)} is partitioned by {actual}: a write "
+            f"partitioned by {wanted} would mix the layouts"
+            + ("; name the building of the rows" if building_id is None else "")
+        )
+
+    def migrate_to_buildings(
+        self, name: str, *, building_id: str = DEFAULT_BUILDING
+    ) -> WriteReport | None:
+        """Rewrite table ``name``, partitioned by ``date`` only (written before buildings), as
+        partitioned by ``building_id`` and ``date``, in one commit: every row gets
+        ``building_id`` (a table with its own ``building_id`` column keeps its values).
+
+        The rows are read as ``read`` serves them (a follower's dates at their latest
+        committed ingest), a date at a time, into an Arrow stream in a temporary file, which
+        the write then reads back: delta-rs cannot read a table from inside its own write (a
+        nested runtime panics), and the file keeps memory to a batch rather than the table.
+        Run it while no run writes the table: a conflicting commit fails the migration rather
+        than being retried with stale rows. The old files stay for Delta's retention (time
+        travel, ``vacuum``). Returns None,
+        writing nothing, for a table that is unpartitioned or already partitioned by building.
+        """
+        table = self.table(name)
+        if list(table.metadata().partition_columns) != [DATE_COLUMN]:
+            return None
+        dates = sorted({dt.date.fromisoformat(p[DATE_COLUMN]) for p in table.partitions()})
+        schema = _building_schema(plain_schema(pa.schema(table.schema())))
+        uri = self.table_uri(name)
+        commit = CommitProperties(
+            custom_metadata={**commit_metadata(dates), "snuk.migrated": BUILDING_COLUMN}
+        )
+        with tempfile.TemporaryDirectory(prefix="snuk-migrate-") as spill:
+            stream = os.path.join(spill, f"{name}.arrows")
+            written = 0
+            with pa.OSFile(stream, "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+                for day in dates:
+                    rows = self.read(name, dates=[day])
+                    if BUILDING_COLUMN not in rows.schema.names:
+                        rows = _table_with_building(rows, building_id, name)
+                    writer.write_table(rows.select(schema.names).cast(schema))
+                    written += rows.num_rows
+
+            def write() -> None:
+                with pa.memory_map(stream) as source:
+                    write_deltalake(
+                        uri,
+                        pa.ipc.open_stream(source),
+                        mode="overwrite",
+                        schema_mode="overwrite",
+                        partition_by=[BUILDING_COLUMN, DATE_COLUMN],
+                        storage_options=self.storage_options,
+                        writer_properties=writer_properties(schema),
+                        commit_properties=commit,
+                    )
+
+            try:  # not retried: after a concurrent commit the rows read would be stale
+                write()
+            except (DeltaError, OSError) as error:
+                raise LakehouseError(
+                    f"migrating {uri} failed (a Delta commit): {error}; migrate while no run "
+                    "writes the lakehouse"
+                ) from error
+        return WriteReport(uri, self.table(name).version(), written, tuple(dates), 1)
 
     def replace_table(self, name: str, data: pa.Table) -> WriteReport:
         """Overwrite a whole unpartitioned table (e.g. the building registry)."""
@@ -446,12 +599,14 @@ class Lakehouse:
         columns: list[str] | None = None,
         keys: KeyRange | None = None,
         missing_ok: bool = False,
+        building_id: str | None = None,
     ) -> pa.Table | None:
         """Rows of table ``name``, only from the partitions ``dates`` if given.
 
         With ``keys``, only the rows whose key lies in that range (a chunk of a long range,
         see ``key_counts``). With ``missing_ok``, a table that does not exist yet reads as
-        ``None``.
+        ``None``. With ``building_id``, only that building's rows (a table partitioned by
+        building).
         """
         if missing_ok and not self.exists(name):
             return None
@@ -462,6 +617,8 @@ class Lakehouse:
                 raise missing_columns_error(self.table_uri(name), name, missing)
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         where = [] if keys is None else [keys.predicate()]
+        if building_id is not None:
+            where.append(f'"{BUILDING_COLUMN}" = {_literal(building_id)}')
         parts = self._select(name, table, dates, select=select, where=where)
         if parts is None:
             return _empty_result(table, columns)

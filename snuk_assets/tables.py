@@ -17,6 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 DATE_COLUMN = "date"
+# A portfolio's tables (issue 22): partitioned by building, then day; written by
+# ``Lakehouse.replace_partitions(..., building_id=...)`` and ``Lakehouse.migrate_to_buildings``.
+BUILDING_COLUMN = "building_id"
 
 
 class LakehouseError(RuntimeError):
