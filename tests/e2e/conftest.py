@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from ci_components import HANG_GUARD_S
+from ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -37,12 +37,6 @@ REPOSITORY = "__repository__"
 STARTUP_TIMEOUT_S = HANG_GUARD_S
 
 TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -251,7 +245,7 @@ def dagster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster
     # dagster.yaml is read only from $DAGSTER_HOME.
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

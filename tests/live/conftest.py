@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +21,7 @@ from live_building import (
     write_on_time,
 )
 from pipeline_runs import materialize_days
+from ports import free_port, wait_for_port
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
@@ -53,22 +52,6 @@ def batch_building(tmp_path_factory, small_registry) -> BatchBuilding:
     materialize_days([occupancy_models], settings, MODEL_DAY, MODEL_DAY)
     materialize_days([occupancy_forecasts], settings, PARITY_DAY, PARITY_DAY)
     return BatchBuilding(settings=settings, observations=observations)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")

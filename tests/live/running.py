@@ -17,9 +17,9 @@ import urllib.request
 
 import paho.mqtt.client as mqtt
 import pandas as pd
-from conftest import free_port, wait_for_port
 from deltalake import DeltaTable
 from live_building import PARITY_DAY
+from ports import free_port, wait_for_port
 
 from snuk_assets.control.audit import AUDIT_TABLE
 from snuk_assets.live.api import create_app, serve

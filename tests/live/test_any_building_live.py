@@ -20,8 +20,8 @@ import paho.mqtt.client as mqtt
 import pandas as pd
 import pytest
 from any_building import CO2, COUNTER, DOOR, MOTION, START, VOC, write_building
-from conftest import free_port, wait_for_port
 from pipeline_runs import materialize_days
+from ports import free_port, wait_for_port
 from test_mqtt import publish, start_service
 from test_step import BIN_COLUMNS, assert_same, replay_day
 

@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import free_port, wait_for_port
 from deltalake import DeltaTable
+from ports import free_port, wait_for_port
 
 from snuk_assets.control.commands import AUDIT_TABLE
 from snuk_assets.control.safety import Actuation

@@ -14,7 +14,7 @@ import urllib.request
 import paho.mqtt.client as mqtt
 import pandas as pd
 import pytest
-from conftest import free_port, wait_for_port
+from ports import free_port, wait_for_port
 
 from snuk_assets.landing import LandingZone, day_folder
 from snuk_assets.live.ingest import QUARANTINE_DIR, Archive, Message
