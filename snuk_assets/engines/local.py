@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -45,7 +46,7 @@ class LocalEngine(ComputeEngine):
     and only the small summaries are kept in memory.
 
     Workers are spawned, never forked: delta-rs panics in a forked copy of a process that
-    already used it. A pool is started per chunk and its workers import the group function's
+    already used it. A pool is started per stage and its workers import the group function's
     module, which pays off for slow groups (training) only: ``transform_partitions`` uses it
     when the stage says its groups are slow (``parallel=True``).
     """
@@ -92,15 +93,38 @@ class LocalEngine(ComputeEngine):
 
     def _results(self, lakehouse: Lakehouse, stage: GroupedStage) -> Iterator[tuple]:
         """Each group's ``(rows, summary)``, slice by slice, chunk by chunk, in key order."""
-        for target_day, source_days in stage.slices.items():
-            for chunk in self._chunks(lakehouse, stage, source_days):
-                groups = (
-                    _tagged(group, target_day).to_pandas()
-                    for group in _key_groups(chunk, stage.key)
-                )
-                for result in self._map(stage.fn, groups, parallel=stage.parallel):
-                    yield split_result(result, stage.summary_schema)
-                del chunk, groups  # before the next chunk is read
+        with self._stage_pool(stage) as pool:
+            for target_day, source_days in stage.slices.items():
+                for chunk in self._chunks(lakehouse, stage, source_days):
+                    groups = (
+                        _tagged(group, target_day).to_pandas()
+                        for group in _key_groups(chunk, stage.key)
+                    )
+                    if pool is None:
+                        results = (stage.fn(group) for group in groups)
+                    else:  # submitted as they are made: the workers start on the first
+                        results = iter(list(pool.map(stage.fn, groups)))
+                    for result in results:
+                        yield split_result(result, stage.summary_schema)
+                    del chunk, groups, results  # before the next chunk is read
+
+    @contextlib.contextmanager
+    def _stage_pool(self, stage: GroupedStage) -> Iterator[ProcessPoolExecutor | None]:
+        """For a stage of slow groups, one pool of spawned workers for all its slices and
+        chunks (None: the groups run in this process).
+
+        The workers are started, and import the group function's module, while this process
+        reads the first chunk: a worker takes seconds to start (it imports the Dagster CLI as
+        its main module, then pandas, scikit-learn, ...), once per stage, not per slice.
+        """
+        if not (stage.parallel and self.max_workers > 1):
+            yield None
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.max_workers, mp_context=context) as pool:
+            for _ in range(self.max_workers):
+                pool.submit(_ready, stage.fn)  # each submit to a busy pool starts a worker
+            yield pool
 
     def _chunks(
         self, lakehouse: Lakehouse, stage: GroupedStage, source_days: Sequence[dt.date]
@@ -171,6 +195,10 @@ class _DaySpill:
     def __exit__(self, *exc: object) -> None:
         for writer in self._writers.values():
             writer.close()
+
+
+def _ready(fn: Callable) -> None:
+    """Nothing: unpickling ``fn`` in a worker imported its module."""
 
 
 def _read_spilled(path: pathlib.Path) -> Iterator[pa.RecordBatch]:

@@ -238,6 +238,7 @@ def ingest_day(
         read.rows_quarantined += result.rows_quarantined
         read.rows_duplicate += result.rows_duplicate
         read.reasons.update(result.reasons)
+        del result  # its kept table (ids, file names as strings) while the next file is read
     read.rows_duplicate += read.kept.deduplicate()
     if quarantined:
         # As one validation of the whole day orders them (the files are read in path order).

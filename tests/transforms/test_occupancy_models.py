@@ -12,13 +12,16 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
 
 from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfWeekProfile
 from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models.metrics import binary_scores
 from snuk_assets.transforms.models.training import (
+    THRESHOLD_GRID,
     TrainingParams,
     feature_columns,
+    grid_f1,
     positive_proba,
     train_room,
     walk_forward_splits,
@@ -193,3 +196,33 @@ def test_positive_proba_of_one_output_and_of_an_output_never_occupied():
     np.testing.assert_array_equal(
         positive_proba(double, features), [[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
     )
+
+
+@pytest.mark.parametrize("occupied_share", [0.02, 0.3, 0.8])
+def test_grid_f1_is_sklearns_f1_score_bit_for_bit(occupied_share):
+    """The counted F1 of every cut equals sklearn's f1_score per cut exactly, so the tuned
+    thresholds (argmax, lowest on ties) are those sklearn's scores pick. Probabilities on a
+    0.05 grid sit on the cuts, where ``>=`` decides."""
+    rng = np.random.default_rng(11)
+    positive = rng.random(3000) < occupied_share
+    proba = np.round(rng.random(3000) * 20) / 20
+    proba[:50] = 0.0  # every cut predicts these free
+    got = grid_f1(positive, proba)
+    labels = positive.astype(int)
+    expected = [f1_score(labels, proba >= cut, zero_division=0) for cut in THRESHOLD_GRID]
+    assert got.tolist() == expected
+    assert grid_f1(np.zeros(5, bool), np.full(5, 0.1)).tolist() == [0.0] * len(THRESHOLD_GRID)
+
+
+@pytest.mark.parametrize("occupied_share", [0.0, 0.02, 0.5, 1.0])
+def test_binary_scores_count_accuracy_and_f1_as_sklearn_does(occupied_share):
+    """The counted accuracy and F1 equal sklearn's accuracy_score and f1_score exactly, per
+    window cuts included, so model_metrics keeps its figures to the last bit."""
+    rng = np.random.default_rng(5)
+    labels = (rng.random(2001) < occupied_share).astype(int)
+    proba = np.round(rng.random(2001) * 20) / 20
+    cuts = rng.choice([0.3, 0.4, 0.55], size=2001)
+    got = binary_scores(labels, proba, cuts)
+    predicted = (proba >= cuts).astype(int)
+    assert got["accuracy"] == accuracy_score(labels, predicted)
+    assert got["f1"] == f1_score(labels, predicted, zero_division=0)

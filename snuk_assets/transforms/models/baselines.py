@@ -86,13 +86,12 @@ class TimeOfWeekProfile(BaseEstimator):
 
     def _target_slots(self, X: pd.DataFrame, horizons: int) -> np.ndarray:
         anchors = pd.DatetimeIndex(X["bin_start"])
-        step = pd.Timedelta(self.freq)
-        return np.column_stack(
-            [
-                time_of_week_slot(anchors + h * step, timezone=self.timezone, freq=self.freq)
-                for h in range(1, horizons + 1)
-            ]
-        )
+        steps = pd.to_timedelta(np.arange(1, horizons + 1) * pd.Timedelta(self.freq))
+        # Every (window, horizon) target time in one index, window by window: one time zone
+        # conversion in place of one per horizon.
+        when = anchors.repeat(horizons) + np.tile(steps, len(anchors))
+        slots = time_of_week_slot(when, timezone=self.timezone, freq=self.freq)
+        return slots.reshape(len(anchors), horizons)
 
     def fit(self, X: pd.DataFrame, y) -> TimeOfWeekProfile:
         """Learn from the windows ``X`` (their ``bin_start``) and 0/1 labels ``y`` (n, horizons)."""
