@@ -29,7 +29,14 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from pipeline_benchmark import DATA_STAGES, run_stage  # noqa: E402
+from pipeline_benchmark import (  # noqa: E402
+    DATA_STAGES,
+    dagster_home,
+    materialize,
+    run_stage,
+    simulated_workdir,
+    workdir_environment,
+)
 from report import write_report  # noqa: E402
 
 STAGES = ["occupancy_models", "model_metrics", "occupancy_forecasts"]
@@ -37,50 +44,12 @@ STAGES = ["occupancy_models", "model_metrics", "occupancy_forecasts"]
 DURATION = re.compile(r'Finished execution of step "(\w+)" in ([\dhms.]+)\.')
 
 
-def environment(folder: pathlib.Path, start: dt.date, registry: str | None) -> dict[str, str]:
-    return {
-        **({"SNUK_REGISTRY": registry} if registry else {}),
-        **os.environ,
-        "DAGSTER_HOME": str(folder / "dagster_home"),
-        "SNUK_LANDING_URI": str(folder / "landing"),
-        "SNUK_LAKEHOUSE_URI": str(folder / "lakehouse"),
-        "SNUK_TRUTH_DIR": str(folder / "truth"),
-        "SNUK_ENGINE": "local",
-        "SNUK_START_DATE": start.isoformat(),
-    }
-
-
-def materialize(venv: pathlib.Path) -> list[str]:
-    return [str(venv / "bin" / "dagster"), "asset", "materialize", "-m", "snuk_assets.definitions"]
-
-
-def dagster_home(folder: pathlib.Path) -> None:
-    (folder / "dagster_home").mkdir(parents=True)
-    shutil.copy(ROOT / "dagster.yaml", folder / "dagster_home" / "dagster.yaml")
-
-
 def build(base: pathlib.Path, *, start, days, seed, venv, registry: str | None) -> None:
     """Simulate the office into ``base`` and materialize the stages before the models (once)."""
-    from snuk_assets.environment import DEFAULT_MAX_LATENESS_DAYS
-    from snuk_assets.registry import default_registry_path, load_registry
-    from snuk_assets.simulate import simulate_building
-
     if (base / "built").exists():
         return
-    if base.exists():
-        shutil.rmtree(base)
-    dagster_home(base)
-    print(f"simulating the reference office, {days} days from {start}, into {base}")
-    simulate_building(
-        registry=load_registry(registry or default_registry_path()),
-        landing_uri=str(base / "landing"),
-        truth_dir=str(base / "truth"),
-        start=start,
-        days=days,
-        seed=seed,
-    )
-    last_arrival = start + dt.timedelta(days=days - 1 + DEFAULT_MAX_LATENESS_DAYS + 1)
-    env = environment(base, start, registry)
+    last_arrival = simulated_workdir(base, start=start, days=days, seed=seed, registry=registry)
+    env = workdir_environment(base, start, registry=registry)
     for stage in DATA_STAGES:
         command = [*materialize(venv), "--select", stage]
         command += ["--partition-range", f"{start}...{last_arrival}"]
@@ -106,7 +75,7 @@ def run(work: pathlib.Path, label: str, *, venv, start, day, registry, stages=ST
     folder.mkdir()
     subprocess.run(["cp", "-al", str(work / "base" / "lakehouse"), str(folder)], check=True)
     dagster_home(folder)
-    env = environment(folder, start, registry)
+    env = workdir_environment(folder, start, registry=registry)
     # Dagster imports the code location from the working directory: the venv's checkout.
     os.chdir(venv.parent)
     rows = {}

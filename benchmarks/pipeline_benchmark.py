@@ -92,6 +92,58 @@ def run_stage(command: list[str], env: dict[str, str], log: pathlib.Path) -> dic
     return {"wall_s": round(wall, 1), "peak_mib": round(peak / 2**20)}
 
 
+def dagster_home(work: pathlib.Path) -> None:
+    """``work/dagster_home`` with the project's ``dagster.yaml``."""
+    (work / "dagster_home").mkdir(parents=True)
+    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
+
+
+def simulated_workdir(
+    work: pathlib.Path, *, start: dt.date, days: int, seed: int, registry: str | None = None
+) -> dt.date:
+    """``work`` made anew: a Dagster home, and the simulated office's landing zone and truth
+    for ``days`` from ``start``; returns the last arrival day to ingest."""
+    from snuk_assets.environment import DEFAULT_MAX_LATENESS_DAYS
+    from snuk_assets.registry import default_registry_path, load_registry
+    from snuk_assets.simulate import simulate_building
+
+    if work.exists():
+        shutil.rmtree(work)
+    dagster_home(work)
+    print(f"simulating the reference office, {days} days from {start}, into {work}")
+    summary = simulate_building(
+        registry=load_registry(registry or default_registry_path()),
+        landing_uri=str(work / "landing"),
+        truth_dir=str(work / "truth"),
+        start=start,
+        days=days,
+        seed=seed,
+    )
+    print(summary)
+    return start + dt.timedelta(days=days - 1 + DEFAULT_MAX_LATENESS_DAYS + 1)
+
+
+def workdir_environment(
+    work: pathlib.Path, start: dt.date, *, engine: str = "local", registry: str | None = None
+) -> dict[str, str]:
+    """The environment of a stage run on ``work``'s landing zone and lakehouse."""
+    return {
+        **({"SNUK_REGISTRY": registry} if registry else {}),
+        **os.environ,
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "SNUK_LANDING_URI": str(work / "landing"),
+        "SNUK_LAKEHOUSE_URI": str(work / "lakehouse"),
+        "SNUK_TRUTH_DIR": str(work / "truth"),
+        "SNUK_ENGINE": engine,
+        "SNUK_START_DATE": start.isoformat(),
+    }
+
+
+def materialize(venv: pathlib.Path) -> list[str]:
+    """``dagster asset materialize`` of SNUK's definitions, from the virtualenv ``venv``."""
+    return [str(venv / "bin" / "dagster"), "asset", "materialize", "-m", "snuk_assets.definitions"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
@@ -101,41 +153,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=pathlib.Path, help="kept; default a temporary folder")
     args = parser.parse_args()
 
-    from snuk_assets.environment import DEFAULT_MAX_LATENESS_DAYS
-    from snuk_assets.registry import default_registry_path, load_registry
-    from snuk_assets.simulate import simulate_building
-
     work = args.workdir or pathlib.Path(tempfile.mkdtemp(prefix="snuk-pipeline-"))
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "dagster_home").mkdir(parents=True)
-    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
     end = args.start + dt.timedelta(days=args.days - 1)
-    last_arrival = end + dt.timedelta(days=DEFAULT_MAX_LATENESS_DAYS + 1)
-    print(f"simulating the reference office, {args.start} .. {end}, into {work}")
     simulated = time.monotonic()
-    summary = simulate_building(
-        registry=load_registry(default_registry_path()),
-        landing_uri=str(work / "landing"),
-        truth_dir=str(work / "truth"),
-        start=args.start,
-        days=args.days,
-        seed=args.seed,
-    )
-    print(summary)
+    last_arrival = simulated_workdir(work, start=args.start, days=args.days, seed=args.seed)
     print(f"simulated in {time.monotonic() - simulated:.0f} s (not counted)")
 
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(work / "dagster_home"),
-        "SNUK_LANDING_URI": str(work / "landing"),
-        "SNUK_LAKEHOUSE_URI": str(work / "lakehouse"),
-        "SNUK_TRUTH_DIR": str(work / "truth"),
-        "SNUK_ENGINE": args.engine,
-        "SNUK_START_DATE": args.start.isoformat(),
-    }
-    dagster = [str(pathlib.Path(sys.executable).with_name("dagster")), "asset", "materialize"]
-    dagster += ["-m", "snuk_assets.definitions", "--select"]
+    env = workdir_environment(work, args.start, engine=args.engine)
+    dagster = [*materialize(pathlib.Path(sys.executable).parent.parent), "--select"]
     days = f"{args.start}...{last_arrival}"
     stages = [("startup", [*dagster, "sensors"])]
     stages += [(s, [*dagster, s, "--partition-range", days]) for s in DATA_STAGES]

@@ -17,45 +17,28 @@ import argparse
 import datetime as dt
 import os
 import pathlib
-import shutil
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from pipeline_benchmark import run_stage  # noqa: E402
+from pipeline_benchmark import (  # noqa: E402
+    materialize,
+    run_stage,
+    simulated_workdir,
+    workdir_environment,
+)
 from report import write_report  # noqa: E402
 
 
 def build(work: pathlib.Path, *, start: dt.date, days: int, seed: int, env: dict) -> None:
     """Simulate the office into ``work`` and ingest every arrival day (once per workdir)."""
-    from snuk_assets.environment import DEFAULT_MAX_LATENESS_DAYS
-    from snuk_assets.registry import default_registry_path, load_registry
-    from snuk_assets.simulate import simulate_building
-
     if (work / "lakehouse" / "raw_observations").is_dir():
         return
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "dagster_home").mkdir(parents=True)
-    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
-    print(f"simulating the reference office, {days} days from {start}, into {work}")
-    simulate_building(
-        registry=load_registry(default_registry_path()),
-        landing_uri=str(work / "landing"),
-        truth_dir=str(work / "truth"),
-        start=start,
-        days=days,
-        seed=seed,
-    )
-    last_arrival = start + dt.timedelta(days=days - 1 + DEFAULT_MAX_LATENESS_DAYS + 1)
+    last_arrival = simulated_workdir(work, start=start, days=days, seed=seed)
     ingest = [*materialize(ROOT / ".venv"), "--select", "raw_observations,quarantined_observations"]
     ingest += ["--partition-range", f"{start}...{last_arrival}"]
     print(run_stage(ingest, env, work / "ingest.log"), "(ingest, not counted)")
-
-
-def materialize(venv: pathlib.Path) -> list[str]:
-    return [str(venv / "bin" / "dagster"), "asset", "materialize", "-m", "snuk_assets.definitions"]
 
 
 def main() -> None:
@@ -74,15 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = args.workdir.resolve()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(work / "dagster_home"),
-        "SNUK_LANDING_URI": str(work / "landing"),
-        "SNUK_LAKEHOUSE_URI": str(work / "lakehouse"),
-        "SNUK_TRUTH_DIR": str(work / "truth"),
-        "SNUK_ENGINE": "local",
-        "SNUK_START_DATE": args.start.isoformat(),
-    }
+    env = workdir_environment(work, args.start)
     build(work, start=args.start, days=args.build_days, seed=args.seed, env=env)
     venv = args.venv.resolve()
     # Dagster imports the code location from the working directory: the venv's checkout.
