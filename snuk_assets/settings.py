@@ -220,7 +220,10 @@ class SnukSettings(ConfigurableResource):
         ValueError
             If the registries folder holds no building or several.
         """
-        building_ids = self.building_ids()
+        return self._single_building_of(self.registry_files())
+
+    def _single_building_of(self, files: Mapping[str, pathlib.Path]) -> str:
+        building_ids = tuple(files)
         if len(building_ids) != 1:
             raise ValueError(
                 f"SNUK_REGISTRIES {self.registries_path} holds {len(building_ids)} buildings "
@@ -231,8 +234,8 @@ class SnukSettings(ConfigurableResource):
 
     def registry(self, building_id: str | None = None) -> BuildingRegistry:
         """The registry of ``building_id`` (default: ``single_building_id()``)."""
-        files = self.registry_files()
-        building_id = building_id or self.single_building_id()
+        files = self.registry_files()  # listed once: a registries folder is read per call
+        building_id = building_id or self._single_building_of(files)
         if building_id not in files:
             raise ValueError(
                 f"no registry for building {building_id!r}: the buildings are "
