@@ -160,6 +160,9 @@ class DayKeptRows:
 
 
 def _ranks(rows: _FileRows, sorted_ids: pa.Array) -> np.ndarray:
+    """Per row of one file, its sensor id's rank in the whole day's ``sorted_ids``; frees the
+    file's ``id_index``. Not ``order.DistinctValues.ranks``, which ranks one column among its
+    own values: here each file has its own dictionary and the ranks must agree across files."""
     rank_of_index = pc.index_in(rows.sensor_ids, value_set=sorted_ids).to_numpy()
     ranks = rank_of_index.astype(np.int32)[rows.id_index]
     rows.id_index = np.zeros(0, np.int32)
