@@ -103,6 +103,32 @@ def read_gateway_file(
     return result.kept.select(OBSERVATION_SCHEMA.names).cast(OBSERVATION_SCHEMA), result
 
 
+def read_landed_files(
+    landing, paths: list[str], settings, catalog: SensorCatalog, *, verb: str = "read"
+) -> tuple[dict[str, pa.Table], int]:
+    """Landing files' kept observations per building (``read_gateway_file`` each, one log line
+    a file: "<verb> <path>: ..."), and how many rows were kept.
+
+    Every file is the deployment's one building's today; with a portfolio (issue 22) the
+    landing folder says whose it is, here, for the service and the streaming job alike.
+    """
+    tables = []
+    for path in paths:
+        kept, result = read_gateway_file(landing, path, settings, catalog)
+        tables.append(kept)
+        log.info(
+            "%s %s: %d observations kept, %d quarantined",
+            verb,
+            path,
+            result.rows_kept,
+            result.rows_quarantined,
+        )
+    if not tables:
+        return {}, 0
+    observations = pa.concat_tables(tables)
+    return {settings.registry().building_id: observations}, observations.num_rows
+
+
 class Clock:
     """Real time; ``ReplayClock`` runs from a start at N times real time."""
 
@@ -397,23 +423,13 @@ class LiveService:
             return {}
         self._followed_at = time.monotonic()
         new = sorted(self._landing_files(self.clock.now().date()) - self._seen_files)
-        tables = []
-        landing = self.settings.landing()
-        for path in new:
-            kept, result = read_gateway_file(landing, path, self.settings, self.archive.catalog)
-            tables.append(kept)
-            self._seen_files.add(path)
-            self.stats["files_followed"] += 1
-            self.stats["observations_followed"] += result.rows_kept
-            log.info(
-                "followed %s: %d observations kept, %d quarantined",
-                path,
-                result.rows_kept,
-                result.rows_quarantined,
-            )
-        if not tables:
-            return {}
-        return {self.settings.registry().building_id: pa.concat_tables(tables)}
+        observations, kept = read_landed_files(
+            self.settings.landing(), new, self.settings, self.archive.catalog, verb="followed"
+        )
+        self._seen_files.update(new)
+        self.stats["files_followed"] += len(new)
+        self.stats["observations_followed"] += kept
+        return observations
 
     def _refresh_configs(self, day: dt.date) -> None:
         if day == self._config_day:

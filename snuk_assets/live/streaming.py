@@ -34,7 +34,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from snuk_assets.landing import RAW_DATA_DIR, LandingZone
 from snuk_assets.live.outputs import ForecastTable, forecast_table
-from snuk_assets.live.service import EventClock, read_gateway_file
+from snuk_assets.live.service import EventClock, read_landed_files
 from snuk_assets.live.step import (
     DEFAULT_DELAY,
     BuildingConfig,
@@ -146,23 +146,9 @@ class LiveStream:
         self._save()
 
     def _by_building(self, paths: list[str]) -> dict[str, pa.Table]:
-        """The files' kept observations per building: all of them the registry's one building
-        today (a registry of several buildings would say here which folder is whose)."""
-        registry = self.settings.registry()  # read once per batch, not once per file
-        catalog = registry.catalog()
-        tables = []
-        for path in paths:
-            kept, result = read_gateway_file(self.landing, path, self.settings, catalog)
-            tables.append(kept)
-            log.info(
-                "read %s: %d observations kept, %d quarantined",
-                path,
-                result.rows_kept,
-                result.rows_quarantined,
-            )
-        if not tables:
-            return {}
-        return {registry.building_id: pa.concat_tables(tables)}
+        """The files' kept observations per building, the registry read once per batch."""
+        catalog = self.settings.registry().catalog()
+        return read_landed_files(self.landing, paths, self.settings, catalog)[0]
 
     def _step(
         self, building_id: str, observations: pa.Table, now: pd.Timestamp, batch_id: int
