@@ -2,11 +2,28 @@
 
 The first day and the lateness are fixed when the code loads (``days.py``, from
 ``SNUK_START_DATE`` and ``SNUK_MAX_LATENESS_DAYS``); the names of ``days.py`` are here too.
+
+A portfolio (issue 22, ``wip/issue-22-design.md``) partitions by building and day:
+``building_day_partitions``, a dynamic ``building`` dimension (one key per registry) beside the
+same daily ``date``, and mappings that map a building to itself and the dates as today's do.
+Not used by the assets yet (step 3 of the design).
 """
 
 from __future__ import annotations
 
-from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
+import warnings
+
+from dagster import (
+    BetaWarning,
+    DailyPartitionsDefinition,
+    DimensionPartitionMapping,
+    DynamicPartitionsDefinition,
+    IdentityPartitionMapping,
+    MultiPartitionMapping,
+    MultiPartitionsDefinition,
+    PartitionMapping,
+    TimeWindowPartitionMapping,
+)
 
 from snuk_assets.days import (
     LOOKBACK_DAYS,
@@ -36,13 +53,58 @@ def measured_day_mapping() -> TimeWindowPartitionMapping:
     )
 
 
+BUILDING_DIMENSION = "building"
+DATE_DIMENSION = "date"
+# One key per building registry, added and deleted as registries come and go.
+building_partitions = DynamicPartitionsDefinition(name="buildings")
+building_day_partitions = MultiPartitionsDefinition(
+    {BUILDING_DIMENSION: building_partitions, DATE_DIMENSION: daily_partitions}
+)
+
+
+def per_building(date_mapping: PartitionMapping | None = None) -> MultiPartitionMapping:
+    """Between two ``building_day_partitions`` assets: each building to itself, the dates by
+    ``date_mapping`` (the same day when None). Nothing of one building maps to another's."""
+    return _multi_mapping(
+        {
+            BUILDING_DIMENSION: IdentityPartitionMapping(),
+            DATE_DIMENSION: date_mapping or IdentityPartitionMapping(),
+        }
+    )
+
+
+def across_buildings(date_mapping: PartitionMapping | None = None) -> MultiPartitionMapping:
+    """Every building's partitions of the mapped dates: only for the cross-building models
+    (cold start), which learn from rooms of the same kind in other buildings."""
+    return _multi_mapping({DATE_DIMENSION: date_mapping or IdentityPartitionMapping()})
+
+
+def _multi_mapping(by_dimension: dict[str, PartitionMapping]) -> MultiPartitionMapping:
+    # Dagster 1.13 marks MultiPartitionMapping beta; its behaviour here is pinned by
+    # tests/portfolio/test_partition_mappings.py.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        return MultiPartitionMapping(
+            {
+                name: DimensionPartitionMapping(dimension_name=name, partition_mapping=mapping)
+                for name, mapping in by_dimension.items()
+            }
+        )
+
+
 __all__ = [
     "LOOKBACK_DAYS",
     "MAX_LATENESS_DAYS",
+    "BUILDING_DIMENSION",
+    "DATE_DIMENSION",
     "START_DATE",
+    "across_buildings",
     "arrival_days_for",
+    "building_day_partitions",
+    "building_partitions",
     "check_lateness",
     "daily_partitions",
     "measured_day_mapping",
     "partition_dates",
+    "per_building",
 ]
