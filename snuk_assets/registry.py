@@ -159,7 +159,7 @@ def registry_files(folder: str | os.PathLike) -> dict[str, pathlib.Path]:
                 f"{files[building_id]} and {path} both hold building {building_id!r}: keep one"
             )
         files[building_id] = path
-    return files
+    return dict(sorted(files.items()))  # by id: "b" before "b-annex", whose file sorts first
 
 
 def load_building_registry(path: str | os.PathLike, building_id: str) -> BuildingRegistry:
