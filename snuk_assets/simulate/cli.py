@@ -7,6 +7,7 @@ import datetime as dt
 
 from snuk_assets.environment import settings_values
 from snuk_assets.registry import default_registry_path, load_registry
+from snuk_assets.simulate.portfolio import simulate_portfolio
 from snuk_assets.simulate.simulation import simulate_building
 from snuk_assets.simulate.writer import FORMATS
 
@@ -43,12 +44,42 @@ def add_simulate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "--format", dest="fmt", choices=FORMATS, default="line", help="upload file format"
     )
     parser.add_argument("--gzip", action="store_true", help="gzip text upload files")
+    parser.add_argument(
+        "--buildings",
+        type=int,
+        help="simulate a portfolio of N buildings (the reference office and its variants: "
+        "snuk_assets/simulate/portfolio.py) instead of --registry's one; needs --registries",
+    )
+    parser.add_argument(
+        "--registries",
+        help="with --buildings: the folder the buildings' registries are written to "
+        "(default: $SNUK_REGISTRIES)",
+    )
     parser.set_defaults(func=run_simulate)
     return parser
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    """Handler of ``snuk simulate``: run and print the summary."""
+    """Handler of ``snuk simulate``: run and print the summary (each building's)."""
+    if args.buildings is not None:
+        registries = args.registries or settings_values()["registries_path"]
+        if not registries:
+            print("snuk simulate --buildings: name the registries folder (--registries)")
+            return 2
+        summaries = simulate_portfolio(
+            buildings=args.buildings,
+            registries_dir=registries,
+            landing_uri=args.landing or settings_values()["landing_uri"],
+            truth_dir=args.truth or settings_values()["truth_dir"],
+            start=args.start,
+            days=args.days,
+            seed=args.seed,
+            fmt=args.fmt,
+            gzip=args.gzip,
+        )
+        for building_id, summary in summaries.items():
+            print(f"{building_id}:\n{summary}")
+        return 0
     summary = simulate_building(
         registry=load_registry(args.registry),
         landing_uri=args.landing or settings_values()["landing_uri"],

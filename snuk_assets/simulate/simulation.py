@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snuk_assets.building_ids import DEFAULT_BUILDING
 from snuk_assets.registry import BuildingRegistry
 from snuk_assets.simulate.gateways import TOO_LATE_DAYS
 from snuk_assets.simulate.observations import plan_simulation, simulate_observations
@@ -67,6 +68,7 @@ def simulate_building(
     fmt: str = "line",
     gzip: bool = False,
     period_s: float = 60.0,
+    building_id: str = DEFAULT_BUILDING,
 ) -> SimulationSummary:
     """Simulate the building and write its sensor uploads to a landing zone.
 
@@ -76,7 +78,7 @@ def simulate_building(
         Rooms and sensors to simulate.
     landing_uri : str
         Local folder or ``s3://bucket/prefix``; files go to ``raw_data/YYYY/MM/DD/`` of
-        their UTC arrival day.
+        their UTC arrival day (``raw_data/<building_id>/YYYY/MM/DD/`` with ``building_id``).
     truth_dir : str or Path
         Where ``occupancy_truth.parquet`` goes (never into the landing zone): ``room_id``,
         ``start``, ``end`` (UTC), ``people``.
@@ -90,6 +92,8 @@ def simulate_building(
         Gzip text uploads.
     period_s : float
         Mean sampling period of temperature, humidity and luminosity sensors, in seconds.
+    building_id : str
+        The landing folder's building; ``default`` is the layout without a building level.
     """
     from snuk_assets.landing import LandingZone  # the landing zone may pull in boto3
 
@@ -106,7 +110,11 @@ def simulate_building(
     for offset, table in enumerate(tables):
         day = start + dt.timedelta(days=offset)
         rng = np.random.default_rng([seed, _WRITER, day.toordinal()])
-        written.add(write_day(table, zone, fmt=fmt, gzip=gzip, rng=rng, taken=taken))
+        written.add(
+            write_day(
+                table, zone, fmt=fmt, gzip=gzip, rng=rng, taken=taken, building_id=building_id
+            )
+        )
         days_late = table["arrival_ms"].to_numpy() // 86_400_000 - utc_midnight_s(day) // 86_400
         late += int((days_late > 0).sum())
         too_late += int((days_late > TOO_LATE_DAYS).sum())

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from snuk_assets.building_ids import DEFAULT_BUILDING
+from snuk_assets.landing import day_folder
 from snuk_assets.sensor_types import SENSOR_TYPES, TYPE_BY_LETTER, is_gateway_id
 from snuk_assets.simulate.gateways import gateway_name
 
@@ -47,17 +49,28 @@ class WriteCounts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def file_name(gateway: int, arrival_ms: int, fmt: str, gzip: bool) -> str:
-    """Landing-zone path of one upload, e.g. ``raw_data/2016/08/14/gw03-20160814T060000.txt``."""
+def file_name(
+    gateway: int, arrival_ms: int, fmt: str, gzip: bool, building_id: str = DEFAULT_BUILDING
+) -> str:
+    """Landing-zone path of one upload, e.g. ``raw_data/2016/08/14/gw03-20160814T060000.txt``
+    (``raw_data/<building_id>/2016/08/14/...`` for a building of a portfolio)."""
     at = dt.datetime.fromtimestamp(arrival_ms / 1000, tz=dt.UTC)
     suffix = {"line": ".txt", "jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet"}[fmt]
     if gzip and fmt != "parquet":
         suffix += ".gz"
-    return f"raw_data/{at:%Y/%m/%d}/{gateway_name(gateway)}-{at:%Y%m%dT%H%M%S}{suffix}"
+    folder = day_folder(at.date(), building_id)
+    return f"{folder}/{gateway_name(gateway)}-{at:%Y%m%dT%H%M%S}{suffix}"
 
 
 def write_day(
-    table: pa.Table, zone, *, fmt: str, gzip: bool, rng: np.random.Generator, taken: set[str]
+    table: pa.Table,
+    zone,
+    *,
+    fmt: str,
+    gzip: bool,
+    rng: np.random.Generator,
+    taken: set[str],
+    building_id: str = DEFAULT_BUILDING,
 ) -> WriteCounts:
     """Write one measurement day (a table from ``simulate_observations``) as upload files.
 
@@ -75,6 +88,8 @@ def write_day(
         Chooses the malformed lines and duplicates.
     taken : set of str
         Paths written so far in this run; a clash moves the upload one second later.
+    building_id : str
+        The landing folder's building (``landing.day_folder``).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
@@ -99,10 +114,10 @@ def write_day(
         if gzip and fmt != "parquet":
             data = gzip_module.compress(data, compresslevel=3, mtime=0)
         arrival_ms = int(arrival[starts[k]])
-        path = file_name(int(gateway[starts[k]]), arrival_ms, fmt, gzip)
+        path = file_name(int(gateway[starts[k]]), arrival_ms, fmt, gzip, building_id)
         while path in taken:
             arrival_ms += 1000
-            path = file_name(int(gateway[starts[k]]), arrival_ms, fmt, gzip)
+            path = file_name(int(gateway[starts[k]]), arrival_ms, fmt, gzip, building_id)
         taken.add(path)
         zone.write_bytes(path, data)
         counts.add(WriteCounts(1, rows.num_rows, n_bad, n_dup, len(data)))
