@@ -5,6 +5,7 @@ snuk evaluate room-climate --data ../shared/datasets/room_climate
 snuk evaluate control --start 2016-06-27 --days 28 --seed 42   # control policies, simulated
 snuk evaluate robod --data ../shared/datasets/robod           # energy used in empty rooms
 snuk evaluate estimate --seeds 42 43 44 --robod ... --uci ...  # the occupancy estimate
+snuk evaluate forecasts --seeds 42 43 44                       # against the label and the truth
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def add_evaluate_parser(commands: argparse._SubParsersAction) -> argparse.Argume
     from snuk_assets.evaluate.estimate import add_parser as add_estimate_parser
 
     add_estimate_parser(datasets)
+    from snuk_assets.evaluate.forecast_truth import add_parser as add_forecasts_parser
+
+    add_forecasts_parser(datasets)
     return parser
 
 
