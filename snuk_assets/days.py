@@ -26,6 +26,8 @@ MAX_LATENESS_DAYS = _CALENDAR.max_lateness_days
 # A motion sensor's last report holds for up to its max_gap (72 h: a quiet weekend), so day D's
 # bins need each sensor's last observation up to that long before D's midnight.
 LOOKBACK_DAYS = math.ceil(max(DEFAULT_MAX_GAP.values()) / pd.Timedelta(days=1))
+# The most days before a run's first day that occupancy_estimate trains on (and so depends on).
+MAX_ESTIMATE_HISTORY_DAYS = 28
 
 
 def partition_dates(partition_keys: list[str]) -> list[dt.date]:

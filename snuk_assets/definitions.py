@@ -7,6 +7,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from snuk_assets.assets.control import control_assets
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
+from snuk_assets.assets.occupancy_estimate import occupancy_estimate
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
 from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
@@ -35,6 +36,7 @@ DAILY_JOB = "daily_pipeline"
 FOLLOWING_STAGES = (
     resampled_series,
     room_series,
+    occupancy_estimate,
     feature_windows,
     occupancy_models,
     model_metrics,

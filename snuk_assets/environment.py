@@ -100,6 +100,10 @@ SETTINGS_VARIABLES: dict[str, tuple[str, Callable[[str], object]]] = {
     "truth_dir": ("SNUK_TRUTH_DIR", absolute),
     "max_line_bytes": ("SNUK_MAX_LINE_BYTES", _number(int, "SNUK_MAX_LINE_BYTES")),
     "max_file_bytes": ("SNUK_MAX_FILE_BYTES", _number(int, "SNUK_MAX_FILE_BYTES")),
+    "estimate_history_days": (
+        "SNUK_ESTIMATE_HISTORY_DAYS",
+        _number(int, "SNUK_ESTIMATE_HISTORY_DAYS"),
+    ),
 }
 # Relative folders of the unset URIs resolve like the set ones.
 DEFAULT_URIS = {

@@ -22,7 +22,7 @@ from dagster import ConfigurableResource
 from pydantic import Field, model_validator
 
 from snuk_assets.building_ids import DEFAULT_BUILDING
-from snuk_assets.days import LOOKBACK_DAYS, MAX_LATENESS_DAYS
+from snuk_assets.days import LOOKBACK_DAYS, MAX_ESTIMATE_HISTORY_DAYS, MAX_LATENESS_DAYS
 from snuk_assets.environment import settings_values
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.landing import LandingZone
@@ -126,6 +126,13 @@ class SnukSettings(ConfigurableResource):
         description="The longest motion ON holds without a report before the sensor counts as "
         "offline (a sensor that died while ON); raise it for sensors that stay ON while a room "
         "is in use and report only when it empties (SNUK_MAX_ON).",
+    )
+    estimate_history_days: int = Field(
+        default=14,
+        ge=0,
+        le=MAX_ESTIMATE_HISTORY_DAYS,
+        description="occupancy_estimate trains on the counter rooms' bins of a run's days and "
+        "of up to this many days before them (SNUK_ESTIMATE_HISTORY_DAYS).",
     )
 
     @model_validator(mode="after")

@@ -64,6 +64,7 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
         "SNUK_MAX_ON": "6h",
         "SNUK_MAX_LINE_BYTES": "4096",
         "SNUK_MAX_FILE_BYTES": "1048576",
+        "SNUK_ESTIMATE_HISTORY_DAYS": "7",
     }
     from_env = SnukSettings.from_env(env)
     assert from_env.values() == {
@@ -83,6 +84,7 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
         "max_on": "6h",
         "max_line_bytes": 4096,
         "max_file_bytes": 1048576,
+        "estimate_history_days": 7,
     }
     # Every field has its variable (a new field without one fails here).
     assert set(SETTINGS_VARIABLES) == set(SnukSettings.model_fields)

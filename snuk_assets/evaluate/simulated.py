@@ -31,7 +31,8 @@ def simulated_rooms(
     pandas.DataFrame
         The ``room_series`` columns (``room_schema`` of the building's types), then ``kind``
         (the registry's), ``motion_occupancy`` (the ON share from the motion sensors alone,
-        NaN without motion coverage) and ``occupied_fraction`` (the truth's occupied share of
+        NaN without motion coverage), ``motion_idle_minutes`` (their idle minutes) and
+        ``occupied_fraction`` (the truth's occupied share of
         the bin, 0..1).
     """
     plan = plan_simulation(registry=registry, start=start, days=days, seed=seed)
@@ -78,8 +79,9 @@ def simulated_rooms(
         plan.truth, start=begin, end=end, freq=freq, room_ids=list(registry.rooms["room_id"])
     )
     keys = ["room_id", "bin_start"]
+    motion_only = {"occupancy": "motion_occupancy", "idle_minutes": "motion_idle_minutes"}
     out = room_bins.merge(
-        motion[[*keys, "occupancy"]].rename(columns={"occupancy": "motion_occupancy"}),
+        motion[[*keys, *motion_only]].rename(columns=motion_only),
         on=keys,
         how="left",
     ).merge(truth, on=keys, how="left")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from snuk_assets.evaluate.estimate import simulated_scores
+from snuk_assets.evaluate.estimate import simulated_scores, stage_scores
 from snuk_assets.evaluate.simulated import label_agreement, simulated_rooms
 from snuk_assets.registry import load_registry
 
@@ -38,3 +38,14 @@ def test_the_estimate_is_scored_beside_motion_alone(small_registry, tmp_path):
     ]
     assert all(0 <= s.accuracy <= 1 and s.bins == len(ROOMS) * 288 for s in scores)
     assert set(scores[0].decided) == {"motion", "co2", "luminosity", "counter"}
+
+
+def test_the_stage_is_scored_in_the_rooms_without_a_counter(small_registry, tmp_path):
+    registry = load_registry(small_registry(tmp_path / "registry.yaml", ROOMS))
+    score = stage_scores(registry, seed=5, start=MONDAY, days=3)
+    assert score.trained_on == ["7101"]  # the one counter room
+    assert score.training_bins > 0
+    assert score.bins == sum(bins for _, _, bins in score.by_kind.values())
+    assert set(score.by_kind) == {"office", "meeting", "corridor"}  # never the counter's room
+    assert 0 <= score.estimate <= 1 and 0 <= score.motion_label <= 1
+    assert score.met == (score.estimate - score.motion_label >= 0.01)
