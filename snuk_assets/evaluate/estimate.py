@@ -181,9 +181,11 @@ def print_stage(seed: int, score: StageScore) -> None:
     print("  decided: " + ", ".join(f"{k} {v:.1%}" for k, v in score.decided.items()))
 
 
-def robod_scores(folder: pathlib.Path) -> list[Scored]:
-    """ROBOD's three rooms: one estimator on their September rows, scored on December's."""
-    from snuk_assets.control.robod import ROOMS, TRAIN_BEFORE, read_room
+def robod_rows(folder: pathlib.Path) -> pd.DataFrame:
+    """ROBOD's three rooms as room bins (``room_id``, ``bin_start`` UTC, the estimator's
+    inputs ``co2``, ``sound_level``, ``luminosity``, ``wifi_devices``) with ``present``, the
+    ground truth; rows without truth left out."""
+    from snuk_assets.control.robod import ROOMS, read_room
 
     frames = []
     for room in ROOMS:
@@ -202,7 +204,14 @@ def robod_scores(folder: pathlib.Path) -> list[Scored]:
             )
         )
     rows = pd.concat(frames, ignore_index=True)
-    rows = rows[rows["present"].notna()].sort_values(["room_id", "bin_start"], ignore_index=True)
+    return rows[rows["present"].notna()].sort_values(["room_id", "bin_start"], ignore_index=True)
+
+
+def robod_scores(folder: pathlib.Path) -> list[Scored]:
+    """ROBOD's three rooms: one estimator on their September rows, scored on December's."""
+    from snuk_assets.control.robod import ROOMS, TRAIN_BEFORE
+
+    rows = robod_rows(folder)
     features = estimate_features(rows, freq="5min")
     truth = (rows["present"] > 0).astype(int).to_numpy()
     train = (rows["bin_start"] < TRAIN_BEFORE).to_numpy()

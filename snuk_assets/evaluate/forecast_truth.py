@@ -6,7 +6,7 @@ against that label. On the simulated building the truth is known, so here the sa
 are scored against both. Every step is the pipeline's own code: the simulated building's room
 bins (``evaluate.simulated.simulated_rooms``, the stages' group functions), its windows
 (``stages.windows.room_day_windows``), and per room the models stage's walk-forward blocks
-and training (``walk_forward_splits``, ``score_block``, ``pooled_scores``, default
+and training (``scored_splits``, ``score_block``, ``pooled_scores``, default
 ``TrainingParams``). The truth's targets are the windows' own, computed from the truth's
 occupied share in place of the label (a window's ``occupied_t+h`` is 1 where somebody was
 there at t+h); the features are the label's, as the models see them.
@@ -38,7 +38,7 @@ from snuk_assets.transforms.models.training import (
     labels_of,
     pooled_scores,
     score_block,
-    walk_forward_splits,
+    scored_splits,
 )
 from snuk_assets.transforms.rooms import has_occupancy, windowed_columns
 
@@ -86,13 +86,7 @@ def forecast_scores(
         windows = windows.sort_values("bin_start")
         features = feature_columns(windows, training)
         windows = windows.dropna(subset=features)
-        splits = [
-            (train, test)
-            for train, test in walk_forward_splits(
-                windows, test_fraction=training.test_fraction, blocks=training.test_blocks
-            )
-            if len(train) >= training.min_windows and len(test)
-        ]
+        splits = scored_splits(windows, training)
         if not splits:
             continue
         blocks = [

@@ -61,34 +61,26 @@ def add_simulate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Handler of ``snuk simulate``: run and print the summary (each building's)."""
+    common = {
+        "landing_uri": args.landing or settings_values()["landing_uri"],
+        "truth_dir": args.truth or settings_values()["truth_dir"],
+        "start": args.start,
+        "days": args.days,
+        "seed": args.seed,
+        "fmt": args.fmt,
+        "gzip": args.gzip,
+    }
     if args.buildings is not None:
         registries = args.registries or settings_values()["registries_path"]
         if not registries:
             print("snuk simulate --buildings: name the registries folder (--registries)")
             return 2
         summaries = simulate_portfolio(
-            buildings=args.buildings,
-            registries_dir=registries,
-            landing_uri=args.landing or settings_values()["landing_uri"],
-            truth_dir=args.truth or settings_values()["truth_dir"],
-            start=args.start,
-            days=args.days,
-            seed=args.seed,
-            fmt=args.fmt,
-            gzip=args.gzip,
+            buildings=args.buildings, registries_dir=registries, **common
         )
         for building_id, summary in summaries.items():
             print(f"{building_id}:\n{summary}")
         return 0
-    summary = simulate_building(
-        registry=load_registry(args.registry),
-        landing_uri=args.landing or settings_values()["landing_uri"],
-        truth_dir=args.truth or settings_values()["truth_dir"],
-        start=args.start,
-        days=args.days,
-        seed=args.seed,
-        fmt=args.fmt,
-        gzip=args.gzip,
-    )
+    summary = simulate_building(registry=load_registry(args.registry), **common)
     print(summary)
     return 0

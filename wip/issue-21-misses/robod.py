@@ -8,37 +8,17 @@ import pathlib
 
 import pandas as pd
 
-from snuk_assets.control.robod import ROOMS, TRAIN_BEFORE, read_room
+from snuk_assets.control.robod import ROOMS, TRAIN_BEFORE
+from snuk_assets.evaluate.estimate import robod_rows
 from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator, estimate_features
 
 FOLDER = pathlib.Path(__file__).resolve().parents[3] / "shared" / "datasets" / "robod"
 ALL = ("co2", "luminosity", "sound", "devices")
 
 
-def robod_rows() -> pd.DataFrame:
-    frames = []
-    for room in ROOMS:
-        raw = read_room(FOLDER / f"combined_{room}.csv")
-        frame = pd.DataFrame(
-            {
-                "room_id": room,
-                "bin_start": raw["timestamp"].dt.tz_convert("UTC"),
-                "co2": raw["indoor_co2"],
-                "sound_level": raw["sound_pressure_level"],
-                "luminosity": raw["illuminance"],
-                "wifi_devices": raw["wifi_connected_devices"],
-                "present": raw["occupant_presence"],
-            }
-        )
-        frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True)
-    rows = rows[rows["present"].notna()].sort_values(["room_id", "bin_start"], ignore_index=True)
-    rows["day"] = rows["bin_start"].dt.date
-    return rows
-
-
 def main() -> None:
-    rows = robod_rows()
+    rows = robod_rows(FOLDER)
+    rows["day"] = rows["bin_start"].dt.date
     features = estimate_features(rows, freq="5min")
     truth = (rows["present"] > 0).astype(int).to_numpy()
     train = (rows["bin_start"] < TRAIN_BEFORE).to_numpy()

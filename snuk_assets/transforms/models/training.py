@@ -188,13 +188,7 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
             f"(need {params.min_windows} on {params.min_days})"
         )
         return pd.DataFrame([{**row, "status": "skipped", "reason": reason}])
-    splits = [
-        (train, test)
-        for train, test in walk_forward_splits(
-            windows, test_fraction=params.test_fraction, blocks=params.test_blocks
-        )
-        if len(train) >= params.min_windows and len(test)
-    ]
+    splits = scored_splits(windows, params)
     if not splits:
         reason = f"too sparse: fewer than {params.min_windows} windows before the held-out time"
         return pd.DataFrame([{**row, "status": "skipped", "reason": reason}])
@@ -218,6 +212,20 @@ def train_room(windows: pd.DataFrame, params: TrainingParams) -> pd.DataFrame:
         "metrics": json.dumps(pooled_scores(blocks)),
     }
     return pd.DataFrame([row])
+
+
+def scored_splits(
+    windows: pd.DataFrame, params: TrainingParams
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """The walk-forward blocks a room is scored on (``walk_forward_splits`` of ``params``):
+    those with at least ``min_windows`` windows before them and any in them."""
+    return [
+        (train, test)
+        for train, test in walk_forward_splits(
+            windows, test_fraction=params.test_fraction, blocks=params.test_blocks
+        )
+        if len(train) >= params.min_windows and len(test)
+    ]
 
 
 def make_forest(params: TrainingParams, *, oob: bool = False) -> RandomForestClassifier:
