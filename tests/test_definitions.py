@@ -20,7 +20,7 @@ EXPECTED_GRAPH = {
     "room_series": ("features", True, ["resampled_series"]),
     # issue 21: taught by the counter rooms, whose own motion sensors come from resampled_series
     "occupancy_estimate": ("features", True, ["resampled_series", "room_series"]),
-    "feature_windows": ("features", True, ["room_series"]),
+    "feature_windows": ("features", True, ["occupancy_estimate", "room_series"]),
     "occupancy_models": ("models", True, ["feature_windows"]),
     "model_metrics": ("models", True, ["occupancy_models"]),
     "occupancy_forecasts": ("forecasts", True, ["occupancy_models", "room_series"]),

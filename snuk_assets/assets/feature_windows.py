@@ -1,7 +1,7 @@
 """The ``feature_windows`` asset: per room, the supervised windows anchored in each day.
 
 The stage is ``stages.windows``; windows reach into the day before and the day after, hence
-the dependency on room_series D-1 .. D+1.
+the dependency on room_series D-1 .. D+1, and on occupancy_estimate D-1 .. D+1 (the labels).
 """
 
 from dagster import (
@@ -19,7 +19,13 @@ from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.engines import ComputeEngine
 from snuk_assets.partitions import daily_partitions, partition_dates
 from snuk_assets.settings import SnukSettings
-from snuk_assets.stages.windows import DEFAULT_BSTEPS, DEFAULT_FSTEPS, window_days
+from snuk_assets.stages.windows import (
+    DEFAULT_BSTEPS,
+    DEFAULT_FSTEPS,
+    MOTION_LABELS,
+    labels_from,
+    window_days,
+)
 
 
 class WindowConfig(Config):
@@ -29,14 +35,16 @@ class WindowConfig(Config):
     fsteps: int = DEFAULT_FSTEPS
 
 
+def _day_before_to_day_after() -> TimeWindowPartitionMapping:
+    return TimeWindowPartitionMapping(
+        start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
+    )
+
+
 @asset(
     deps=[
-        AssetDep(
-            "room_series",
-            partition_mapping=TimeWindowPartitionMapping(
-                start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
-            ),
-        )
+        AssetDep("room_series", partition_mapping=_day_before_to_day_after()),
+        AssetDep("occupancy_estimate", partition_mapping=_day_before_to_day_after()),
     ],
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -51,6 +59,9 @@ def feature_windows(
 ) -> MaterializeResult:
     """Per room, lagged signals and calendar of each anchor bin, with occupied labels ahead."""
     days = partition_dates(context.partition_keys)
+    labels = labels_from(settings.lakehouse())
+    if labels == MOTION_LABELS:
+        context.log.warning("no occupancy_estimate table: the labels are the motion label's")
     result = window_days(engine, settings, days, bsteps=config.bsteps, fsteps=config.fsteps)
     dropped = {
         r.room_id: int(r.dropped) for r in result.summary.sort_values("room_id").itertuples()
@@ -59,10 +70,12 @@ def feature_windows(
         metadata={
             **table_metadata(result.write),
             "rooms": len(dropped),
+            "labels_from": labels,
             "bsteps": config.bsteps,
             "fsteps": config.fsteps,
             "windows_dropped": sum(dropped.values()),
             "windows_dropped_by_room": MetadataValue.json(dropped),
-            "dropped_why": "a feature or target bin is offline or missing (never imputed)",
+            "dropped_why": "a feature or target bin is offline or missing, or a label bin has "
+            "no estimate (never imputed)",
         }
     )

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from snuk_assets.lakehouse import KeyRange
 from snuk_assets.stages.rooms import SERIES_COLUMNS
 from snuk_assets.transforms.counter_taught import FROM_ESTIMATOR, Taught, taught_by_counters
 from snuk_assets.transforms.rooms import combine_sensors
@@ -94,6 +93,9 @@ def counter_room_motion(
 ) -> pd.DataFrame:
     """The motion sensors alone of each of ``rooms``, combined per bin (``combine_sensors``):
     ``room_id``, ``bin_start``, ``occupancy``, ``idle_minutes``."""
+    # On the driver only: stage modules are imported by workers, which must not load delta-rs.
+    from snuk_assets.lakehouse import KeyRange
+
     parts = []
     for room_id in rooms:
         series = lakehouse.read(

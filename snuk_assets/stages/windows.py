@@ -4,6 +4,12 @@ A window anchored at the day's first bin looks back into the previous day and on
 its last bin forward into the next day's first hour, so each room reads room_series D-1 .. D+1
 (the next day may not exist yet: those last windows are then left out). Rooms are windowed one
 per group through the engine (``transforms.windows.room_windows``).
+
+The labels ``occupied_t+k`` are the ``occupancy_estimate``'s (estimate >= 0.5), with the motion
+label's beside them (``motion_label_t+k``: room_series occupancy > 0) for comparison; the
+estimates of D-1 .. D+1 are read on the driver and travel with the group function, as the
+models do in ``stages.forecasts``. Without an ``occupancy_estimate`` table the labels are the
+motion label's, as before the estimate existed (``labels_from`` says which).
 """
 
 from __future__ import annotations
@@ -24,15 +30,24 @@ from snuk_assets.transforms.rooms import (
     has_occupancy,
     windowed_columns,
 )
-from snuk_assets.transforms.windows import CALENDAR_COLUMNS, label_name, lag_name, room_windows
+from snuk_assets.transforms.windows import (
+    CALENDAR_COLUMNS,
+    label_name,
+    lag_name,
+    motion_label_name,
+    room_windows,
+)
 
 if TYPE_CHECKING:
     from snuk_assets.engines import ComputeEngine, StageResult
+    from snuk_assets.lakehouse import Lakehouse
     from snuk_assets.settings import SnukSettings
 
 # How far windows look back and ahead by default, in bins of ``settings.bin_freq``.
 DEFAULT_BSTEPS = 12
 DEFAULT_FSTEPS = 12
+ESTIMATE_LABELS = "occupancy_estimate (estimate >= 0.5)"
+MOTION_LABELS = "motion label (no occupancy_estimate table)"
 
 
 def window_days(
@@ -46,6 +61,8 @@ def window_days(
     (``TrainingParams.feature_lags``).
     """
     registry = settings.registry()
+    source_dates = [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)]
+    estimates = room_estimates(settings.lakehouse(), source_dates)
     signals_of = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
     counted = {room_id: types for room_id, types in signals_of.items() if has_occupancy(types)}
     per_room = partial(
@@ -56,6 +73,7 @@ def window_days(
         },
         bsteps=bsteps,
         fsteps=fsteps,
+        estimates=estimates,
         freq=settings.bin_freq,
         timezone=registry.timezone,
         holidays=registry.holiday_calendar(),
@@ -69,7 +87,7 @@ def window_days(
     return engine.transform_partitions(
         settings.lakehouse(),
         source="room_series",
-        source_dates=[days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)],
+        source_dates=source_dates,
         key="room_id",
         fn=per_room,
         output_schema=window_schema(bsteps, fsteps, further_columns(room_types(registry))),
@@ -78,6 +96,28 @@ def window_days(
         target_dates=days,
         missing_ok=True,
     )
+
+
+def labels_from(lakehouse: Lakehouse) -> str:
+    """Where ``window_days``' labels come from: the estimate, or the motion label without it."""
+    return ESTIMATE_LABELS if lakehouse.exists("occupancy_estimate") else MOTION_LABELS
+
+
+def room_estimates(lakehouse: Lakehouse, dates: list[dt.date]) -> dict[str, pd.Series] | None:
+    """Per room, its ``occupancy_estimate`` by ``bin_start`` on ``dates`` (None: no table)."""
+    table = lakehouse.read(
+        "occupancy_estimate",
+        dates=dates,
+        columns=["room_id", "bin_start", "estimate"],
+        missing_ok=True,
+    )
+    if table is None:
+        return None
+    frame = table.to_pandas()
+    return {
+        room_id: rows.set_index("bin_start")["estimate"]
+        for room_id, rows in frame.groupby("room_id", sort=True)
+    }
 
 
 def room_day_windows(
@@ -91,6 +131,7 @@ def room_day_windows(
     anchors: pd.DatetimeIndex,
     holidays: HolidayCalendar,
     optional_signals: Mapping[str, list[str]] | None = None,
+    estimates: Mapping[str, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One room's ``room_series`` rows to its windows anchored at ``anchors``, and a summary.
 
@@ -98,12 +139,18 @@ def room_day_windows(
     columns it has; other rooms have no windows (no occupancy to learn). ``optional_signals``
     maps a room to further columns whose lags its windows carry without needing them
     complete. ``holidays``: the building's (or the dataset's), for the ``working_day`` feature;
-    no default, so no caller gets Berlin's by omission. The summary row
-    counts the anchors dropped.
+    no default, so no caller gets Berlin's by omission. ``estimates``: per room, its
+    ``occupancy_estimate`` by bin, the labels' source (None: the motion label's; a room or bin
+    without one has no windows). The summary row counts the anchors dropped.
     """
     room_id = room["room_id"].iloc[0]
     if room_id not in signals:
         return pd.DataFrame(), pd.DataFrame(columns=SUMMARY_SCHEMA.names)
+    label_column = None
+    if estimates is not None:
+        label_column = "estimate"
+        estimate = estimates.get(room_id, pd.Series(dtype=float))
+        room = room.assign(estimate=room["bin_start"].map(estimate))
     windows = room_windows(
         room,
         signals=signals[room_id],
@@ -114,6 +161,7 @@ def room_day_windows(
         anchors=anchors,
         optional_signals=(optional_signals or {}).get(room_id, []),
         holidays=holidays,
+        label_column=label_column,
     )
     frame = pd.concat([windows.features, windows.targets], axis=1)
     frame = frame.rename_axis("bin_start").reset_index().assign(room_id=room_id)
@@ -123,7 +171,8 @@ def room_day_windows(
 
 def window_schema(bsteps: int, fsteps: int, further: list[str] = ()) -> pa.Schema:
     """Columns of ``feature_windows``: every signal's lags (null if the room lacks it), the
-    ``WINDOWED_COLUMNS`` and then the ``further`` types'."""
+    ``WINDOWED_COLUMNS`` and then the ``further`` types', the labels and the motion labels
+    (null where the labels are the motion label's)."""
     signals = [*WINDOWED_COLUMNS, *further]
     lags = [lag_name(column, lag) for column in signals for lag in range(-(bsteps - 1), 1)]
     return pa.schema(
@@ -132,6 +181,7 @@ def window_schema(bsteps: int, fsteps: int, further: list[str] = ()) -> pa.Schem
             ("bin_start", pa.timestamp("us", tz="UTC")),
             *((name, pa.float64()) for name in [*lags, *CALENDAR_COLUMNS]),
             *((label_name(step), pa.int64()) for step in range(1, fsteps + 1)),
+            *((motion_label_name(step), pa.int64()) for step in range(1, fsteps + 1)),
             ("date", pa.date32()),
         ]
     )

@@ -63,6 +63,15 @@ def label_name(step: int) -> str:
     return f"occupied_t+{step}"
 
 
+# The motion label beside the estimate's (room_series ``occupancy`` above 0), for comparison.
+MOTION_LABEL_PREFIX = "motion_label_t+"
+
+
+def motion_label_name(step: int) -> str:
+    """``motion_label_t+1``: the motion label (``occupancy > 0``) ``step`` bins ahead."""
+    return f"{MOTION_LABEL_PREFIX}{step}"
+
+
 def shifted_table(values: pd.Series, *, bsteps: int, fsteps: int) -> pd.DataFrame:
     """The series beside its shifts: columns ``t-(bsteps-1)`` .. ``t`` .. ``t+fsteps``.
 
@@ -212,6 +221,7 @@ def room_windows(
     anchors: pd.Index | None = None,
     optional_signals: Sequence[str] = (),
     holidays: HolidayCalendar = BERLIN,
+    label_column: str | None = None,
 ) -> MLWindows:
     """One room's windows with calendar features and occupied labels.
 
@@ -221,6 +231,10 @@ def room_windows(
     ``CALENDAR_COLUMNS`` of the anchor; the targets are ``occupied_t+1`` ..
     ``occupied_t+<fsteps>`` (1 where occupancy > 0, else 0). ``holidays``: the building's
     (``calendar_features``).
+
+    With ``label_column`` (e.g. ``estimate``, a probability 0..1 never lagged as a feature),
+    the targets ``occupied_t+k`` are 1 where it is at least 0.5 (a window without it ahead is
+    left out), followed by the motion label's as ``motion_label_t+k`` (occupancy > 0).
     """
     columns = [*signals, *(c for c in optional_signals if c not in signals)]
     series = room.set_index("bin_start")[columns].sort_index()
@@ -233,11 +247,30 @@ def room_windows(
         anchors=anchors,
         optional=optional_signals,
     )
-    calendar = calendar_features(windows.features.index, timezone=timezone, holidays=holidays)
-    calendar.index = windows.features.index
     labels = (windows.targets > 0).astype("int64")
     labels.columns = [label_name(step) for step in range(1, fsteps + 1)]
-    return MLWindows(pd.concat([windows.features, calendar], axis=1), labels, windows.dropped)
+    dropped = windows.dropped
+    if label_column is not None and fsteps:
+        labels.columns = [motion_label_name(step) for step in range(1, fsteps + 1)]
+        ahead = _ahead(room.set_index("bin_start")[label_column].sort_index(), fsteps, freq)
+        ahead = ahead.reindex(windows.features.index)
+        complete = ahead.notna().all(axis=1)
+        dropped += int((~complete).sum())
+        estimated = (ahead[complete] >= 0.5).astype("int64")
+        estimated.columns = [label_name(step) for step in range(1, fsteps + 1)]
+        labels = pd.concat([estimated, labels[complete]], axis=1)
+        windows = MLWindows(windows.features[complete], labels, dropped)
+    calendar = calendar_features(windows.features.index, timezone=timezone, holidays=holidays)
+    calendar.index = windows.features.index
+    return MLWindows(pd.concat([windows.features, calendar], axis=1), labels, dropped)
+
+
+def _ahead(values: pd.Series, fsteps: int, freq: str) -> pd.DataFrame:
+    """``values`` at ``t+1`` .. ``t+fsteps`` for each bin ``t`` of the full grid."""
+    if len(values):
+        grid = pd.date_range(values.index.min(), values.index.max(), freq=freq)
+        values = values.reindex(grid)
+    return pd.concat({step: values.shift(-step) for step in range(1, fsteps + 1)}, axis=1)
 
 
 def model_signals(feature_names) -> tuple[list[str], int]:

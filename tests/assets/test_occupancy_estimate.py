@@ -11,6 +11,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from pipeline_runs import materialize_days
 
+from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.occupancy_estimate import occupancy_estimate
 from snuk_assets.assets.raw_observations import raw_observations
 from snuk_assets.assets.resampled_series import resampled_series
@@ -130,3 +131,30 @@ def test_without_a_counter_the_estimate_is_the_motion_label(tmp_path, small_regi
     assert (rows.loc[labelled, "source"] == "motion label").all()
     assert pd.Series(rows["estimate"]).equals(rows["motion_label"])
     assert set(rows["estimate"].dropna()) == {0.0, 1.0}
+
+
+def test_feature_windows_take_their_labels_from_the_estimate(tmp_path, small_registry):
+    settings = building(tmp_path, small_registry, ["7101", "7103"])
+    estimate(settings)
+    third = SECOND + dt.timedelta(days=1)  # its windows reach estimates of SECOND .. third + 1
+    result = materialize_days([feature_windows], settings, third, third)
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["labels_from"].value == (
+        "occupancy_estimate (estimate >= 0.5)"
+    )
+    lakehouse = settings.lakehouse()
+    windows = lakehouse.read("feature_windows", dates=[third]).to_pandas()
+    assert len(windows) > 2 * 250
+    ahead = windows.assign(bin_start=windows["bin_start"] + pd.Timedelta("5min"))[
+        [*KEYS, "occupied_t+1", "motion_label_t+1"]
+    ]
+    days = [third, third + dt.timedelta(days=1)]
+    estimates = lakehouse.read("occupancy_estimate", dates=days).to_pandas()
+    rooms = lakehouse.read("room_series", dates=days).to_pandas()
+    both = ahead.merge(estimates, on=KEYS).merge(rooms[[*KEYS, "occupancy"]], on=KEYS)
+    assert len(both) == len(windows)
+    assert (both["occupied_t+1"] == (both["estimate"] >= 0.5)).all()
+    assert (both["motion_label_t+1"] == (both["occupancy"] > 0)).all()
+    # In the office the estimate and the motion label disagree in some bins.
+    office = both[both["room_id"] == "7103"]
+    assert (office["occupied_t+1"] != office["motion_label_t+1"]).any()

@@ -10,6 +10,7 @@ from pipeline_runs import materialize_days
 
 from snuk_assets.assets.feature_windows import feature_windows
 from snuk_assets.assets.model_metrics import model_metrics
+from snuk_assets.assets.occupancy_estimate import occupancy_estimate
 from snuk_assets.assets.occupancy_forecasts import occupancy_forecasts
 from snuk_assets.assets.occupancy_models import occupancy_models
 from snuk_assets.assets.raw_observations import raw_observations
@@ -52,7 +53,7 @@ def lakehouse_with_models(tmp_path_factory, small_registry):
     last = START + dt.timedelta(days=DAYS - 1)
     materialize_days([raw_observations], settings, START, last + dt.timedelta(days=4))
     features = materialize_days(
-        [resampled_series, room_series, feature_windows], settings, START, last
+        [resampled_series, room_series, occupancy_estimate, feature_windows], settings, START, last
     )
     materialize_days(
         [occupancy_models, model_metrics, occupancy_forecasts], settings, last, last, workers=2
@@ -102,6 +103,10 @@ def test_models_load_and_the_forest_beats_both_baselines_in_mean_f1_at_every_hor
 # 14 of 18 (every office, open space, corridor and the kitchen; no meeting or storage room) and
 # the strict xfail marker went. The forest is scored against the motion label, which is now
 # noisier for every model: the win says nothing yet about people (issue 21, scored against people).
+# With the labels of occupancy_estimate (taught by the two open spaces' counters) it is 15 of 18:
+# every meeting room now wins, offices 7108 and 7109 lose (7 and 2 horizons won), and the mean
+# F1 is 0.894 five minutes and 0.804 an hour ahead (0.830 and 0.688 against the motion label);
+# the labels differ, so the F1s are not comparable across the two.
 def test_the_forest_beats_both_baselines_at_every_horizon_in_most_rooms(lakehouse_with_models):
     lakehouse, last = lakehouse_with_models
     metrics = lakehouse.read("model_metrics", dates=[last]).to_pandas()

@@ -237,3 +237,30 @@ def test_model_windows_read_the_stored_models_signals_and_lags_at_the_anchors():
     pd.testing.assert_frame_equal(windows.features, expected, check_freq=False)
     assert windows.targets.shape == (2, 0)
     assert windows.dropped == 1
+
+
+def test_with_an_estimate_the_labels_are_its_and_the_motion_labels_stand_beside_them():
+    bins = pd.date_range("2016-06-06 09:00", periods=6, freq="5min", tz="UTC", name="bin_start")
+    room = pd.DataFrame(
+        {
+            "bin_start": bins,
+            "occupancy": [0.0, 0.0, 0.3, 0.0, 0.0, 0.0],  # a seated person, seen once
+            "estimate": [0.1, 0.9, 0.8, 0.7, np.nan, 0.2],  # no estimate at 09:20
+        }
+    )
+    windows = room_windows(
+        room,
+        signals=["occupancy"],
+        bsteps=1,
+        fsteps=1,
+        freq="5min",
+        timezone="Europe/Berlin",
+        label_column="estimate",
+    )
+    # The estimate is never a feature; 09:15 needs the estimate at 09:20, 09:25 the bin after.
+    assert list(windows.features.columns) == ["occupancy_t", *CALENDAR_COLUMNS]
+    assert list(windows.features.index) == list(bins[[0, 1, 2, 4]])
+    assert list(windows.targets.columns) == ["occupied_t+1", "motion_label_t+1"]
+    assert windows.targets["occupied_t+1"].tolist() == [1, 1, 1, 0]
+    assert windows.targets["motion_label_t+1"].tolist() == [0, 1, 0, 0]
+    assert windows.dropped == 2

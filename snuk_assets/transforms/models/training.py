@@ -21,7 +21,7 @@ from snuk_assets.transforms.models.baselines import PersistenceBaseline, TimeOfW
 from snuk_assets.transforms.models.blobs import dump_model
 from snuk_assets.transforms.models.metrics import horizon_scores
 from snuk_assets.transforms.resample.bins import DEFAULT_FREQ
-from snuk_assets.transforms.windows import lags_by_signal
+from snuk_assets.transforms.windows import MOTION_LABEL_PREFIX, lags_by_signal
 
 LABEL_PREFIX = "occupied_t+"
 THRESHOLD_GRID = np.round(np.arange(0.20, 0.701, 0.05), 2)
@@ -138,7 +138,12 @@ def feature_columns(windows: pd.DataFrame, params: TrainingParams | None = None)
     the same windows in two column orders gave 21 and 24 rooms won). Without ``params``, every
     candidate in ``windows``' order.
     """
-    candidates = [c for c in windows.columns if c not in NOT_FEATURES | set(labels_of(windows))]
+    candidates = [
+        c
+        for c in windows.columns
+        if c not in NOT_FEATURES | set(labels_of(windows))
+        and not c.startswith(MOTION_LABEL_PREFIX)  # the labels' comparison, never a feature
+    ]
     if params is not None:
         lagged = lags_by_signal(candidates)
         ordered = [
