@@ -114,6 +114,30 @@ class StageScore:
         return self.estimate - self.motion_label >= STAGE_MARGIN
 
 
+def simulated_estimates(registry, rooms: pd.DataFrame, *, start: dt.date):
+    """The ``occupancy_estimate`` stage's transform (``counter_taught.taught_by_counters``)
+    on ``simulated_rooms``' bins, as one run trained on every day from ``start``; the truth's
+    columns are left out of its input."""
+    from snuk_assets.stages.estimate import counter_rooms
+    from snuk_assets.transforms.counter_taught import taught_by_counters
+
+    counters = counter_rooms(registry)
+    counted = rooms[rooms["room_id"].isin(counters)]
+    counter_motion = counted[["room_id", "bin_start", "motion_occupancy", "motion_idle_minutes"]]
+    counter_motion = counter_motion.rename(
+        columns={"motion_occupancy": "occupancy", "motion_idle_minutes": "idle_minutes"}
+    )
+    begin = pd.Timestamp(start, tz="UTC")
+    truthless = [c for c in rooms.columns if c not in ("occupied_fraction", "kind")]
+    return taught_by_counters(
+        rooms[truthless].drop(columns=["motion_occupancy", "motion_idle_minutes"]),
+        counter_motion=counter_motion,
+        counter_rooms=counters,
+        train_from=begin,
+        estimate_from=begin,
+    )
+
+
 def stage_scores(registry, *, seed: int, start: dt.date, days: int) -> StageScore:
     """The ``occupancy_estimate`` stage's transform on one simulated building, as one run of
     ``days`` days: trained on its counter rooms (every day), scored in the other rooms.
@@ -123,24 +147,10 @@ def stage_scores(registry, *, seed: int, start: dt.date, days: int) -> StageScor
     """
     from snuk_assets.evaluate.simulated import simulated_rooms
     from snuk_assets.stages.estimate import counter_rooms
-    from snuk_assets.transforms.counter_taught import taught_by_counters
 
     rooms = simulated_rooms(registry, start=start, days=days, seed=seed)
     counters = counter_rooms(registry)
-    counted = rooms[rooms["room_id"].isin(counters)]
-    counter_motion = counted[["room_id", "bin_start", "motion_occupancy", "motion_idle_minutes"]]
-    counter_motion = counter_motion.rename(
-        columns={"motion_occupancy": "occupancy", "motion_idle_minutes": "idle_minutes"}
-    )
-    begin = pd.Timestamp(start, tz="UTC")
-    truthless = [c for c in rooms.columns if c not in ("occupied_fraction", "kind")]
-    taught = taught_by_counters(
-        rooms[truthless].drop(columns=["motion_occupancy", "motion_idle_minutes"]),
-        counter_motion=counter_motion,
-        counter_rooms=counters,
-        train_from=begin,
-        estimate_from=begin,
-    )
+    taught = simulated_estimates(registry, rooms, start=start)
     keys = ["room_id", "bin_start"]
     scored = taught.estimates.merge(rooms[[*keys, "occupied_fraction", "kind"]], on=keys)
     scored = scored[~scored["room_id"].isin(counters)]

@@ -11,6 +11,11 @@ and training (``scored_splits``, ``score_block``, ``pooled_scores``, default
 occupied share in place of the label (a window's ``occupied_t+h`` is 1 where somebody was
 there at t+h); the features are the label's, as the models see them.
 
+The models learn either label the pipeline has known: ``label``, the motion label (the
+counter's in the open spaces), or ``estimate``, the ``occupancy_estimate`` stage's (its
+transform ``counter_taught`` on the same bins, one run over the whole span, estimate >= 0.5),
+which ``feature_windows`` uses since issue 21.
+
 A room counts as *won* at a horizon when the forest's F1 is above both baselines'.
 """
 
@@ -54,14 +59,16 @@ def forecast_scores(
     seed: int,
     freq: str = "5min",
     params: TrainingParams | None = None,
+    labels_from: str = "label",
 ) -> pd.DataFrame:
-    """Per room, model and horizon: F1 (and the other scores) against the label and the truth.
+    """Per room, model and horizon: F1 (and the other scores) against the labels the models
+    learn (``labels_from``: ``label`` or ``estimate``) and against the truth.
 
     Returns
     -------
     pandas.DataFrame
         ``pooled_scores``' records (``model``, ``horizon``, ``f1``, ``accuracy``, ...) with
-        ``room_id``, ``kind`` and ``against`` (``label`` or ``truth``).
+        ``room_id``, ``kind`` and ``against`` (``labels_from``, or ``truth``).
     """
     from snuk_assets.evaluate.simulated import simulated_rooms
 
@@ -69,7 +76,18 @@ def forecast_scores(
         params or TrainingParams(), timezone=registry.timezone, freq=freq
     )
     bins = simulated_rooms(registry, start=start, days=days, seed=seed, freq=freq)
-    labelled = _windows(bins, registry, start=start, days=days, freq=freq)
+    estimates = None
+    if labels_from == "estimate":
+        from snuk_assets.evaluate.estimate import simulated_estimates
+
+        rows = simulated_estimates(registry, bins, start=start).estimates
+        estimates = {
+            room_id: room.set_index("bin_start")["estimate"]
+            for room_id, room in rows.groupby("room_id")
+        }
+    elif labels_from != "label":
+        raise ValueError(f"labels_from is 'label' or 'estimate', not {labels_from!r}")
+    labelled = _windows(bins, registry, start=start, days=days, freq=freq, estimates=estimates)
     truthful = _windows(
         bins.assign(occupancy=bins["occupied_fraction"]),
         registry,
@@ -100,7 +118,7 @@ def forecast_scores(
             )
             for block, (_, test) in zip(blocks, splits, strict=True)
         ]
-        for against, scored in (("label", blocks), ("truth", against_truth)):
+        for against, scored in ((labels_from, blocks), ("truth", against_truth)):
             for record in pooled_scores(scored):
                 records.append(
                     {**record, "room_id": room_id, "kind": kinds[room_id], "against": against}
@@ -109,7 +127,13 @@ def forecast_scores(
 
 
 def _windows(
-    bins: pd.DataFrame, registry: BuildingRegistry, *, start: dt.date, days: int, freq: str
+    bins: pd.DataFrame,
+    registry: BuildingRegistry,
+    *,
+    start: dt.date,
+    days: int,
+    freq: str,
+    estimates: dict[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     types = registry.sensors.groupby("room_id")["sensor_type"].agg(set)
     counted = {room_id: t for room_id, t in types.items() if has_occupancy(t)}
@@ -128,6 +152,7 @@ def _windows(
             anchors=pd.date_range(
                 begin, begin + pd.Timedelta(days=days), freq=freq, inclusive="left"
             ),
+            estimates=estimates,
         ),
         schema=window_schema(DEFAULT_BSTEPS, DEFAULT_FSTEPS),
     )
@@ -153,11 +178,14 @@ def run(args: argparse.Namespace) -> int:
 
     registry = load_registry(args.registry or default_registry_path())
     for seed in args.seeds:
-        scores = forecast_scores(registry, start=args.start, days=args.days, seed=seed)
+        scores = forecast_scores(
+            registry, start=args.start, days=args.days, seed=seed, labels_from=args.labels
+        )
         table = summary(scores)
         print(
             f"\nSimulated {registry.building_id}, seed {seed}, {args.days} days from "
-            f"{args.start}: mean F1 over rooms of the held-out blocks, trained on the label"
+            f"{args.start}: mean F1 over rooms of the held-out blocks, trained on the "
+            f"{args.labels}'s labels, scored against them and against the truth"
         )
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if args.csv:
@@ -177,6 +205,12 @@ def add_parser(datasets) -> None:
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2016, 6, 1))
     parser.add_argument("--days", type=int, default=35, help="simulated days (default: 35)")
     parser.add_argument("--registry", type=pathlib.Path, help="building registry YAML")
+    parser.add_argument(
+        "--labels",
+        choices=("label", "estimate"),
+        default="label",
+        help="what the models learn: the motion label, or the occupancy estimate's labels",
+    )
     parser.add_argument(
         "--csv", help="write each room's scores here ({seed} is replaced by the seed)"
     )

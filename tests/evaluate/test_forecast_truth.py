@@ -38,3 +38,12 @@ def test_the_command_prints_both(small_registry, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "random_forest_f1" in out and "truth" in out and "label" in out
     assert (tmp_path / "scores-5.csv").exists()
+
+
+def test_models_taught_by_the_estimate_are_scored_against_it_and_the_truth(
+    small_registry, tmp_path
+):
+    registry = load_registry(small_registry(tmp_path / "registry.yaml", ROOMS))
+    scores = forecast_scores(registry, start=MONDAY, days=5, seed=5, labels_from="estimate")
+    assert set(scores["against"]) == {"estimate", "truth"}
+    assert scores["f1"].between(0, 1).all()
