@@ -82,7 +82,7 @@ def test_a_buildings_backfill_leaves_every_other_building_untouched(storage_root
 def test_the_layouts_are_never_mixed(tmp_path):
     lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
     lakehouse.replace_partitions("old", rows(DAYS, "x"), dates=DAYS)
-    with pytest.raises(LakehouseError, match="partitioned by date only .*migrate_to_buildings"):
+    with pytest.raises(LakehouseError, match="partitioned by date only .*snuk migrate"):
         lakehouse.replace_partitions("old", rows([DAY1], "x"), dates=[DAY1], building_id="b1")
     lakehouse.replace_partitions("new", rows(DAYS, "x"), dates=DAYS, building_id="b1")
     with pytest.raises(LakehouseError, match="name the building of the rows"):
@@ -123,7 +123,7 @@ def test_a_lakehouse_written_before_buildings_migrates_as_default(storage_root):
     before = {name: lakehouse.read(name) for name in names}
     versions = {name: lakehouse.table(name).version() for name in names}
 
-    reports = {name: lakehouse.migrate_to_buildings(name) for name in names}
+    reports = {name: lakehouse.migrate_to_buildings(name, building_id="default") for name in names}
     assert reports["sensors"] is None  # unpartitioned: it has its registry's building_id
     assert lakehouse.table("sensors").version() == versions["sensors"]
     for name in ("quarantined_observations", "raw_observations"):
@@ -133,7 +133,7 @@ def test_a_lakehouse_written_before_buildings_migrates_as_default(storage_root):
         migrated = lakehouse.read(name, building_id="default")
         assert migrated.column("building_id").to_pylist() == ["default"] * migrated.num_rows
         assert sorted_rows(migrated.drop_columns("building_id")) == sorted_rows(before[name])
-        assert lakehouse.migrate_to_buildings(name) is None  # once
+        assert lakehouse.migrate_to_buildings(name, building_id="default") is None  # once
 
     # A backfill of the default building now replaces its day, and no longer a bare day.
     day = dt.date(2016, 8, 14)
@@ -144,3 +144,47 @@ def test_a_lakehouse_written_before_buildings_migrates_as_default(storage_root):
     assert lakehouse.read("raw_observations", dates=[day]).num_rows == 1
     with pytest.raises(LakehouseError, match="name the building"):
         lakehouse.replace_partitions("raw_observations", kept, dates=[day])
+
+
+def test_a_scoped_lakehouse_writes_and_reads_its_building_only(storage_root):
+    """What the stages see through ``SnukSettings.lakehouse()``: their schemas, one building."""
+    b1 = Lakehouse(f"{storage_root}/lakehouse", building_id="b1")
+    b2 = b1.scoped("b2")
+    b1.replace_partitions("t", rows(DAYS, "one"), dates=DAYS)
+    b2.replace_partitions("t", rows(DAYS, "two", per_day=2), dates=DAYS)
+    assert b1.partition_columns("t") == ["building_id", "date"]
+    assert sorted_rows(b1.read("t")) == sorted_rows(rows(DAYS, "one"))  # no building_id
+    assert (
+        b1.read("t", dates=[DAY2], columns=["building_id"]).to_pylist()
+        == [{"building_id": "b1"}] * 5
+    )
+    counts = b2.key_counts("t", "sensor_id", dates=[DAY1]).to_pylist()
+    assert sorted(counts, key=str) == [
+        {"sensor_id": "two-0", "rows": 1},
+        {"sensor_id": "two-1", "rows": 1},
+    ]
+    assert b1.read("t", dates=[]).column_names == ["sensor_id", "value", "date"]
+    # An unscoped lakehouse sees every building, with the column.
+    assert b1.scoped(None).read("t").num_rows == 15 + 6
+
+    # A table without days (the registry's sensors) is read as it is.
+    b1.replace_table("sensors", pa.table({"sensor_id": ["s"], "building_id": ["b1"]}))
+    assert b1.read("sensors").column_names == ["sensor_id", "building_id"]
+
+
+def test_a_scoped_lakehouse_refuses_a_table_written_before_buildings(tmp_path):
+    old = Lakehouse(str(tmp_path / "lakehouse"))
+    old.replace_partitions("raw_observations", rows(DAYS, "x"), dates=DAYS)
+    scoped = old.scoped("snuk-reference-office")
+    for attempt in (
+        lambda: scoped.read("raw_observations"),
+        lambda: scoped.key_counts("raw_observations", "sensor_id", dates=DAYS),
+        lambda: scoped.replace_partitions("raw_observations", rows([DAY1], "x"), dates=[DAY1]),
+    ):
+        with pytest.raises(LakehouseError, match="date only .*run `snuk migrate` once"):
+            attempt()
+    # The migration writes the scope's building, and the scoped reads then work.
+    assert scoped.migrate_to_buildings("raw_observations").rows == 15
+    assert sorted_rows(scoped.read("raw_observations")) == sorted_rows(rows(DAYS, "x"))
+    with pytest.raises(ValueError, match="needs the building"):
+        Lakehouse(str(tmp_path / "lakehouse")).migrate_to_buildings("raw_observations")
