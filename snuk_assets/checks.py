@@ -33,8 +33,11 @@ def newest_arrival_day(lakehouse: Lakehouse) -> dt.date | None:
     """The newest arrival day with rows in ``raw_observations`` (from the Delta log, no scan)."""
     if not lakehouse.exists("raw_observations"):
         return None
+    building = lakehouse.building_to_read("raw_observations")
     days = [
-        dt.date.fromisoformat(p["date"]) for p in lakehouse.table("raw_observations").partitions()
+        dt.date.fromisoformat(p["date"])
+        for p in lakehouse.table("raw_observations").partitions()
+        if building is None or p["building_id"] == building
     ]
     return max(days, default=None)
 

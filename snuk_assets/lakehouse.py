@@ -243,6 +243,13 @@ class Lakehouse:
         """The partition columns of table ``name`` (empty: unpartitioned)."""
         return list(self.table(name).metadata().partition_columns)
 
+    def append_partition_columns(self, name: str) -> list[str]:
+        """The partition columns of an append to table ``name`` (``control_commands``,
+        ``live_room_forecasts``: rows that carry their ``building_id``): the table's own, so
+        a table written before buildings keeps taking rows until ``snuk migrate``, and
+        ``building_id`` and ``date`` for a new table."""
+        return self.partition_columns(name) if self.exists(name) else [BUILDING_COLUMN, DATE_COLUMN]
+
     def building_to_read(self, name: str) -> str | None:
         """The building whose rows a read of table ``name`` keeps: the scope's for a table
         partitioned by building, None when unscoped or for a table without days (``sensors``).
@@ -507,6 +514,11 @@ class Lakehouse:
                     "writes the lakehouse"
                 ) from error
         return WriteReport(uri, self.table(name).version(), written, tuple(dates), 1)
+
+    def migrate_tables(self) -> dict[str, WriteReport | None]:
+        """``migrate_to_buildings`` of every table, as the scope's building: per table its
+        report, None for a table left as it is (no days, or already by building)."""
+        return {name: self.migrate_to_buildings(name) for name in self.table_names()}
 
     def replace_table(self, name: str, data: pa.Table) -> WriteReport:
         """Overwrite a whole unpartitioned table (e.g. the building registry)."""
