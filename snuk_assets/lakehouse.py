@@ -77,6 +77,7 @@ from snuk_assets.tables import (
 COMMIT_POINTS = {"quarantined_observations": "raw_observations"}
 _INGEST_ID = "snuk.ingest_id"
 _DATES = "snuk.dates"
+_BUILDING = "snuk.building_id"
 
 
 def writer_properties(schema: pa.Schema) -> WriterProperties:
@@ -97,11 +98,16 @@ def writer_properties(schema: pa.Schema) -> WriterProperties:
     )
 
 
-def commit_metadata(dates: Sequence[dt.date], *, ingest_id: str | None = None) -> dict[str, str]:
-    """The commit info of a partition replacement: its dates, and its ingest's id if any."""
+def commit_metadata(
+    dates: Sequence[dt.date], *, ingest_id: str | None = None, building_id: str | None = None
+) -> dict[str, str]:
+    """The commit info of a partition replacement: its dates, and its ingest's id and its
+    building if any."""
     metadata = {_DATES: json.dumps([d.isoformat() for d in sorted(set(dates))])}
     if ingest_id is not None:
         metadata[_INGEST_ID] = ingest_id
+    if building_id is not None:
+        metadata[_BUILDING] = building_id
     return metadata
 
 
@@ -388,7 +394,8 @@ class Lakehouse:
         else:
             data = _with_building(data, building_id, name)
             predicate = building_partition_predicate((building_id, day) for day in dates)
-        commit = CommitProperties(custom_metadata=commit_metadata(dates, ingest_id=ingest_id))
+        metadata = commit_metadata(dates, ingest_id=ingest_id, building_id=building_id)
+        commit = CommitProperties(custom_metadata=metadata)
         written = 0
 
         def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -616,7 +623,7 @@ class Lakehouse:
         """
         done: dict[str, list[str] | str] = {}
         for name in self.table_names():
-            unfinished = self.uncommitted_dates(name)
+            unfinished = self._unfinished_dates(name)
             if unfinished:
                 days = ", ".join(str(d) for d in sorted(unfinished))
                 done[name] = (
@@ -740,33 +747,63 @@ class Lakehouse:
             ) from error
         return parts
 
-    def uncommitted_dates(self, name: str) -> dict[dt.date, int | None]:
-        """Dates of a follower table whose newest write belongs to an unfinished ingest.
+    def uncommitted_dates(
+        self, name: str, *, building_id: str | None = None
+    ) -> dict[dt.date, int | None]:
+        """Dates of a follower table whose newest write of building ``building_id`` (default:
+        the scope's) belongs to an unfinished ingest.
 
-        For each, the version holding its latest committed write (None: there is none, the
-        date reads empty). Empty for tables that are not followers (``COMMIT_POINTS``).
+        For each, the version holding that building's latest committed write (None: there is
+        none, the date reads empty). A write counts for the building its commit names, and
+        one naming none (written before buildings, or the migration) for every building;
+        unscoped and without ``building_id``, every write counts, which is right for a table
+        of one building. Empty for tables that are not followers (``COMMIT_POINTS``).
         """
+        building_id = building_id or self.building_id
         point = COMMIT_POINTS.get(name)
         if point is None or not self.exists(point) or not self.exists(name):
             return {}
         committed = {h.get(_INGEST_ID) for h in self.table(point).history()}
-        seen: set[dt.date] = set()
-        pending: set[dt.date] = set()
-        result: dict[dt.date, int | None] = {}
-        for commit in self.table(name).history():  # newest first
-            if _DATES not in commit:
-                # Written before commits named their dates: its state is the best known.
-                result.update(dict.fromkeys(pending, commit["version"]))
-                return result
-            dates = {dt.date.fromisoformat(d) for d in json.loads(commit[_DATES])}
-            if commit.get(_INGEST_ID, None) not in committed and _INGEST_ID in commit:
-                pending |= dates - seen
-            else:
-                result.update(dict.fromkeys(pending & dates, commit["version"]))
-                pending -= dates
-            seen |= dates
-        result.update(dict.fromkeys(pending))
-        return result
+        history = [
+            commit
+            for commit in self.table(name).history()  # newest first
+            if building_id is None or commit.get(_BUILDING, building_id) == building_id
+        ]
+        return _uncommitted(history, committed)
+
+    def _unfinished_dates(self, name: str) -> set[dt.date]:
+        """The dates of table ``name`` with an unfinished ingest of any building."""
+        if name not in COMMIT_POINTS or not self.exists(name):
+            return set()
+        buildings = {commit.get(_BUILDING) for commit in self.table(name).history()}
+        unscoped = self.scoped(None)
+        return {
+            day
+            for building_id in buildings
+            for day in unscoped.uncommitted_dates(name, building_id=building_id)
+        }
+
+
+def _uncommitted(history: list[dict], committed: set[str | None]) -> dict[dt.date, int | None]:
+    """``uncommitted_dates`` of a follower's ``history`` (newest first), given the ingest ids
+    its commit point ``committed``."""
+    seen: set[dt.date] = set()
+    pending: set[dt.date] = set()
+    result: dict[dt.date, int | None] = {}
+    for commit in history:
+        if _DATES not in commit:
+            # Written before commits named their dates: its state is the best known.
+            result.update(dict.fromkeys(pending, commit["version"]))
+            return result
+        dates = {dt.date.fromisoformat(d) for d in json.loads(commit[_DATES])}
+        if commit.get(_INGEST_ID, None) not in committed and _INGEST_ID in commit:
+            pending |= dates - seen
+        else:
+            result.update(dict.fromkeys(pending & dates, commit["version"]))
+            pending -= dates
+        seen |= dates
+    result.update(dict.fromkeys(pending))
+    return result
 
 
 def _check_before_write(data: pa.Table | RowBatches, dates: tuple[dt.date, ...], name: str) -> None:

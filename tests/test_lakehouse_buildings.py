@@ -268,3 +268,39 @@ def test_the_audit_table_takes_rows_before_and_after_its_migration(tmp_path):
     fresh = Lakehouse(str(tmp_path / "fresh"))
     append_audit(fresh, row("r1", 13))
     assert fresh.partition_columns(AUDIT_TABLE) == ["building_id", "date"]
+
+
+def tags(table: pa.Table) -> set[str]:
+    return {sensor.rsplit("-", 1)[0] for sensor in table.column("sensor_id").to_pylist()}
+
+
+def test_an_unfinished_ingest_of_one_building_is_hidden_from_its_reads_only(tmp_path):
+    """The follower's dates are a building's: b1's ingest killed between its two commits,
+    then b2's ingest of the same day landing whole, leave b1 reading its last committed rows."""
+    b1 = Lakehouse(str(tmp_path / "lakehouse"), building_id="b1")
+    b2 = b1.scoped("b2")
+
+    def ingest(lakehouse: Lakehouse, tag: str) -> None:
+        lakehouse.replace_partitions_together(
+            [
+                ("quarantined_observations", rows([DAY1], f"{tag}-q")),
+                ("raw_observations", rows([DAY1], f"{tag}-r")),
+            ],
+            dates=[DAY1],
+        )
+
+    ingest(b1, "b1-first")
+    committed = b1.table("quarantined_observations").version()  # b1's last committed write
+    ingest(b2, "b2-first")
+    b1.replace_partitions(  # the first half of an ingest that never finished
+        "quarantined_observations", rows([DAY1], "b1-killed"), dates=[DAY1], ingest_id="killed"
+    )
+    ingest(b2, "b2-second")
+
+    assert tags(b1.read("quarantined_observations")) == {"b1-first-q"}
+    assert tags(b2.read("quarantined_observations")) == {"b2-second-q"}
+    assert b1.key_counts("quarantined_observations", "sensor_id", dates=[DAY1]).num_rows == 5
+    assert b1.uncommitted_dates("quarantined_observations") == {DAY1: committed}
+    assert b2.uncommitted_dates("quarantined_observations") == {}
+    done = b2.vacuum()
+    assert done["quarantined_observations"].startswith("skipped: an unfinished ingest of 2016")

@@ -372,7 +372,7 @@ def replace_partitions_by_day(
         dates=dates,
         partition_by=partition_by,
         building=building,
-        metadata=commit_metadata(dates),
+        metadata=commit_metadata(dates, building_id=building),
     )
     attempts = lakehouse.commit_with_retries(commit, table_uri)
     rows = sum(row["rows"] for row in written)
