@@ -173,7 +173,6 @@ def replace_partitions(
     WriteReport
         As ``Lakehouse.replace_partitions`` returns it.
     """
-    from snuk_assets.lakehouse import WriteReport
 
     dates = tuple(sorted(set(dates)))
     check_dates(dates, name)
@@ -197,20 +196,9 @@ def replace_partitions(
         .mapInArrow(write, "path string, size long, day string, rows long")
         .collect()
     )
-    actions = _add_actions(written, building=building)
-    commit = partial(
-        _commit,
-        lakehouse,
-        name,
-        actions=actions,
-        schema=schema,
-        dates=dates,
-        partition_by=partition_by,
-        building=building,
+    return _commit_files(
+        lakehouse, name, written, schema=schema, dates=dates, partition_by=partition_by
     )
-    attempts = lakehouse.commit_with_retries(commit, table_uri)
-    rows = sum(row["rows"] for row in written)
-    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
 
 
 def _write_files(
@@ -266,6 +254,39 @@ def _write_files(
         ],
         schema=_WRITTEN_SCHEMA,
     )
+
+
+def _commit_files(
+    lakehouse: Lakehouse,
+    name: str,
+    written: list,
+    stats: list[dict] | None = None,
+    *,
+    schema: pa.Schema,
+    dates: tuple[dt.date, ...],
+    partition_by: list[str],
+    metadata: dict[str, str] | None = None,
+) -> WriteReport:
+    """Commit the ``written`` files (of the lakehouse's building, if scoped) in place of the
+    partitions ``dates``, retried on a conflict; what was written."""
+    from snuk_assets.lakehouse import WriteReport
+
+    building = lakehouse.building_id
+    commit = partial(
+        _commit,
+        lakehouse,
+        name,
+        actions=_add_actions(written, stats, building=building),
+        schema=schema,
+        dates=dates,
+        partition_by=partition_by,
+        building=building,
+        metadata=metadata,
+    )
+    table_uri = lakehouse.table_uri(name)
+    attempts = lakehouse.commit_with_retries(commit, table_uri)
+    rows = sum(row["rows"] for row in written)
+    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
 
 
 def _add_actions(
@@ -348,7 +369,7 @@ def replace_partitions_by_day(
     file open until the commit, hundreds of MiB for a wide table over months. The commit is
     ``Lakehouse.replace_partitions``': the same guarantees, retries and commit info.
     """
-    from snuk_assets.lakehouse import WriteReport, commit_metadata
+    from snuk_assets.lakehouse import commit_metadata
 
     dates = tuple(sorted(set(dates)))
     check_dates(dates, name)
@@ -362,21 +383,16 @@ def replace_partitions_by_day(
     )
     written = [day_file(day, rows) for day, rows in sorted(days.items())]
     written = [row for row in written if row["rows"]]
-    actions = _add_actions(written, [row.pop("stats") for row in written], building=building)
-    commit = partial(
-        _commit,
+    return _commit_files(
         lakehouse,
         name,
-        actions=actions,
+        written,
+        [row.pop("stats") for row in written],
         schema=schema,
         dates=dates,
         partition_by=partition_by,
-        building=building,
         metadata=commit_metadata(dates, building_id=building),
     )
-    attempts = lakehouse.commit_with_retries(commit, table_uri)
-    rows = sum(row["rows"] for row in written)
-    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
 
 
 def _write_day(
