@@ -256,16 +256,18 @@ class Lakehouse:
         ``building_id`` and ``date`` for a new table."""
         return self.partition_columns(name) if self.exists(name) else [BUILDING_COLUMN, DATE_COLUMN]
 
-    def building_to_read(self, name: str) -> str | None:
-        """The building whose rows a read of table ``name`` keeps: the scope's for a table
-        partitioned by building, None when unscoped or for a table without days (``sensors``).
+    def building_to_read(self, name: str, table: DeltaTable | None = None) -> str | None:
+        """The building whose rows a read of table ``name`` (``table``, if already opened)
+        keeps: the scope's for a table partitioned by building, None when unscoped or for a
+        table without days (``sensors``).
 
         Raises ``LakehouseError`` for a scoped read of a table partitioned by date only: its
         rows belong to no building until ``snuk migrate`` rewrites it.
         """
         if self.building_id is None:
             return None
-        columns = self.partition_columns(name)
+        table = self.table(name) if table is None else table
+        columns = list(table.metadata().partition_columns)
         if columns == [DATE_COLUMN]:
             raise self._old_layout_error(name, self.building_id)
         return self.building_id if BUILDING_COLUMN in columns else None
@@ -672,7 +674,7 @@ class Lakehouse:
             missing = sorted(set(columns) - set(pa.schema(table.schema()).names))
             if missing:
                 raise missing_columns_error(self.table_uri(name), name, missing)
-        scope = self.building_to_read(name)
+        scope = self.building_to_read(name, table)
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         where = [] if keys is None else [keys.predicate()]
         for building in {building_id, scope} - {None}:
@@ -699,7 +701,7 @@ class Lakehouse:
         if key not in pa.schema(table.schema()).names:
             raise missing_columns_error(self.table_uri(name), name, [key])
         select = f'"{key}", count(*) AS rows'
-        scope = self.building_to_read(name)
+        scope = self.building_to_read(name, table)
         where = [] if scope is None else [f'"{BUILDING_COLUMN}" = {_literal(scope)}']
         parts = self._select(name, table, dates, select=select, where=where, group_by=key)
         if parts is None:

@@ -71,7 +71,7 @@ def read_partitions(
     from snuk_assets.engines.spark_arrow import spark_schema
 
     table = lakehouse.table(name)
-    building = lakehouse.building_to_read(name)
+    building = lakehouse.building_to_read(name, table)
     schema = plain_schema(pa.schema(table.schema()), large=True)
     if columns:
         missing = sorted(set(columns) - set(schema.names))
@@ -80,13 +80,11 @@ def read_partitions(
         schema = pa.schema([schema.field(c) for c in columns])
     elif building is not None:
         schema = schema.remove(schema.get_field_index(BUILDING_COLUMN))
+    wanted = None if dates is None else [day.isoformat() for day in sorted(set(dates))]
     filters = [] if building is None else [(BUILDING_COLUMN, "=", building)]
-    if dates is not None:
-        filters.append((DATE_COLUMN, "in", [day.isoformat() for day in sorted(set(dates))]))
-    if dates is not None and not filters[-1][2]:
-        uris = []
-    else:
-        uris = table.file_uris(file_pruning_predicate=filters or None)
+    if wanted is not None:
+        filters.append((DATE_COLUMN, "in", wanted))
+    uris = [] if wanted == [] else table.file_uris(file_pruning_predicate=filters or None)
     spark_types = spark_schema(schema)  # the same on PySpark 3.5 and 4
     if not uris:
         return spark.createDataFrame([], spark_types)
