@@ -33,8 +33,12 @@ def newest_arrival_day(lakehouse: Lakehouse) -> dt.date | None:
     """The newest arrival day with rows in ``raw_observations`` (from the Delta log, no scan)."""
     if not lakehouse.exists("raw_observations"):
         return None
+    table = lakehouse.table("raw_observations")
+    building = lakehouse.building_to_read("raw_observations", table)
     days = [
-        dt.date.fromisoformat(p["date"]) for p in lakehouse.table("raw_observations").partitions()
+        dt.date.fromisoformat(p["date"])
+        for p in table.partitions()
+        if building is None or p["building_id"] == building
     ]
     return max(days, default=None)
 

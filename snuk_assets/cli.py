@@ -5,6 +5,7 @@ snuk materialize --start 2016-06-01 --end 2016-06-14
 snuk demo                      # simulate the reference office, then materialize everything
 snuk tables                    # what is in the lakehouse
 snuk vacuum [--dry-run]        # expire raw data, compact the audit, delete replaced Delta files
+snuk migrate                   # once, after upgrading: tables partitioned by building and day
 snuk forget --room ROOM [--before DATE]  # a room's data out of every table and the landing
 snuk evaluate uci-occupancy --data DIR   # detection and forecasts on a public dataset
 snuk live --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8000 [--replay --speed 60]
@@ -90,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     vacuum.add_argument("--dry-run", action="store_true", help="list the files, delete none")
     vacuum.set_defaults(func=_vacuum_command)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="rewrite the lakehouse's date-partitioned tables as the deployment's building's "
+        "(once, after upgrading to tables partitioned by building and day)",
+    )
+    migrate.set_defaults(func=_migrate_command)
 
     args = parser.parse_args(argv)
     return args.func(args) or 0
@@ -187,6 +195,30 @@ def _vacuum_command(args: argparse.Namespace) -> int:
         print(
             f"{name}: {files}" if isinstance(files, str) else f"{name}: {verb} {len(files)} files"
         )
+    return 0
+
+
+def _migrate_command(args: argparse.Namespace) -> int:
+    from snuk_assets.lakehouse import LakehouseError
+    from snuk_assets.settings import SnukSettings
+
+    lakehouse = SnukSettings.from_env().lakehouse()
+    print(f"lakehouse {lakehouse.uri}, building {lakehouse.building_id!r}:")
+    try:
+        reports = lakehouse.migrate_tables()
+    except LakehouseError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for name, report in reports.items():
+        if report is not None:
+            print(
+                f"  {name}: migrated, {report.rows:,d} rows of {len(report.dates)} days "
+                f"(Delta version {report.version})"
+            )
+        elif lakehouse.partition_columns(name):
+            print(f"  {name}: already partitioned by building and day")
+        else:
+            print(f"  {name}: left as it is (not partitioned by day)")
     return 0
 
 

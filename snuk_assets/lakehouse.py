@@ -18,8 +18,15 @@ commits leaves both tables as they were, to every reader through this class.
 A portfolio's table (issue 22) is partitioned by ``building_id`` and then ``date``: a write
 names its building (``replace_partitions(..., building_id=...)``) and replaces exactly that
 building's named days, never another building's files. A table written before buildings is
-rewritten once as the building ``default``'s (``migrate_to_buildings``); until then a write that
-names a building is refused, and the other way round.
+rewritten once as one building's (``migrate_to_buildings``, ``snuk migrate``); until then a
+write that names a building is refused, and the other way round.
+
+A lakehouse may be scoped to one building (``Lakehouse(uri, building_id=b)``, what
+``SnukSettings.lakehouse()`` returns): its writes are ``b``'s, its reads of a building table
+serve ``b``'s rows without the ``building_id`` column, so a stage sees the schema it had
+before buildings. A scope on the class, not a wrapping view: the engines and the stages pass
+one ``Lakehouse`` around (into spawned workers, into ``engines/delta_io.py``), and a view would
+have to forward every method and attribute they use.
 """
 
 from __future__ import annotations
@@ -38,7 +45,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import (
     ColumnProperties,
     CommitProperties,
@@ -49,13 +55,14 @@ from deltalake import (
 )
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from snuk_assets.building_ids import DEFAULT_BUILDING
 from snuk_assets.storage import Location, s3_storage_options
 from snuk_assets.tables import (
     BUILDING_COLUMN,
     DATE_COLUMN,
     LakehouseError,
     RowBatches,
+    building_schema,
+    check_building,
     check_dates,
     check_partition_schema,
     check_rows_within,
@@ -70,6 +77,7 @@ from snuk_assets.tables import (
 COMMIT_POINTS = {"quarantined_observations": "raw_observations"}
 _INGEST_ID = "snuk.ingest_id"
 _DATES = "snuk.dates"
+_BUILDING = "snuk.building_id"
 
 
 def writer_properties(schema: pa.Schema) -> WriterProperties:
@@ -90,11 +98,16 @@ def writer_properties(schema: pa.Schema) -> WriterProperties:
     )
 
 
-def commit_metadata(dates: Sequence[dt.date], *, ingest_id: str | None = None) -> dict[str, str]:
-    """The commit info of a partition replacement: its dates, and its ingest's id if any."""
+def commit_metadata(
+    dates: Sequence[dt.date], *, ingest_id: str | None = None, building_id: str | None = None
+) -> dict[str, str]:
+    """The commit info of a partition replacement: its dates, and its ingest's id and its
+    building if any."""
     metadata = {_DATES: json.dumps([d.isoformat() for d in sorted(set(dates))])}
     if ingest_id is not None:
         metadata[_INGEST_ID] = ingest_id
+    if building_id is not None:
+        metadata[_BUILDING] = building_id
     return metadata
 
 
@@ -182,7 +195,7 @@ def _with_building(
     """``data`` with ``building_id`` as its first column (filled in where it lacks it); rows
     of another building stop the write."""
     if isinstance(data, RowBatches):
-        schema = _building_schema(data.schema)
+        schema = building_schema(data.schema)
         return RowBatches(
             schema,
             lambda: (
@@ -196,19 +209,11 @@ def _with_building(
     return _table_with_building(data, building_id, name)
 
 
-def _building_schema(schema: pa.Schema) -> pa.Schema:
-    if BUILDING_COLUMN in schema.names:
-        return schema
-    return schema.insert(0, pa.field(BUILDING_COLUMN, pa.string()))
-
-
 def _table_with_building(table: pa.Table, building_id: str, name: str) -> pa.Table:
     if BUILDING_COLUMN not in table.schema.names:
         column = pa.array([building_id] * table.num_rows, pa.string())
         return table.add_column(0, BUILDING_COLUMN, column)
-    values = table[BUILDING_COLUMN]
-    if values.null_count or pc.all(pc.equal(values, building_id)).as_py() not in (True, None):
-        raise ValueError(f"rows for {name!r} belong to other buildings than {building_id!r}")
+    check_building(table, building_id, name)
     return table
 
 
@@ -226,10 +231,53 @@ class Lakehouse:
     Each table lives at ``<root>/<name>``.
     """
 
-    def __init__(self, root_uri: str, *, max_commit_attempts: int = 12):
+    def __init__(
+        self, root_uri: str, *, max_commit_attempts: int = 12, building_id: str | None = None
+    ):
         self.location = Location.parse(root_uri)
         self.storage_options = s3_storage_options() if self.location.is_s3 else None
         self.max_commit_attempts = max_commit_attempts
+        self.building_id = building_id
+
+    def scoped(self, building_id: str | None) -> Lakehouse:
+        """The same tables seen as ``building_id``'s (None: unscoped, every building's rows)."""
+        return Lakehouse(
+            self.uri, max_commit_attempts=self.max_commit_attempts, building_id=building_id
+        )
+
+    def partition_columns(self, name: str) -> list[str]:
+        """The partition columns of table ``name`` (empty: unpartitioned)."""
+        return list(self.table(name).metadata().partition_columns)
+
+    def append_partition_columns(self, name: str) -> list[str]:
+        """The partition columns of an append to table ``name`` (``control_commands``,
+        ``live_room_forecasts``: rows that carry their ``building_id``): the table's own, so
+        a table written before buildings keeps taking rows until ``snuk migrate``, and
+        ``building_id`` and ``date`` for a new table."""
+        return self.partition_columns(name) if self.exists(name) else [BUILDING_COLUMN, DATE_COLUMN]
+
+    def building_to_read(self, name: str, table: DeltaTable | None = None) -> str | None:
+        """The building whose rows a read of table ``name`` (``table``, if already opened)
+        keeps: the scope's for a table partitioned by building, None when unscoped or for a
+        table without days (``sensors``).
+
+        Raises ``LakehouseError`` for a scoped read of a table partitioned by date only: its
+        rows belong to no building until ``snuk migrate`` rewrites it.
+        """
+        if self.building_id is None:
+            return None
+        table = self.table(name) if table is None else table
+        columns = list(table.metadata().partition_columns)
+        if columns == [DATE_COLUMN]:
+            raise self._old_layout_error(name, self.building_id)
+        return self.building_id if BUILDING_COLUMN in columns else None
+
+    def _old_layout_error(self, name: str, building_id: str) -> LakehouseError:
+        return LakehouseError(
+            f"the Delta table {self.table_uri(name)} is partitioned by date only (written "
+            f"before buildings): run `snuk migrate` once, which rewrites the lakehouse's "
+            f"tables as building {building_id!r}'s (README: Upgrading)"
+        )
 
     @property
     def uri(self) -> str:
@@ -332,21 +380,24 @@ class Lakehouse:
         ``ingest_id``, for :meth:`replace_partitions_together`). ``RowBatches`` are streamed
         to the writer a batch at a time, each checked and counted as it passes.
 
-        With ``building_id``, the rows are that building's (its ``building_id`` column is
-        filled in where ``data`` lacks it), the table is partitioned by ``building_id`` and
-        ``date``, and only the pairs ``(building_id, d)`` for ``d`` in ``dates`` are replaced.
-        A table of the other layout is refused (``LakehouseError``, naming the fix).
+        With ``building_id`` (default: the lakehouse's scope), the rows are that building's (its
+        ``building_id`` column is filled in where ``data`` lacks it), the table is partitioned
+        by ``building_id`` and ``date``, and only the pairs ``(building_id, d)`` for ``d`` in
+        ``dates`` are replaced. A table of the other layout is refused (``LakehouseError``,
+        naming the fix).
         """
         dates = tuple(sorted(set(dates)))
         _check_before_write(data, dates, name)
-        partition_by = self._partition_columns_for(name, building_id)
+        building_id = self.building_id if building_id is None else building_id
+        partition_by = self.partition_columns_for(name, building_id)
         uri = self.table_uri(name)
         if building_id is None:
             predicate = partition_predicate(dates)
         else:
             data = _with_building(data, building_id, name)
             predicate = building_partition_predicate((building_id, day) for day in dates)
-        commit = CommitProperties(custom_metadata=commit_metadata(dates, ingest_id=ingest_id))
+        metadata = commit_metadata(dates, ingest_id=ingest_id, building_id=building_id)
+        commit = CommitProperties(custom_metadata=metadata)
         written = 0
 
         def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -392,21 +443,18 @@ class Lakehouse:
         rows_written = written if isinstance(data, RowBatches) else data.num_rows
         return WriteReport(uri, version, rows_written, dates, attempts)
 
-    def _partition_columns_for(self, name: str, building_id: str | None) -> list[str]:
+    def partition_columns_for(self, name: str, building_id: str | None) -> list[str]:
         """The partition columns a write of ``building_id`` (None: before buildings) needs;
-        raises if table ``name`` exists with the other ones."""
+        raises if table ``name`` exists with the other ones (``engines/delta_io.py`` writes
+        by the same rule)."""
         wanted = [DATE_COLUMN] if building_id is None else [BUILDING_COLUMN, DATE_COLUMN]
         if not self.exists(name):
             return wanted
-        actual = list(self.table(name).metadata().partition_columns)
+        actual = self.partition_columns(name)
         if actual == wanted:
             return wanted
         if actual == [DATE_COLUMN]:
-            raise LakehouseError(
-                f"the Delta table {self.table_uri(name)} is partitioned by date only (written "
-                f"before buildings): rewrite it as the building {DEFAULT_BUILDING!r}'s with "
-                "Lakehouse.migrate_to_buildings before writing building partitions"
-            )
+            raise self._old_layout_error(name, building_id)
         raise LakehouseError(
             f"the Delta table {self.table_uri(name)} is partitioned by {actual}: a write "
             f"partitioned by {wanted} would mix the layouts"
@@ -414,11 +462,12 @@ class Lakehouse:
         )
 
     def migrate_to_buildings(
-        self, name: str, *, building_id: str = DEFAULT_BUILDING
+        self, name: str, *, building_id: str | None = None
     ) -> WriteReport | None:
         """Rewrite table ``name``, partitioned by ``date`` only (written before buildings), as
-        partitioned by ``building_id`` and ``date``, in one commit: every row gets
-        ``building_id`` (a table with its own ``building_id`` column keeps its values).
+        partitioned by ``building_id`` (default: the lakehouse's scope) and ``date``, in one
+        commit: every row gets ``building_id`` (a table with its own ``building_id`` column,
+        ``control_commands``, keeps its values).
 
         The rows are read as ``read`` serves them (a follower's dates at their latest
         committed ingest), a date at a time, into an Arrow stream in a temporary file, which
@@ -429,11 +478,15 @@ class Lakehouse:
         travel, ``vacuum``). Returns None,
         writing nothing, for a table that is unpartitioned or already partitioned by building.
         """
+        building_id = self.building_id if building_id is None else building_id
+        if building_id is None:
+            raise ValueError(f"migrating {name!r} needs the building its rows belong to")
         table = self.table(name)
         if list(table.metadata().partition_columns) != [DATE_COLUMN]:
             return None
+        source = self.scoped(None)  # the rows as they are, before any building
         dates = sorted({dt.date.fromisoformat(p[DATE_COLUMN]) for p in table.partitions()})
-        schema = _building_schema(plain_schema(pa.schema(table.schema())))
+        schema = building_schema(plain_schema(pa.schema(table.schema())))
         uri = self.table_uri(name)
         commit = CommitProperties(
             custom_metadata={**commit_metadata(dates), "snuk.migrated": BUILDING_COLUMN}
@@ -443,7 +496,7 @@ class Lakehouse:
             written = 0
             with pa.OSFile(stream, "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
                 for day in dates:
-                    rows = self.read(name, dates=[day])
+                    rows = source.read(name, dates=[day])
                     if BUILDING_COLUMN not in rows.schema.names:
                         rows = _table_with_building(rows, building_id, name)
                     writer.write_table(rows.select(schema.names).cast(schema))
@@ -470,6 +523,11 @@ class Lakehouse:
                     "writes the lakehouse"
                 ) from error
         return WriteReport(uri, self.table(name).version(), written, tuple(dates), 1)
+
+    def migrate_tables(self) -> dict[str, WriteReport | None]:
+        """``migrate_to_buildings`` of every table, as the scope's building: per table its
+        report, None for a table left as it is (no days, or already by building)."""
+        return {name: self.migrate_to_buildings(name) for name in self.table_names()}
 
     def replace_table(self, name: str, data: pa.Table) -> WriteReport:
         """Overwrite a whole unpartitioned table (e.g. the building registry)."""
@@ -567,7 +625,7 @@ class Lakehouse:
         """
         done: dict[str, list[str] | str] = {}
         for name in self.table_names():
-            unfinished = self.uncommitted_dates(name)
+            unfinished = self._unfinished_dates(name)
             if unfinished:
                 days = ", ".join(str(d) for d in sorted(unfinished))
                 done[name] = (
@@ -606,7 +664,8 @@ class Lakehouse:
         With ``keys``, only the rows whose key lies in that range (a chunk of a long range,
         see ``key_counts``). With ``missing_ok``, a table that does not exist yet reads as
         ``None``. With ``building_id``, only that building's rows (a table partitioned by
-        building).
+        building). A scoped lakehouse reads its building's rows, without the ``building_id``
+        column unless ``columns`` names it (``building_to_read``).
         """
         if missing_ok and not self.exists(name):
             return None
@@ -615,15 +674,22 @@ class Lakehouse:
             missing = sorted(set(columns) - set(pa.schema(table.schema()).names))
             if missing:
                 raise missing_columns_error(self.table_uri(name), name, missing)
+        scope = self.building_to_read(name, table)
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         where = [] if keys is None else [keys.predicate()]
-        if building_id is not None:
-            where.append(f'"{BUILDING_COLUMN}" = {_literal(building_id)}')
+        for building in {building_id, scope} - {None}:
+            where.append(f'"{BUILDING_COLUMN}" = {_literal(building)}')
         parts = self._select(name, table, dates, select=select, where=where)
         if parts is None:
-            return _empty_result(table, columns)
-        # An older version may lack a column a newer SNUK added: it reads as null.
-        return pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
+            rows = _empty_result(table, columns)
+        elif len(parts) > 1:
+            # An older version may lack a column a newer SNUK added: it reads as null.
+            rows = pa.concat_tables(parts, promote_options="default")
+        else:
+            rows = parts[0]
+        if scope is not None and not columns:
+            rows = rows.drop_columns([BUILDING_COLUMN])  # a stage's schema, as before buildings
+        return rows
 
     def key_counts(self, name: str, key: str, *, dates: Iterable[dt.date]) -> pa.Table:
         """Rows per value of column ``key`` in the partitions ``dates`` (``key``, ``rows``).
@@ -635,7 +701,9 @@ class Lakehouse:
         if key not in pa.schema(table.schema()).names:
             raise missing_columns_error(self.table_uri(name), name, [key])
         select = f'"{key}", count(*) AS rows'
-        parts = self._select(name, table, dates, select=select, where=[], group_by=key)
+        scope = self.building_to_read(name, table)
+        where = [] if scope is None else [f'"{BUILDING_COLUMN}" = {_literal(scope)}']
+        parts = self._select(name, table, dates, select=select, where=where, group_by=key)
         if parts is None:
             field = plain_schema(pa.schema(table.schema())).field(key)
             return pa.schema([field, pa.field("rows", pa.int64())]).empty_table()
@@ -681,33 +749,63 @@ class Lakehouse:
             ) from error
         return parts
 
-    def uncommitted_dates(self, name: str) -> dict[dt.date, int | None]:
-        """Dates of a follower table whose newest write belongs to an unfinished ingest.
+    def uncommitted_dates(
+        self, name: str, *, building_id: str | None = None
+    ) -> dict[dt.date, int | None]:
+        """Dates of a follower table whose newest write of building ``building_id`` (default:
+        the scope's) belongs to an unfinished ingest.
 
-        For each, the version holding its latest committed write (None: there is none, the
-        date reads empty). Empty for tables that are not followers (``COMMIT_POINTS``).
+        For each, the version holding that building's latest committed write (None: there is
+        none, the date reads empty). A write counts for the building its commit names, and
+        one naming none (written before buildings, or the migration) for every building;
+        unscoped and without ``building_id``, every write counts, which is right for a table
+        of one building. Empty for tables that are not followers (``COMMIT_POINTS``).
         """
+        building_id = building_id or self.building_id
         point = COMMIT_POINTS.get(name)
         if point is None or not self.exists(point) or not self.exists(name):
             return {}
         committed = {h.get(_INGEST_ID) for h in self.table(point).history()}
-        seen: set[dt.date] = set()
-        pending: set[dt.date] = set()
-        result: dict[dt.date, int | None] = {}
-        for commit in self.table(name).history():  # newest first
-            if _DATES not in commit:
-                # Written before commits named their dates: its state is the best known.
-                result.update(dict.fromkeys(pending, commit["version"]))
-                return result
-            dates = {dt.date.fromisoformat(d) for d in json.loads(commit[_DATES])}
-            if commit.get(_INGEST_ID, None) not in committed and _INGEST_ID in commit:
-                pending |= dates - seen
-            else:
-                result.update(dict.fromkeys(pending & dates, commit["version"]))
-                pending -= dates
-            seen |= dates
-        result.update(dict.fromkeys(pending))
-        return result
+        history = [
+            commit
+            for commit in self.table(name).history()  # newest first
+            if building_id is None or commit.get(_BUILDING, building_id) == building_id
+        ]
+        return _uncommitted(history, committed)
+
+    def _unfinished_dates(self, name: str) -> set[dt.date]:
+        """The dates of table ``name`` with an unfinished ingest of any building."""
+        if name not in COMMIT_POINTS or not self.exists(name):
+            return set()
+        buildings = {commit.get(_BUILDING) for commit in self.table(name).history()}
+        unscoped = self.scoped(None)
+        return {
+            day
+            for building_id in buildings
+            for day in unscoped.uncommitted_dates(name, building_id=building_id)
+        }
+
+
+def _uncommitted(history: list[dict], committed: set[str | None]) -> dict[dt.date, int | None]:
+    """``uncommitted_dates`` of a follower's ``history`` (newest first), given the ingest ids
+    its commit point ``committed``."""
+    seen: set[dt.date] = set()
+    pending: set[dt.date] = set()
+    result: dict[dt.date, int | None] = {}
+    for commit in history:
+        if _DATES not in commit:
+            # Written before commits named their dates: its state is the best known.
+            result.update(dict.fromkeys(pending, commit["version"]))
+            return result
+        dates = {dt.date.fromisoformat(d) for d in json.loads(commit[_DATES])}
+        if commit.get(_INGEST_ID, None) not in committed and _INGEST_ID in commit:
+            pending |= dates - seen
+        else:
+            result.update(dict.fromkeys(pending & dates, commit["version"]))
+            pending -= dates
+        seen |= dates
+    result.update(dict.fromkeys(pending))
+    return result
 
 
 def _check_before_write(data: pa.Table | RowBatches, dates: tuple[dt.date, ...], name: str) -> None:

@@ -206,7 +206,9 @@ class SnukSettings(ConfigurableResource):
         return LandingZone.from_uri(self.landing_uri)
 
     def lakehouse(self) -> Lakehouse:
-        return Lakehouse(self.lakehouse_uri)
+        """The lakehouse scoped to the deployment's building (``deployment_building_id``): the
+        stages write and read its rows only, in tables partitioned by building and day."""
+        return Lakehouse(self.lakehouse_uri, building_id=self.deployment_building_id())
 
     def registry_files(self) -> dict[str, pathlib.Path]:
         """Each building's registry file by building id: the ``registries_path`` folder's, or
@@ -220,7 +222,9 @@ class SnukSettings(ConfigurableResource):
         return tuple(self.registry_files())
 
     def single_building_id(self) -> str:
-        """The building the pipeline runs while its assets are partitioned by day only.
+        """The building the pipeline runs while its assets are partitioned by day only, by its
+        landing key (``default`` for ``SNUK_REGISTRY``; its tables' key is
+        ``deployment_building_id``).
 
         Raises
         ------
@@ -228,6 +232,17 @@ class SnukSettings(ConfigurableResource):
             If the registries folder holds no building or several.
         """
         return self._single_building_of(self.registry_files())
+
+    def deployment_building_id(self) -> str:
+        """The ``building_id`` of the deployment's one building in the lakehouse's tables: its
+        registry's own id. With ``SNUK_REGISTRY`` that is the registry's ``building_id:``
+        (``snuk-reference-office``), the id ``sensors``, ``control_commands`` and the MQTT
+        topics carry, while its landing files keep the layout of ``default``
+        (``single_building_id``); in a registries folder the file name, which is the id.
+        """
+        if self.registries_path:
+            return self.single_building_id()
+        return self.registry().building_id
 
     def _single_building_of(self, files: Mapping[str, pathlib.Path]) -> str:
         building_ids = tuple(files)

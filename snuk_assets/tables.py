@@ -45,6 +45,23 @@ def check_partition_schema(schema: pa.Schema, name: str) -> None:
         )
 
 
+def building_schema(schema: pa.Schema) -> pa.Schema:
+    """The columns of a building table written with ``schema``: ``building_id`` first (filled
+    in by the write where the rows lack it)."""
+    if BUILDING_COLUMN in schema.names:
+        return schema
+    return schema.insert(0, pa.field(BUILDING_COLUMN, pa.string()))
+
+
+def check_building(table: pa.Table, building_id: str | None, name: str) -> None:
+    """Raise if rows written as ``building_id``'s carry another ``building_id`` or a null."""
+    if building_id is None or BUILDING_COLUMN not in table.schema.names or not table.num_rows:
+        return
+    values = table[BUILDING_COLUMN]
+    if values.null_count or not pc.all(pc.equal(values, building_id)).as_py():
+        raise ValueError(f"rows for {name!r} belong to other buildings than {building_id!r}")
+
+
 def check_dates(dates: tuple[dt.date, ...], name: str) -> None:
     """Raise unless at least one partition is named."""
     if not dates:

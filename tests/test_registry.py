@@ -256,6 +256,9 @@ def test_snuk_registry_is_the_one_building_default(tmp_path):
     assert settings.single_building_id() == "default"
     # The registry keeps its own id (MQTT topics, the sensors table); its portfolio key is default.
     assert settings.registry().building_id == "snuk-reference-office"
+    # ... which is the key of its tables (the lead's decision, issue 22's design).
+    assert settings.deployment_building_id() == "snuk-reference-office"
+    assert settings.lakehouse().building_id == "snuk-reference-office"
     with pytest.raises(ValueError, match="both SNUK_REGISTRY .* and SNUK_REGISTRIES"):
         SnukSettings(registry_path=str(default_registry_path()), registries_path=str(tmp_path))
 
@@ -266,7 +269,7 @@ def test_snuk_registry_is_the_one_building_default(tmp_path):
             write_building(folder, building_id)
     urls = {"landing_uri": str(tmp_path / "l"), "lakehouse_uri": str(tmp_path / "h")}
     single = SnukSettings(registries_path=str(one), **urls)
-    assert single.single_building_id() == "annex"
+    assert single.single_building_id() == single.deployment_building_id() == "annex"
     assert build_definitions(single).resolve_job_def("ingest_raw_observations")
     with pytest.raises(ValueError, match="holds 2 buildings"):
         build_definitions(SnukSettings(registries_path=str(several), **urls))

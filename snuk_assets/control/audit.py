@@ -40,20 +40,22 @@ def command_topic(building_id: str, room_id: str) -> str:
 
 
 def append_audit(lakehouse, table: pa.Table) -> None:
-    """Append audit rows to ``AUDIT_TABLE`` (created, partitioned by ``date``, on first use).
+    """Append audit rows to ``AUDIT_TABLE`` (created, partitioned by ``building_id`` and
+    ``date``, on first use; ``Lakehouse.append_partition_columns``).
 
     Appended, never replaced: an audit log keeps every row it was given.
     """
     from deltalake import write_deltalake
 
     uri = lakehouse.table_uri(AUDIT_TABLE)
+    partition_by = lakehouse.append_partition_columns(AUDIT_TABLE)
 
     def write() -> None:
         write_deltalake(
             uri,
             table,
             mode="append",
-            partition_by=["date"],
+            partition_by=partition_by,
             schema_mode="merge",  # a table from before the action column gets it
             storage_options=lakehouse.storage_options,
         )

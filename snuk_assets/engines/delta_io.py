@@ -7,6 +7,10 @@ the executors write Parquet files with pyarrow, one per day and task, and the dr
 them with delta-rs in one transaction that replaces exactly the named ``date`` partitions (the
 guarantees of ``Lakehouse.replace_partitions``, including retries on a commit conflict).
 
+A lakehouse scoped to a building (``Lakehouse.building_id``) is read and written as
+``Lakehouse`` does it: files below ``building_id=<b>/date=<d>/``, only ``(b, d)`` replaced, and
+reads of ``b``'s files only, without the ``building_id`` column.
+
 deltalake is imported on the driver only, inside the functions that need it: delta-rs panics
 in forked processes, and Spark's Python workers are forked.
 """
@@ -27,7 +31,10 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from snuk_assets.tables import (
+    BUILDING_COLUMN,
     DATE_COLUMN,
+    building_schema,
+    check_building,
     check_dates,
     check_partition_schema,
     check_rows_within,
@@ -41,7 +48,7 @@ if TYPE_CHECKING:
 
     from snuk_assets.lakehouse import Lakehouse, WriteReport
 
-_FILE_LIST_DDL = "uri string, day string"
+_FILE_LIST_DDL = "uri string, day string, building string"
 _WRITTEN_SCHEMA = pa.schema(
     [("path", pa.string()), ("size", pa.int64()), ("day", pa.string()), ("rows", pa.int64())]
 )
@@ -58,29 +65,30 @@ def read_partitions(
 ) -> DataFrame:
     """Rows of Delta table ``name`` as a Spark DataFrame, only the partitions ``dates`` if given.
 
-    The same rows and columns as ``Lakehouse.read(name, dates=dates, columns=columns)``; the
-    snapshot is the table's version when this is called.
+    The same rows and columns as ``Lakehouse.read(name, dates=dates, columns=columns)``, the
+    scoped lakehouse's building's only; the snapshot is the table's version when this is called.
     """
     from snuk_assets.engines.spark_arrow import spark_schema
 
     table = lakehouse.table(name)
+    building = lakehouse.building_to_read(name, table)
     schema = plain_schema(pa.schema(table.schema()), large=True)
     if columns:
         missing = sorted(set(columns) - set(schema.names))
         if missing:
             raise missing_columns_error(lakehouse.table_uri(name), name, missing)
         schema = pa.schema([schema.field(c) for c in columns])
-    if dates is None:
-        uris = table.file_uris()
-    else:
-        wanted = [day.isoformat() for day in sorted(set(dates))]
-        uris = (
-            table.file_uris(file_pruning_predicate=[(DATE_COLUMN, "in", wanted)]) if wanted else []
-        )
+    elif building is not None:
+        schema = schema.remove(schema.get_field_index(BUILDING_COLUMN))
+    wanted = None if dates is None else [day.isoformat() for day in sorted(set(dates))]
+    filters = [] if building is None else [(BUILDING_COLUMN, "=", building)]
+    if wanted is not None:
+        filters.append((DATE_COLUMN, "in", wanted))
+    uris = [] if wanted == [] else table.file_uris(file_pruning_predicate=filters or None)
     spark_types = spark_schema(schema)  # the same on PySpark 3.5 and 4
     if not uris:
         return spark.createDataFrame([], spark_types)
-    files = [(uri, _partition_day(uri, name)) for uri in uris]
+    files = [(uri, *_partition_values(uri, name)) for uri in uris]
     slices = min(len(files), 4 * spark.sparkContext.defaultParallelism)
     listing = spark.sparkContext.parallelize(files, numSlices=slices).toDF(_FILE_LIST_DDL)
     return listing.mapInArrow(
@@ -88,24 +96,36 @@ def read_partitions(
     )
 
 
-def _partition_day(uri: str, name: str) -> str:
-    """The ``date`` partition value of a data file, from its Hive-style folder."""
-    for segment in reversed(uri.split("/")[:-1]):
-        if segment.startswith(f"{DATE_COLUMN}="):
-            return segment.partition("=")[2]
-    raise ValueError(
-        f"data file {uri} of table {name!r} is not below a '{DATE_COLUMN}=YYYY-MM-DD' folder; "
-        "only tables written by SNUK (partitioned by date, Hive-style paths) can be read here"
-    )
+def _partition_values(uri: str, name: str) -> tuple[str, str | None]:
+    """The ``date`` and ``building_id`` (None if not partitioned by it) partition values of a
+    data file, from its Hive-style folders."""
+    values = dict(segment.split("=", 1) for segment in uri.split("/")[:-1] if "=" in segment)
+    if DATE_COLUMN not in values:
+        raise ValueError(
+            f"data file {uri} of table {name!r} is not below a '{DATE_COLUMN}=YYYY-MM-DD' "
+            "folder; only tables written by SNUK (partitioned by date, Hive-style paths) can "
+            "be read here"
+        )
+    return values[DATE_COLUMN], values.get(BUILDING_COLUMN)
 
 
 def _read_files(
     batches: Iterator[pa.RecordBatch], *, schema: pa.Schema, s3_options: dict[str, str] | None
 ) -> Iterator[pa.RecordBatch]:
-    """Executor side: each listed file's rows, with ``date`` from its partition value."""
-    data_columns = [c for c in schema.names if c != DATE_COLUMN]
+    """Executor side: each listed file's rows, with ``date`` (and ``building_id`` in a table
+    partitioned by it) from its partition values."""
     for batch in batches:
-        for uri, day in zip(batch["uri"].to_pylist(), batch["day"].to_pylist(), strict=True):
+        listed = zip(
+            batch["uri"].to_pylist(),
+            batch["day"].to_pylist(),
+            batch["building"].to_pylist(),
+            strict=True,
+        )
+        for uri, day, building in listed:
+            partition = {DATE_COLUMN: pa.scalar(dt.date.fromisoformat(day), pa.date32())}
+            if building is not None:
+                partition[BUILDING_COLUMN] = pa.scalar(building, pa.string())
+            data_columns = [c for c in schema.names if c not in partition]
             filesystem, path = _filesystem(uri, s3_options)
             with pq.ParquetFile(path, filesystem=filesystem) as parquet:
                 present = [c for c in data_columns if c in parquet.schema_arrow.names]
@@ -116,9 +136,9 @@ def _read_files(
                     table = table.append_column(
                         schema.field(column), pa.nulls(table.num_rows, schema.field(column).type)
                     )
-            if DATE_COLUMN in schema.names:
-                value = pa.scalar(dt.date.fromisoformat(day), pa.date32())
-                table = table.append_column(DATE_COLUMN, pa.repeat(value, table.num_rows))
+            for column, value in partition.items():
+                if column in schema.names:
+                    table = table.append_column(column, pa.repeat(value, table.num_rows))
             yield from table.select(schema.names).cast(schema).to_batches()
 
 
@@ -140,7 +160,7 @@ def replace_partitions(
         must be one of ``dates`` (the executors check, and the write fails before any commit).
     lakehouse : Lakehouse
         Where table ``name`` lives (local folder or ``s3://``); created, partitioned by
-        ``date``, on its first write.
+        ``date`` (by ``building_id`` and ``date`` for a scoped lakehouse), on its first write.
     dates : sequence of datetime.date
         The partitions replaced; partitions not named are left untouched.
     schema : pyarrow.Schema
@@ -151,11 +171,12 @@ def replace_partitions(
     WriteReport
         As ``Lakehouse.replace_partitions`` returns it.
     """
-    from snuk_assets.lakehouse import WriteReport
 
     dates = tuple(sorted(set(dates)))
     check_dates(dates, name)
     check_partition_schema(schema, name)
+    building = lakehouse.building_id
+    partition_by = lakehouse.partition_columns_for(name, building)  # before any file is written
     table_uri = lakehouse.table_uri(name)
     write = partial(
         _write_files,
@@ -163,6 +184,7 @@ def replace_partitions(
         schema=schema,
         dates=dates,
         name=name,
+        building=building,
         s3_options=executor_s3_options(lakehouse),
     )
     written = (
@@ -172,12 +194,9 @@ def replace_partitions(
         .mapInArrow(write, "path string, size long, day string, rows long")
         .collect()
     )
-    actions = _add_actions(written)
-    attempts = lakehouse.commit_with_retries(
-        partial(_commit, lakehouse, name, actions=actions, schema=schema, dates=dates), table_uri
+    return _commit_files(
+        lakehouse, name, written, schema=schema, dates=dates, partition_by=partition_by
     )
-    rows = sum(row["rows"] for row in written)
-    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
 
 
 def _write_files(
@@ -187,26 +206,28 @@ def _write_files(
     schema: pa.Schema,
     dates: tuple[dt.date, ...],
     name: str,
+    building: str | None,
     s3_options: dict[str, str] | None,
 ) -> Iterator[pa.RecordBatch]:
     """Executor side: write this task's rows as one Parquet file per day; yield what it wrote.
 
-    Files follow the Delta convention: ``<table>/date=YYYY-MM-DD/part-....parquet``, without
-    the partition column.
+    Files follow the Delta convention: ``<table>/date=YYYY-MM-DD/part-....parquet`` (below
+    ``building_id=<building>/`` for a building), without the partition columns.
     """
     filesystem, root = _filesystem(table_uri, s3_options)
-    file_schema = _file_schema(schema)
+    file_schema = _file_schema(schema, building)
     writers: dict[str, tuple[str, pq.ParquetWriter]] = {}
     rows: dict[str, int] = {}
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch])
             check_rows_within(table, dates, name)
+            check_building(table, building, name)
             days = pc.strftime(table[DATE_COLUMN], format="%Y-%m-%d")
             for day in pc.unique(days).to_pylist():
                 part = table.filter(pc.equal(days, day)).drop_columns([DATE_COLUMN])
                 if day not in writers:
-                    path = _new_day_file(filesystem, root, day)
+                    path = _new_day_file(filesystem, root, day, building)
                     writer = pq.ParquetWriter(
                         f"{root}/{path}",
                         file_schema,
@@ -233,16 +254,53 @@ def _write_files(
     )
 
 
-def _add_actions(written: list, stats: list[dict] | None = None) -> list:
-    """Add actions of the ``written`` files, with further statistics per file if given."""
+def _commit_files(
+    lakehouse: Lakehouse,
+    name: str,
+    written: list,
+    stats: list[dict] | None = None,
+    *,
+    schema: pa.Schema,
+    dates: tuple[dt.date, ...],
+    partition_by: list[str],
+    metadata: dict[str, str] | None = None,
+) -> WriteReport:
+    """Commit the ``written`` files (of the lakehouse's building, if scoped) in place of the
+    partitions ``dates``, retried on a conflict; what was written."""
+    from snuk_assets.lakehouse import WriteReport
+
+    building = lakehouse.building_id
+    commit = partial(
+        _commit,
+        lakehouse,
+        name,
+        actions=_add_actions(written, stats, building=building),
+        schema=schema,
+        dates=dates,
+        partition_by=partition_by,
+        building=building,
+        metadata=metadata,
+    )
+    table_uri = lakehouse.table_uri(name)
+    attempts = lakehouse.commit_with_retries(commit, table_uri)
+    rows = sum(row["rows"] for row in written)
+    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
+
+
+def _add_actions(
+    written: list, stats: list[dict] | None = None, *, building: str | None = None
+) -> list:
+    """Add actions of the ``written`` files (of ``building``, if any), with further statistics
+    per file if given."""
     from deltalake.transaction import AddAction
 
     now_ms = int(time.time() * 1000)
+    partition = {} if building is None else {BUILDING_COLUMN: building}
     return [
         AddAction(
             path=row["path"],
             size=row["size"],
-            partition_values={DATE_COLUMN: row["day"]},
+            partition_values={**partition, DATE_COLUMN: row["day"]},
             modification_time=now_ms,
             data_change=True,
             stats=json.dumps({"numRecords": row["rows"], **further}),
@@ -258,26 +316,33 @@ def _commit(
     actions: list,
     schema: pa.Schema,
     dates: tuple[dt.date, ...],
+    partition_by: list[str],
+    building: str | None = None,
     metadata: dict[str, str] | None = None,
 ) -> None:
-    """One Delta commit: remove every file of ``dates``, add ``actions``' files."""
+    """One Delta commit: remove every file of ``dates`` (``building``'s only, if given), add
+    ``actions``' files; ``partition_by`` as ``Lakehouse.partition_columns_for`` found it."""
     from deltalake import CommitProperties, DeltaTable
 
+    filters = [(DATE_COLUMN, "in", [day.isoformat() for day in dates])]
+    if building is not None:
+        schema = building_schema(schema)
+        filters.insert(0, (BUILDING_COLUMN, "=", building))
     if not lakehouse.exists(name):
         # A concurrent first writer may win this race: "ignore" keeps its table.
         DeltaTable.create(
             lakehouse.table_uri(name),
             schema,
             mode="ignore",
-            partition_by=[DATE_COLUMN],
+            partition_by=partition_by,
             storage_options=lakehouse.storage_options,
         )
     lakehouse.table(name).create_write_transaction(
         actions,
         mode="overwrite",
         schema=schema,
-        partition_by=[DATE_COLUMN],
-        partition_filters=[(DATE_COLUMN, "in", [day.isoformat() for day in dates])],
+        partition_by=partition_by,
+        partition_filters=filters,
         commit_properties=None if metadata is None else CommitProperties(custom_metadata=metadata),
     )
 
@@ -302,31 +367,30 @@ def replace_partitions_by_day(
     file open until the commit, hundreds of MiB for a wide table over months. The commit is
     ``Lakehouse.replace_partitions``': the same guarantees, retries and commit info.
     """
-    from snuk_assets.lakehouse import WriteReport, commit_metadata
+    from snuk_assets.lakehouse import commit_metadata
 
     dates = tuple(sorted(set(dates)))
     check_dates(dates, name)
     check_partition_schema(schema, name)
+    building = lakehouse.building_id
+    partition_by = lakehouse.partition_columns_for(name, building)  # before any file is written
     table_uri = lakehouse.table_uri(name)
     filesystem, root = _filesystem(table_uri, executor_s3_options(lakehouse))
-    written = [
-        _write_day(filesystem, root, day, rows, schema=schema, dates=dates, name=name)
-        for day, rows in sorted(days.items())
-    ]
+    day_file = partial(
+        _write_day, filesystem, root, schema=schema, dates=dates, name=name, building=building
+    )
+    written = [day_file(day, rows) for day, rows in sorted(days.items())]
     written = [row for row in written if row["rows"]]
-    actions = _add_actions(written, [row.pop("stats") for row in written])
-    commit = partial(
-        _commit,
+    return _commit_files(
         lakehouse,
         name,
-        actions=actions,
+        written,
+        [row.pop("stats") for row in written],
         schema=schema,
         dates=dates,
-        metadata=commit_metadata(dates),
+        partition_by=partition_by,
+        metadata=commit_metadata(dates, building_id=building),
     )
-    attempts = lakehouse.commit_with_retries(commit, table_uri)
-    rows = sum(row["rows"] for row in written)
-    return WriteReport(table_uri, lakehouse.table(name).version(), rows, dates, attempts)
 
 
 def _write_day(
@@ -338,15 +402,17 @@ def _write_day(
     schema: pa.Schema,
     dates: tuple[dt.date, ...],
     name: str,
+    building: str | None,
 ) -> dict:
     """One day's rows as one Parquet file (a single row group, as delta-rs writes them)."""
     table = pa.Table.from_batches(list(rows()), schema=schema)
     check_rows_within(table, dates, name)
+    check_building(table, building, name)
     if pc.any(pc.not_equal(table[DATE_COLUMN], pa.scalar(day, pa.date32()))).as_py():
         raise ValueError(f"rows for {name!r} given as {day}'s have another {DATE_COLUMN!r}")
-    file_schema = _file_schema(schema)
+    file_schema = _file_schema(schema, building)
     table = table.select(file_schema.names).cast(file_schema)
-    path = _new_day_file(filesystem, root, day.isoformat())
+    path = _new_day_file(filesystem, root, day.isoformat(), building)
     pq.write_table(
         table,
         f"{root}/{path}",
@@ -365,15 +431,21 @@ def _write_day(
     }
 
 
-def _file_schema(schema: pa.Schema) -> pa.Schema:
-    """A partition file's columns: the table's without the partition column (Delta convention)."""
-    return schema.remove(schema.get_field_index(DATE_COLUMN))
+def _file_schema(schema: pa.Schema, building: str | None) -> pa.Schema:
+    """A partition file's columns: the table's without the partition columns (Delta
+    convention): ``date``, and ``building_id`` when the files are a building's."""
+    partition = {DATE_COLUMN} if building is None else {DATE_COLUMN, BUILDING_COLUMN}
+    return pa.schema([field for field in schema if field.name not in partition])
 
 
-def _new_day_file(filesystem: pafs.FileSystem, root: str, day: str) -> str:
-    """A new Parquet file of ``day``: its path relative to the table ``root`` (folder made)."""
-    filesystem.create_dir(f"{root}/{DATE_COLUMN}={day}", recursive=True)
-    return f"{DATE_COLUMN}={day}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+def _new_day_file(filesystem: pafs.FileSystem, root: str, day: str, building: str | None) -> str:
+    """A new Parquet file of ``day`` (of ``building``, if any): its path relative to the table
+    ``root`` (folder made)."""
+    folder = f"{DATE_COLUMN}={day}"
+    if building is not None:
+        folder = f"{BUILDING_COLUMN}={building}/{folder}"
+    filesystem.create_dir(f"{root}/{folder}", recursive=True)
+    return f"{folder}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
 
 
 def _key_stats(table: pa.Table) -> dict:

@@ -1,9 +1,10 @@
 """Where every closed bin goes: the live Delta table, retained MQTT topics, the API's view.
 
-``live_room_forecasts`` gets each step's forecast rows appended (partitioned by the anchor's UTC
-``date``; small files compacted every ``COMPACT_EVERY`` appends). ``snuk/<building_id>/rooms/
-<room_id>/state`` and ``.../forecast`` are published retained at QoS 1, so a subscriber that
-connects later gets each room's latest at once. ``LiveView`` holds the same per room for HTTP.
+``live_room_forecasts`` gets each step's forecast rows appended (partitioned by ``building_id``
+and the anchor's UTC ``date``; small files compacted every ``COMPACT_EVERY`` appends).
+``snuk/<building_id>/rooms/<room_id>/state`` and ``.../forecast`` are published retained at QoS
+1, so a subscriber that connects later gets each room's latest at once. ``LiveView`` holds the
+same per room for HTTP.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class ForecastTable:
 
     lakehouse: object  # snuk_assets.lakehouse.Lakehouse
     appends: int = 0
+    _partition_by: list[str] | None = None  # the table's, looked up on the first append
 
     @property
     def uri(self) -> str:
@@ -158,11 +160,13 @@ class ForecastTable:
         if table.num_rows == 0:
             return None
         options = self.lakehouse.storage_options
+        if self._partition_by is None:
+            self._partition_by = self.lakehouse.append_partition_columns(TABLE)
         write_deltalake(
             self.uri,
             table,
             mode="append",
-            partition_by=["date"],
+            partition_by=self._partition_by,
             storage_options=options,
             commit_properties=commit_properties,
         )

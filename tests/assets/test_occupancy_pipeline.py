@@ -156,13 +156,17 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
     import pyarrow as pa
     import skops.io as sio
 
-    from snuk_assets.lakehouse import Lakehouse
     from snuk_assets.stages.models import SCHEMA as MODEL_TABLE_SCHEMA
 
     lakehouse, last = lakehouse_with_models
     root = tmp_path / "lakehouse"
     shutil.copytree(lakehouse.location.prefix, root)  # the module's tables stay as they are
-    copy = Lakehouse(str(root))
+    settings = SnukSettings(
+        landing_uri=str(tmp_path / "landing"),
+        lakehouse_uri=str(root),
+        registry_path=str(Path(lakehouse.location.prefix).parent / "building.yaml"),
+    )
+    copy = settings.lakehouse()
     models = read_models(copy, [last])
     trained = models.index[models["status"] == "trained"]
     dict_room, tree_room = models.loc[trained[0], "room_id"], models.loc[trained[1], "room_id"]
@@ -175,11 +179,6 @@ def test_a_refused_model_blob_skips_its_room_and_the_others_forecast(
         "occupancy_models",
         pa.Table.from_pandas(models[MODEL_TABLE_SCHEMA.names], schema=MODEL_TABLE_SCHEMA),
         dates=[last],
-    )
-    settings = SnukSettings(
-        landing_uri=str(tmp_path / "landing"),
-        lakehouse_uri=str(root),
-        registry_path=str(Path(lakehouse.location.prefix).parent / "building.yaml"),
     )
     result = materialize_days([occupancy_forecasts], settings, last, last)
     skipped = (

@@ -11,7 +11,7 @@ import pytest
 
 from snuk_assets.engines.delta_io import read_partitions, replace_partitions
 from snuk_assets.engines.spark_arrow import arrow_to_spark, spark_to_arrow
-from snuk_assets.lakehouse import Lakehouse
+from snuk_assets.lakehouse import Lakehouse, LakehouseError
 
 D1, D2, D3 = dt.date(2016, 6, 1), dt.date(2016, 6, 2), dt.date(2016, 6, 3)
 SCHEMA = pa.schema(
@@ -115,15 +115,18 @@ def test_rows_outside_the_partitions_fail_before_any_commit(spark, tmp_path):
 
 
 class RacedLakehouse(Lakehouse):
-    """Hands out one stale snapshot: another writer commits the same day right after it loads."""
+    """Hands out one stale snapshot, the commit's: another writer commits the same day right
+    after it loads (the snapshot before it is the layout check, before any file is written)."""
 
     def __init__(self, root_uri: str, *, rival: pa.Table):
         super().__init__(root_uri)
         self.rival = rival
+        self.snapshots = 0
 
     def table(self, name: str):
         snapshot = super().table(name)
-        if self.rival is not None:
+        self.snapshots += 1
+        if self.rival is not None and self.snapshots == 2:
             rival, self.rival = self.rival, None
             Lakehouse(self.uri).replace_partitions(name, rival, dates=[D2])
         return snapshot
@@ -153,3 +156,44 @@ def test_importing_the_spark_modules_imports_neither_pyspark_nor_deltalake():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_scoped_lakehouse_writes_and_reads_its_building_partitions(spark, storage_root):
+    """Through a lakehouse scoped to b1: files below building_id=b1/date=..., b2 untouched,
+    and reads of b1's files only, without the building_id column (as ``Lakehouse.read``)."""
+    b1 = Lakehouse(storage_root, building_id="b1")
+    b2 = b1.scoped("b2")
+    b2.replace_partitions(
+        "t", pa.concat_tables([rows(D1, ["x"], 0.0), rows(D2, ["y"], 0.0)]), dates=[D1, D2]
+    )
+    b2_files = set(b2.table("t").file_uris())
+    replace_partitions(spark_frame(spark, rows(D1, ["a"], 1.0)), b1, "t", dates=[D1], schema=SCHEMA)
+    new = pa.concat_tables([rows(D2, ["c", "d"], 5.0)])
+
+    report = replace_partitions(spark_frame(spark, new), b1, "t", dates=[D2], schema=SCHEMA)
+
+    assert report.rows == 2
+    assert b2_files <= set(b1.table("t").file_uris())
+    assert as_sorted(b1.read("t")) == as_sorted(pa.concat_tables([rows(D1, ["a"], 1.0), new]))
+    uris = b1.table("t").file_uris(
+        file_pruning_predicate=[("building_id", "=", "b1"), ("date", "=", "2016-06-02")]
+    )
+    assert len(uris) == 1 and "/building_id=b1/date=2016-06-02/part-" in uris[0]
+    back = spark_to_arrow(read_partitions(spark, b1, "t", dates=[D2]))
+    assert as_sorted(back.cast(SCHEMA)) == as_sorted(new)
+    assert spark_to_arrow(read_partitions(spark, b2, "t", columns=["sensor_id"])).num_rows == 2
+    # Unscoped, Spark reads every building's rows with building_id, as Lakehouse.read does.
+    every = spark_to_arrow(read_partitions(spark, b1.scoped(None), "t"))
+    assert sorted(every.column("building_id").to_pylist()) == ["b1"] * 3 + ["b2"] * 2
+
+
+def test_a_scoped_write_to_a_table_of_days_only_is_refused(spark, tmp_path):
+    lakehouse = Lakehouse(str(tmp_path / "lh"))
+    lakehouse.replace_partitions("t", rows(D1, ["a"], 1.0), dates=[D1])
+    scoped = lakehouse.scoped("b1")
+    with pytest.raises(LakehouseError, match="date only .*snuk migrate"):
+        replace_partitions(
+            spark_frame(spark, rows(D1, ["b"], 2.0)), scoped, "t", dates=[D1], schema=SCHEMA
+        )
+    with pytest.raises(LakehouseError, match="date only .*snuk migrate"):
+        read_partitions(spark, scoped, "t")

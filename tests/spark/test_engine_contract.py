@@ -30,9 +30,11 @@ def engine(request):
     return LocalEngine(max_workers=1 if request.param == "in_process" else 2)
 
 
-@pytest.fixture
-def lakehouse(tmp_path) -> Lakehouse:
-    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
+@pytest.fixture(params=[None, "b1"], ids=["unscoped", "one_building"])
+def lakehouse(request, tmp_path) -> Lakehouse:
+    """The source table; scoped to building b1 (as ``SnukSettings.lakehouse()`` is), beside a
+    building b2 whose rows would change every result if a stage read them."""
+    lakehouse = Lakehouse(str(tmp_path / "lakehouse"), building_id=request.param)
     source = pa.table(
         {
             "room_id": ["a", "b", "a", None, "a", "b"],
@@ -42,7 +44,17 @@ def lakehouse(tmp_path) -> Lakehouse:
         schema=SOURCE,
     )
     lakehouse.replace_partitions("source", source, dates=[D1, D2, D3])
-    return lakehouse
+    if request.param is not None:
+        other = lakehouse.scoped("b2")
+        other.replace_partitions("source", source, dates=[D1, D2, D3])
+        other.replace_partitions(
+            "target",
+            pa.table({"room_id": ["b2"], "total": [9.0], "date": [D2]}, TOTALS),
+            dates=[D2],
+        )
+    yield lakehouse
+    if request.param is not None:  # b2's target as it was
+        assert other.read("target").to_pylist() == [{"room_id": "b2", "total": 9.0, "date": D2}]
 
 
 def total(group: pd.DataFrame, *, day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
