@@ -29,6 +29,7 @@ from snuk_assets.engines.grouped import (
     empty_frame,
     split_result,
     to_arrow,
+    worker_ready,
 )
 from snuk_assets.lakehouse import KeyRange, Lakehouse
 from snuk_assets.tables import DATE_COLUMN, LakehouseError
@@ -137,7 +138,7 @@ class LocalEngine(ComputeEngine):
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.max_workers, mp_context=context) as pool:
             for _ in range(self.max_workers):
-                pool.submit(_ready, stage.fn)  # each submit to a busy pool starts a worker
+                pool.submit(worker_ready, stage.fn)  # each submit to a busy pool starts a worker
             yield pool
 
     def _chunks(
@@ -215,10 +216,6 @@ class _DaySpill:
     def __exit__(self, *exc: object) -> None:
         for writer in self._writers.values():
             writer.close()
-
-
-def _ready(fn: Callable) -> None:
-    """Nothing: unpickling ``fn`` in a worker imported its module."""
 
 
 def _in_order(pool: ProcessPoolExecutor, fn: Callable, items: Iterable, *, ahead: int) -> Iterator:
