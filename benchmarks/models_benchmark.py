@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/models_benchmark.py --workdir W --label branch
     .venv/bin/python benchmarks/models_benchmark.py --workdir W --label main --venv /work/main/.venv
     .venv/bin/python benchmarks/models_benchmark.py --workdir W --compare main branch
+    .venv/bin/python benchmarks/models_benchmark.py --workdir W --label main1 \
+        --venv /work/main/.venv --checkout COPY  # COPY: git -C /work/main archive HEAD | tar -x
 
 The first run into ``--workdir`` simulates the reference office (``--days`` from ``--start``,
 seed ``--seed``) and materializes ``raw_observations`` .. ``feature_windows`` with
 ``--build-venv``'s code into ``W/base`` (not timed). Each ``--label`` run materializes, with
-``--venv``'s code, ``occupancy_models`` for the last simulated day (timed: the command's wall
+``--venv``'s packages and ``--checkout``'s code (default: the venv's own checkout),
+``occupancy_models`` for the last simulated day (timed: the command's wall
 time, process start included, as in the whole-pipeline table, and the step's own duration from
 Dagster's log), then ``model_metrics`` and ``occupancy_forecasts``, into ``W/<label>``: a
 hard-linked copy of the base lakehouse (Delta files are never rewritten in place). ``--compare``
@@ -67,8 +70,11 @@ def step_seconds(log: pathlib.Path, step: str) -> float | None:
     return None
 
 
-def run(work: pathlib.Path, label: str, *, venv, start, day, registry, stages=STAGES) -> None:
-    """The model stages for ``day`` with ``venv``'s code, into a fresh copy of the base."""
+def run(
+    work: pathlib.Path, label: str, *, venv, checkout, start, day, registry, stages=STAGES
+) -> None:
+    """The model stages for ``day`` with ``checkout``'s code and ``venv``'s packages, into a
+    fresh copy of the base."""
     folder = work / label
     if folder.exists():
         shutil.rmtree(folder)
@@ -76,8 +82,9 @@ def run(work: pathlib.Path, label: str, *, venv, start, day, registry, stages=ST
     subprocess.run(["cp", "-al", str(work / "base" / "lakehouse"), str(folder)], check=True)
     dagster_home(folder)
     env = workdir_environment(folder, start, registry=registry)
-    # Dagster imports the code location from the working directory: the venv's checkout.
-    os.chdir(venv.parent)
+    # Dagster imports the code location from the working directory (before the venv's own
+    # editable install), and spawned workers inherit that path.
+    os.chdir(checkout)
     rows = {}
     for stage in stages:
         log = folder / f"{stage}.log"
@@ -85,7 +92,7 @@ def run(work: pathlib.Path, label: str, *, venv, start, day, registry, stages=ST
         rows[stage] = {**run_stage(command, env, log), "step_s": step_seconds(log, stage)}
         print(f"  {label:8s} {stage:20s} {rows[stage]}")
     write_report(
-        "models", {"label": label, "checkout": str(venv.parent), "day": str(day), "runs": rows}
+        "models", {"label": label, "checkout": str(checkout), "day": str(day), "runs": rows}
     )
 
 
@@ -143,6 +150,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--build-venv", type=pathlib.Path, default=ROOT / ".venv")
     parser.add_argument("--venv", type=pathlib.Path, default=ROOT / ".venv")
+    parser.add_argument(
+        "--checkout",
+        type=pathlib.Path,
+        help="the code run (default: the venv's parent), e.g. a copy of a commit that no merge "
+        "or edit reaches during the runs",
+    )
     parser.add_argument("--registry", help="a building registry (default: the reference office)")
     parser.add_argument("--label", help="run the model stages into W/LABEL")
     parser.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
@@ -155,7 +168,9 @@ def main() -> None:
     settings = {"start": args.start, "registry": registry}
     build(work / "base", days=args.days, seed=args.seed, venv=args.build_venv, **settings)
     if args.label:
-        run(work, args.label, venv=args.venv.resolve(), day=day, stages=args.stages, **settings)
+        venv = args.venv.resolve()
+        checkout = (args.checkout or venv.parent).resolve()
+        run(work, args.label, venv=venv, checkout=checkout, day=day, stages=args.stages, **settings)
     if args.compare:
         raise SystemExit(0 if compare(work, args.compare, day) else 1)
 

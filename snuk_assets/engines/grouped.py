@@ -86,6 +86,11 @@ def empty_frame(schema: pa.Schema | None) -> pd.DataFrame:
     return pd.DataFrame() if schema is None else schema.empty_table().to_pandas()
 
 
+def worker_ready(fn: Callable) -> None:
+    """Nothing: unpickling ``fn`` in a spawned worker imported its module (and this one, which
+    workers import anyway: a function of ``engines.local`` would bring Dagster and delta-rs)."""
+
+
 def split_result(
     result: pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame], summary_schema: pa.Schema | None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:

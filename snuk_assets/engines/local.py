@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import functools
@@ -28,11 +29,15 @@ from snuk_assets.engines.grouped import (
     empty_frame,
     split_result,
     to_arrow,
+    worker_ready,
 )
 from snuk_assets.lakehouse import KeyRange, Lakehouse
 from snuk_assets.tables import DATE_COLUMN, LakehouseError
 
 _SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
+# A stage of slow groups reads this many keys per worker at a time (training: a room's 28 days
+# of windows are about 6 MiB): the workers stay fed, the driver holds a few rooms, not all.
+_KEYS_PER_WORKER = 4
 
 
 class LocalEngine(ComputeEngine):
@@ -48,7 +53,8 @@ class LocalEngine(ComputeEngine):
     Workers are spawned, never forked: delta-rs panics in a forked copy of a process that
     already used it. A pool is started per stage and its workers import the group function's
     module, which pays off for slow groups (training) only: ``transform_partitions`` uses it
-    when the stage says its groups are slow (``parallel=True``).
+    when the stage says its groups are slow (``parallel=True``). Such a stage is read a few
+    keys per worker at a time, and at most two groups per worker wait in the pool.
     """
 
     max_workers: int = Field(default=1, description="Processes for groups; 1 runs in-process.")
@@ -94,19 +100,28 @@ class LocalEngine(ComputeEngine):
     def _results(self, lakehouse: Lakehouse, stage: GroupedStage) -> Iterator[tuple]:
         """Each group's ``(rows, summary)``, slice by slice, chunk by chunk, in key order."""
         with self._stage_pool(stage) as pool:
-            for target_day, source_days in stage.slices.items():
-                for chunk in self._chunks(lakehouse, stage, source_days):
-                    groups = (
-                        _tagged(group, target_day).to_pandas()
-                        for group in _key_groups(chunk, stage.key)
-                    )
-                    if pool is None:
-                        results = (stage.fn(group) for group in groups)
-                    else:  # submitted as they are made: the workers start on the first
-                        results = iter(list(pool.map(stage.fn, groups)))
-                    for result in results:
-                        yield split_result(result, stage.summary_schema)
-                    del chunk, groups, results  # before the next chunk is read
+            if pool is None:
+                results = map(stage.fn, self._groups(lakehouse, stage))
+            else:
+                # A chunk of a few keys per worker, and only as many groups as the workers
+                # can take handed over at once: the driver holds neither the slice's rows
+                # nor all its groups as pandas (issue 19: the peak of the training stage).
+                keys = _KEYS_PER_WORKER * self.max_workers
+                groups = self._groups(lakehouse, stage, max_keys=keys)
+                results = _in_order(pool, stage.fn, groups, ahead=2 * self.max_workers)
+            for result in results:
+                yield split_result(result, stage.summary_schema)
+
+    def _groups(
+        self, lakehouse: Lakehouse, stage: GroupedStage, *, max_keys: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Each group's rows as pandas, one at a time, slice by slice and chunk by chunk."""
+        for target_day, source_days in stage.slices.items():
+            for chunk in self._chunks(lakehouse, stage, source_days, max_keys=max_keys):
+                for group in _key_groups(chunk, stage.key):
+                    yield _tagged(group, target_day).to_pandas()
+                    del group  # a slice: it would keep the chunk alive
+                del chunk  # before the next chunk is read
 
     @contextlib.contextmanager
     def _stage_pool(self, stage: GroupedStage) -> Iterator[ProcessPoolExecutor | None]:
@@ -123,20 +138,26 @@ class LocalEngine(ComputeEngine):
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.max_workers, mp_context=context) as pool:
             for _ in range(self.max_workers):
-                pool.submit(_ready, stage.fn)  # each submit to a busy pool starts a worker
+                pool.submit(worker_ready, stage.fn)  # each submit to a busy pool starts a worker
             yield pool
 
     def _chunks(
-        self, lakehouse: Lakehouse, stage: GroupedStage, source_days: Sequence[dt.date]
+        self,
+        lakehouse: Lakehouse,
+        stage: GroupedStage,
+        source_days: Sequence[dt.date],
+        *,
+        max_keys: int | None = None,
     ) -> Iterator[pa.Table]:
-        """The source rows of one slice, a chunk of whole keys at a time, sorted by key (a
-        stable sort: the rows of a key keep their order), null keys last."""
+        """The source rows of one slice, a chunk of whole keys at a time (at most
+        ``chunk_rows`` rows, and ``max_keys`` keys if given), sorted by key (a stable sort:
+        the rows of a key keep their order), null keys last."""
         counts = lakehouse.key_counts(stage.source, stage.key, dates=source_days)
         expected = pc.sum(counts["rows"]).as_py() or 0
-        if expected <= self.chunk_rows:
+        if expected <= self.chunk_rows and (max_keys is None or counts.num_rows <= max_keys):
             ranges: list[KeyRange | None] = [None] if expected else []
         else:
-            ranges = key_ranges(counts, stage.key, max_rows=self.chunk_rows)
+            ranges = key_ranges(counts, stage.key, max_rows=self.chunk_rows, max_keys=max_keys)
         read = 0
         for keys in ranges:
             chunk = _read_sorted(lakehouse, stage, source_days, keys)
@@ -197,8 +218,22 @@ class _DaySpill:
             writer.close()
 
 
-def _ready(fn: Callable) -> None:
-    """Nothing: unpickling ``fn`` in a worker imported its module."""
+def _in_order(pool: ProcessPoolExecutor, fn: Callable, items: Iterable, *, ahead: int) -> Iterator:
+    """``fn`` of each item in ``pool``, in order, with at most ``ahead`` items handed over
+    and not yet returned: ``Executor.map`` takes every item at once (a ``buffersize`` came
+    only in Python 3.14), so it would hold all of a stage's groups in the driver."""
+    pending: collections.deque = collections.deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            del item  # the pool holds it until it is run
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:  # a failed group or an early stop: the groups not started yet are not run
+        for future in pending:
+            future.cancel()
 
 
 def _read_spilled(path: pathlib.Path) -> Iterator[pa.RecordBatch]:
@@ -208,24 +243,28 @@ def _read_spilled(path: pathlib.Path) -> Iterator[pa.RecordBatch]:
         yield from pa.ipc.open_stream(source)
 
 
-def key_ranges(counts: pa.Table, key: str, *, max_rows: int) -> list[KeyRange]:
-    """Runs of consecutive keys of at most ``max_rows`` rows (``counts``: ``key``, ``rows``).
+def key_ranges(
+    counts: pa.Table, key: str, *, max_rows: int, max_keys: int | None = None
+) -> list[KeyRange]:
+    """Runs of consecutive keys of at most ``max_rows`` rows (``counts``: ``key``, ``rows``)
+    and, if given, at most ``max_keys`` keys.
 
     A key with more rows is a run of its own; the null key, if any, is the last run.
     """
     counts = _sorted_by(counts, key)
     ranges: list[KeyRange] = []
     first = last = None
-    rows = 0
+    rows = keys = 0
     for value, n in zip(counts[key].to_pylist(), counts["rows"].to_pylist(), strict=True):
         if value is None:
             break
-        if first is not None and rows + n > max_rows:
+        full = rows + n > max_rows or (max_keys is not None and keys == max_keys)
+        if first is not None and full:
             ranges.append(KeyRange(key, first, last))
-            first, rows = None, 0
+            first, rows, keys = None, 0, 0
         if first is None:
             first = value
-        last, rows = value, rows + n
+        last, rows, keys = value, rows + n, keys + 1
     if first is not None:
         ranges.append(KeyRange(key, first, last))
     if counts.num_rows and counts[key].null_count:

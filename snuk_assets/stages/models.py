@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.engines.grouped import TARGET_DATE
-from snuk_assets.transforms.models.training import TrainingParams, train_room
+from snuk_assets.transforms.models.training import TrainingParams, columns_read, train_room
 
 if TYPE_CHECKING:
     from snuk_assets.engines import ComputeEngine, StageResult
@@ -61,12 +61,14 @@ def train_rooms(
     params = dataclasses.replace(
         params, timezone=settings.registry().timezone, freq=settings.bin_freq
     )
+    lakehouse = settings.lakehouse()
     return engine.transform_partitions(
-        settings.lakehouse(),
+        lakehouse,
         source="feature_windows",
         source_dates={
             day: [day - dt.timedelta(days=n) for n in range(params.train_days)] for day in days
         },
+        columns=windows_read(lakehouse, params),
         key="room_id",
         fn=functools.partial(train_room_of_day, params=params),
         output_schema=SCHEMA,
@@ -76,6 +78,14 @@ def train_rooms(
         missing_ok=True,
         parallel=True,  # a forest takes seconds per room
     )
+
+
+def windows_read(lakehouse: Lakehouse, params: TrainingParams) -> list[str] | None:
+    """The ``feature_windows`` columns training reads (None, all, if the table is missing):
+    a third of them, so a third of the bytes read and handed to the workers (issue 19)."""
+    if not lakehouse.exists("feature_windows"):
+        return None
+    return columns_read(pa.schema(lakehouse.table("feature_windows").schema()).names, params)
 
 
 def train_room_of_day(

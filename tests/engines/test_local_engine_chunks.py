@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from snuk_assets.engines import LocalEngine
-from snuk_assets.engines.local import key_ranges
+from snuk_assets.engines.local import _in_order, key_ranges
 from snuk_assets.lakehouse import KeyRange, Lakehouse
 
 START = dt.date(2016, 6, 1)
@@ -54,7 +56,7 @@ def write_source(lakehouse: Lakehouse, *, rooms: int, days: int, rows_per_day: i
     return dates
 
 
-def run(engine: LocalEngine, lakehouse: Lakehouse, dates: list):
+def run(engine: LocalEngine, lakehouse: Lakehouse, dates: list, *, parallel: bool = False):
     return engine.transform_partitions(
         lakehouse,
         source="source",
@@ -65,6 +67,7 @@ def run(engine: LocalEngine, lakehouse: Lakehouse, dates: list):
         summary_schema=SUMMARY,
         target="target",
         target_dates=dates,
+        parallel=parallel,
     )
 
 
@@ -97,6 +100,53 @@ def test_key_ranges_are_runs_of_whole_keys_within_the_budget():
         KeyRange("room_id", "e", "e"),
         KeyRange("room_id", None, None),
     ]
+
+
+def test_key_ranges_hold_at_most_max_keys_keys():
+    counts = pa.table(
+        {"room_id": ["c", None, "a", "d", "b", "e"], "rows": [5, 2, 3, 20, 4, 1]},
+        schema=pa.schema([("room_id", pa.string()), ("rows", pa.int64())]),
+    )
+    assert key_ranges(counts, "room_id", max_rows=100, max_keys=2) == [
+        KeyRange("room_id", "a", "b"),
+        KeyRange("room_id", "c", "d"),
+        KeyRange("room_id", "e", "e"),
+        KeyRange("room_id", None, None),
+    ]
+    assert key_ranges(counts, "room_id", max_rows=10, max_keys=2)[:3] == [
+        KeyRange("room_id", "a", "b"),
+        KeyRange("room_id", "c", "c"),  # the budget of rows still holds
+        KeyRange("room_id", "d", "d"),
+    ]
+
+
+def test_a_stage_of_slow_groups_in_workers_writes_and_summarizes_what_one_process_does(tmp_path):
+    # In workers the driver reads a few keys per worker at a time (8 for 2 workers: here
+    # two chunks and the null key's) and hands over a few groups at once, in key order.
+    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
+    dates = write_source(lakehouse, rooms=11, days=2, rows_per_day=3)
+    alone = run(LocalEngine(), lakehouse, dates, parallel=True)
+    alone_rows = lakehouse.read("target").to_pylist()
+    workers = run(LocalEngine(max_workers=2), lakehouse, dates, parallel=True)
+    assert lakehouse.read("target").to_pylist() == alone_rows
+    assert workers.write.rows == alone.write.rows == 11 * 2 * 3
+    pd.testing.assert_frame_equal(workers.summary, alone.summary)
+
+
+def test_workers_are_handed_only_a_few_groups_ahead_of_the_results():
+    pulled = []
+
+    def items():
+        for n in range(10):
+            pulled.append(n)
+            yield -n
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        results = _in_order(pool, abs, items(), ahead=3)
+        assert next(results) == 0
+        assert len(pulled) == 3  # Executor.map would have taken all 10
+        assert list(results) == list(range(1, 10))
 
 
 def test_key_counts_and_a_key_range_read_agree(tmp_path):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 import worker_probe
 
 from snuk_assets.engines import LocalEngine
+from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.stages.rooms import combine_room
 
 PROBE_SCHEMA = pa.schema(
@@ -50,5 +52,30 @@ def test_spawned_workers_run_a_stage_without_importing_dagster():
     )
     assert list(report["room_id"]) == ["A", "B"]
     assert os.getpid() not in set(report["pid"])  # the groups ran in spawned workers
+    assert not report["dagster"].any()
+    assert not report["deltalake"].any()
+
+
+def test_the_workers_of_a_stage_of_slow_groups_import_neither_dagster_nor_delta_rs(tmp_path):
+    # The pool's workers are started by handing them a function: one from engines.local
+    # would import the engine (a Dagster resource) and the lakehouse (delta-rs) in each.
+    lakehouse = Lakehouse(str(tmp_path / "lakehouse"))
+    day = dt.date(2016, 6, 6)
+    rooms = pa.table({"room_id": ["A", "B", "C"], "date": [day] * 3})
+    lakehouse.replace_partitions("rooms", rooms, dates=[day])
+    LocalEngine(max_workers=2).transform_partitions(
+        lakehouse,
+        source="rooms",
+        source_dates=[day],
+        key="room_id",
+        fn=worker_probe.dated_probe,  # not from this module, which imports the engine
+        output_schema=PROBE_SCHEMA.append(pa.field("date", pa.date32())),
+        target="probes",
+        target_dates=[day],
+        parallel=True,
+    )
+    report = lakehouse.read("probes").to_pandas()
+    assert sorted(report["room_id"]) == ["A", "B", "C"]
+    assert os.getpid() not in set(report["pid"])
     assert not report["dagster"].any()
     assert not report["deltalake"].any()

@@ -38,3 +38,8 @@ def loaded_modules(group: pd.DataFrame, *, fn) -> pd.DataFrame:
             "deltalake": ["deltalake" in sys.modules],
         }
     )
+
+
+def dated_probe(group: pd.DataFrame) -> pd.DataFrame:
+    """``loaded_modules`` of a stage's group, dated by the group's ``date`` for the target."""
+    return loaded_modules(group, fn=len).assign(date=group["date"].iloc[0])

@@ -20,6 +20,7 @@ from snuk_assets.transforms.models.metrics import binary_scores
 from snuk_assets.transforms.models.training import (
     THRESHOLD_GRID,
     TrainingParams,
+    columns_read,
     feature_columns,
     grid_f1,
     positive_proba,
@@ -88,6 +89,28 @@ def test_the_model_does_not_depend_on_the_tables_column_order():
     first, second = train_room(windows, PARAMS).iloc[0], train_room(shuffled, PARAMS).iloc[0]
     assert first["feature_names"] == second["feature_names"]
     assert first["metrics"] == second["metrics"]
+
+
+def test_training_reads_only_its_columns_and_trains_the_same_model_on_them():
+    windows = synthetic_windows().assign(
+        **{"temperature_t-1": 21.0, "temperature_t": 21.5, "co2_t": 400.0, "day_of_week": 2.0}
+    )
+    windows["date"] = windows["bin_start"].dt.date
+    read = columns_read(list(windows.columns), PARAMS)
+    assert read == [
+        *("room_id", "bin_start", "occupancy_t-2", "occupancy_t-1", "occupancy_t"),
+        *("time_of_day_sin", "occupied_t+1", "occupied_t+2", "occupied_t+3"),
+    ]
+    # Every lag of a named signal is read, the ones past its count too.
+    with_co2 = TrainingParams(feature_lags=(("occupancy", 1), ("co2", 1)))
+    assert "occupancy_t-2" in columns_read(list(windows.columns), with_co2)
+    assert "co2_t" in columns_read(list(windows.columns), with_co2)
+    whole, some = (train_room(w, PARAMS).iloc[0] for w in (windows, windows[read]))
+    assert whole.drop("model").to_dict() == some.drop("model").to_dict()
+    probas = [
+        positive_proba(load_model(r["model"]), windows[r["feature_names"]]) for r in (whole, some)
+    ]
+    np.testing.assert_array_equal(*probas)
 
 
 def test_a_sparse_room_is_recorded_with_the_reason():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +155,24 @@ def feature_columns(windows: pd.DataFrame, params: TrainingParams | None = None)
         ]
         candidates = ordered + [c for c in params.calendar_features if c in candidates]
     return [c for c in candidates if windows[c].notna().any()]
+
+
+def columns_read(names: Sequence[str], params: TrainingParams) -> list[str]:
+    """Of the ``feature_windows`` columns ``names``, those ``train_room`` reads with ``params``,
+    in ``names``' order: ``room_id``, ``bin_start``, the labels, every lag of the signals in
+    ``feature_lags``, the calendar features and the persistence baseline's ``occupancy_t``.
+
+    A stage that reads only these trains the same models on a third of the windows' columns.
+    """
+    signals = {signal for signal, _ in params.feature_lags}
+    lags = {
+        name
+        for signal, pairs in lags_by_signal(names).items()
+        if signal in signals
+        for _, name in pairs
+    }
+    read = {"room_id", "bin_start", PersistenceBaseline().current, *params.calendar_features}
+    return [name for name in names if name in read | lags or name.startswith(LABEL_PREFIX)]
 
 
 def labels_of(windows: pd.DataFrame) -> list[str]:
