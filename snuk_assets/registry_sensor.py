@@ -51,11 +51,11 @@ def plan_building_changes(registered: Iterable[str], known: Iterable[str]) -> Bu
 def building_registries_sensor(context: SensorEvaluationContext, settings: SnukSettings):
     """Keep the ``buildings`` partitions equal to the registries folder's buildings."""
     known = context.instance.get_dynamic_partitions(building_partitions.name)
-    changes = plan_building_changes(settings.building_ids(), known)
+    changes = plan_building_changes(settings.table_building_ids(), known)
     added = []
     for building_id in changes.added:
         try:
-            settings.registry(building_id)
+            settings.registry(building_id if settings.registries_path else None)
         except Exception as error:  # a bad registry stops only its own building
             context.log.error(f"building {building_id!r} not added: its registry fails: {error}")
             continue

@@ -233,6 +233,14 @@ class SnukSettings(ConfigurableResource):
         """
         return self._single_building_of(self.registry_files())
 
+    def table_building_ids(self) -> tuple[str, ...]:
+        """The buildings as the tables (and the ``buildings`` partitions) name them, sorted:
+        ``building_ids()``, but a ``SNUK_REGISTRY`` deployment's one building by its
+        registry's own id (``snuk-reference-office``), not its landing layout's ``default``."""
+        if self.registries_path:
+            return self.building_ids()
+        return (self.registry().building_id,)
+
     def deployment_building_id(self) -> str:
         """The ``building_id`` of the deployment's one building in the lakehouse's tables: its
         registry's own id. With ``SNUK_REGISTRY`` that is the registry's ``building_id:``

@@ -62,3 +62,10 @@ def test_buildings_follow_the_registries_folder(tmp_path):
         write_building(folder, "london-2", ".yml")
         tick(instance, settings)
         assert buildings(instance) == ["berlin-hq", "london-2"]
+
+
+def test_one_registry_is_its_own_building_not_default():
+    settings = SnukSettings()  # SNUK_REGISTRY: the reference office, landing layout `default`
+    with DagsterInstance.ephemeral() as instance:
+        tick(instance, settings)
+        assert buildings(instance) == ["snuk-reference-office"]
