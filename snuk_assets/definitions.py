@@ -56,9 +56,7 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     settings = settings or SnukSettings.from_env()
     check_lateness(settings.max_lateness_days)
     # By day, one building; by building and day, a registries folder (partitions.py).
-    check_partition_shape(
-        registries_path=settings.registries_path, buildings=len(settings.building_ids())
-    )
+    check_partition_shape(settings)
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
     landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from typing import TYPE_CHECKING
 
 from dagster import (
     BetaWarning,
@@ -43,6 +44,9 @@ from snuk_assets.days import (
     check_lateness,
     partition_dates,
 )
+
+if TYPE_CHECKING:
+    from snuk_assets.settings import SnukSettings
 
 # end_offset=1 includes today's partition, so files arriving today can be ingested right away.
 daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC", end_offset=1)
@@ -124,24 +128,27 @@ def pipeline_partition_key(building_id: str, day: dt.date) -> str:
     return MultiPartitionKey({BUILDING_DIMENSION: building_id, DATE_DIMENSION: day.isoformat()})
 
 
-def check_partition_shape(*, registries_path: str, buildings: int) -> None:
+def check_partition_shape(settings: SnukSettings) -> None:
     """Refuse settings that do not fit the partitions the graph was built with.
 
     By day, the stages hold one building: two buildings' runs would replace each other's days.
-    By building and day, the buildings are a registries folder's.
+    By building and day, the buildings are a registries folder's (listed by the sensors, not
+    here: a folder may still be empty when the code loads).
     """
-    if BY_BUILDING and not registries_path:
+    if BY_BUILDING and not settings.registries_path:
         raise ValueError(
             "the asset graph is partitioned by building and day (SNUK_REGISTRIES was set when "
             "partitions.py was imported) but the settings name no registries folder: give them "
             "SNUK_REGISTRIES too"
         )
-    if not BY_BUILDING and buildings != 1:
-        raise ValueError(
-            f"SNUK_REGISTRIES {registries_path} holds {buildings} buildings, but the asset graph "
-            "is partitioned by day only (SNUK_REGISTRIES was not set when partitions.py was "
-            "imported): set SNUK_REGISTRIES before the code location loads"
-        )
+    if not BY_BUILDING and settings.registries_path:
+        buildings = len(settings.building_ids())
+        if buildings != 1:
+            raise ValueError(
+                f"SNUK_REGISTRIES {settings.registries_path} holds {buildings} buildings, but "
+                "the asset graph is partitioned by day only (SNUK_REGISTRIES was not set when "
+                "partitions.py was imported): set SNUK_REGISTRIES before the code location loads"
+            )
 
 
 def _multi_mapping(by_dimension: dict[str, PartitionMapping]) -> MultiPartitionMapping:

@@ -2,8 +2,10 @@
 
 The stages' partitions are fixed when the code loads (``partitions.BY_BUILDING``), so the
 (building, day) graph is built in a process whose environment has ``SNUK_REGISTRIES`` from the
-start; ``test_portfolio_pipeline.py`` sets it, with the landing zone and the lakehouse, and
-asserts on what this writes to OUT.json.
+start: ``run_portfolio`` simulates the buildings, sets it with the landing zone, the lakehouse
+and the engine, and returns what the child wrote to OUT.json
+(``tests/portfolio/test_portfolio_pipeline.py`` on the local engine,
+``tests/spark/test_spark_portfolio.py`` on Spark).
 
 Steps, on a real (ephemeral) Dagster instance and Delta tables on disk:
 1. the landing sensor's requests for two buildings' files, before any building key exists;
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow as pa
 from dagster import AssetKey, DagsterEventType, DagsterInstance, build_sensor_context
@@ -28,8 +33,50 @@ from snuk_assets.landing_sensor import DayRequest, ingest_run_requests, new_buil
 from snuk_assets.partitions import BY_BUILDING, pipeline_partition_key
 from snuk_assets.pipeline import PARTITION_RANGE_END, PARTITION_RANGE_START
 
+BUILDINGS = 3
 STAGES = ("raw_observations", "quarantined_observations", "resampled_series", "room_series")
 DAYS = (dt.date(2016, 6, 2), dt.date(2016, 6, 3))
+
+
+def run_portfolio(root: Path, engine_env: dict[str, str] | None = None) -> dict:
+    """Simulate ``BUILDINGS`` buildings under ``root`` and run this script on them."""
+    from snuk_assets.simulate.portfolio import simulate_portfolio
+
+    simulate_portfolio(
+        buildings=BUILDINGS,
+        registries_dir=root / "registries",
+        landing_uri=str(root / "landing"),
+        truth_dir=root / "truth",
+        start=DAYS[0],
+        days=len(DAYS),
+        seed=42,
+    )
+    env = {
+        **os.environ,
+        **(engine_env or {}),
+        "SNUK_REGISTRIES": str(root / "registries"),
+        "SNUK_LANDING_URI": str(root / "landing"),
+        "SNUK_LAKEHOUSE_URI": str(root / "lakehouse"),
+        "SNUK_TRUTH_DIR": str(root / "truth"),
+    }
+    env.pop("SNUK_REGISTRY", None)
+    out = root / "report.json"
+    subprocess.run([sys.executable, __file__, str(out)], env=env, check=True, timeout=1200)
+    return json.loads(out.read_text())
+
+
+def assert_backfill_left_the_others(run: dict) -> None:
+    """The backfilled (building, day) has new data files in every table; every other
+    partition's files are the ones it had."""
+    assert run["backfill_success"]
+    for table, before in run["before"].items():
+        after = run["after"][table]
+        assert sorted(after) == sorted(before), table
+        for key, files in before.items():
+            if key == run["backfilled"]:
+                assert set(after[key]).isdisjoint(files), (table, key)  # replaced
+            else:
+                assert after[key] == files, (table, key)  # untouched
 
 
 def data_files(uri: str) -> dict[str, list[str]]:
