@@ -103,6 +103,12 @@ def pipeline_mapping(date_mapping: PartitionMapping | None = None) -> PartitionM
     return per_building(date_mapping) if BY_BUILDING else date_mapping
 
 
+def cross_building_mapping(date_mapping: PartitionMapping | None = None) -> PartitionMapping | None:
+    """Every building's mapped dates in a portfolio (``across_buildings``: a new building's
+    forecasts borrow other buildings' models), the dates alone by day."""
+    return across_buildings(date_mapping) if BY_BUILDING else date_mapping
+
+
 def building_days(partition_keys: list[str]) -> dict[str | None, list[dt.date]]:
     """A run's partition keys as each building's days, buildings and days sorted; the building
     is None for day keys (the deployment's one building).
@@ -168,6 +174,7 @@ __all__ = [
     "BY_BUILDING",
     "building_days",
     "check_partition_shape",
+    "cross_building_mapping",
     "pipeline_mapping",
     "pipeline_partition_key",
     "pipeline_partitions",

@@ -16,14 +16,20 @@ from dagster import (
 from snuk_assets.assets.buildings import building_runs, combined_metadata
 from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.engines import ComputeEngine
-from snuk_assets.partitions import pipeline_mapping, pipeline_partitions
+from snuk_assets.partitions import cross_building_mapping, pipeline_mapping, pipeline_partitions
 from snuk_assets.settings import SnukSettings
-from snuk_assets.stages.forecasts import forecast_days, rooms_free_ahead, rooms_skipped
+from snuk_assets.stages.forecasts import (
+    forecast_days,
+    rooms_borrowing,
+    rooms_free_ahead,
+    rooms_skipped,
+)
 
 
 @asset(
     deps=[
-        "occupancy_models",
+        # A portfolio's room without a model of its own borrows another building's (cold start).
+        AssetDep("occupancy_models", partition_mapping=cross_building_mapping()),
         AssetDep(
             "room_series",
             partition_mapping=pipeline_mapping(TimeWindowPartitionMapping(start_offset=-1)),
@@ -49,5 +55,6 @@ def occupancy_forecasts(
             "rooms_forecast": int(summary["reason"].isna().sum()),
             "rooms_free_ahead": MetadataValue.json(rooms_free_ahead(summary)),
             "rooms_skipped": MetadataValue.json(rooms_skipped(summary)),
+            "models_borrowed": MetadataValue.json(rooms_borrowing(summary)),
         }
     return MaterializeResult(metadata=combined_metadata(by_building))
