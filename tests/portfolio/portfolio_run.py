@@ -11,7 +11,8 @@ Steps, on a real (ephemeral) Dagster instance and Delta tables on disk:
 1. the landing sensor's requests for two buildings' files, before any building key exists;
 2. one run of ingest, resampling and room series for every building and both days;
 3. a backfill of one building's second day, with every table's data files listed before and
-   after it.
+   after it;
+4. declarative automation evaluated before and after the backfill: what it asks for then.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
-from dagster import AssetKey, DagsterEventType, DagsterInstance, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    build_sensor_context,
+    evaluate_automation_conditions,
+)
 from deltalake import DeltaTable
 
 from snuk_assets.definitions import DAILY_JOB, build_definitions
@@ -36,6 +43,8 @@ from snuk_assets.pipeline import PARTITION_RANGE_END, PARTITION_RANGE_START
 BUILDINGS = 3
 STAGES = ("raw_observations", "quarantined_observations", "resampled_series", "room_series")
 DAYS = (dt.date(2016, 6, 2), dt.date(2016, 6, 3))
+# The automation's clock: DAYS are within its lookback.
+NOW = dt.datetime(2016, 6, 5, 12, tzinfo=dt.UTC)
 
 
 def run_portfolio(root: Path, engine_env: dict[str, str] | None = None) -> dict:
@@ -67,8 +76,14 @@ def run_portfolio(root: Path, engine_env: dict[str, str] | None = None) -> dict:
 
 def assert_backfill_left_the_others(run: dict) -> None:
     """The backfilled (building, day) has new data files in every table; every other
-    partition's files are the ones it had."""
+    partition's files are the ones it had; automation then asks for the backfilled building's
+    partitions downstream, and for no other building's."""
     assert run["backfill_success"]
+    backfilled_building = run["backfilled"].split("|")[0]
+    stale = run["automation_after_backfill"]
+    assert "occupancy_estimate" in stale, stale
+    for asset, keys in stale.items():
+        assert {key.split("|")[0] for key in keys} == {backfilled_building}, (asset, keys)
     for table, before in run["before"].items():
         after = run["after"][table]
         assert sorted(after) == sorted(before), table
@@ -136,6 +151,7 @@ def main(out_path: str) -> None:
         metadata = everything.asset_materializations_for_node("room_series")[0].metadata
         report["first_run_metadata_buildings"] = metadata["buildings"].value
         lakehouse = Lakehouse(settings.lakehouse_uri)
+        first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW)
         tables = ("raw_observations", "resampled_series", "room_series")
         before = {name: data_files(lakehouse.table_uri(name)) for name in tables}
 
@@ -148,6 +164,17 @@ def main(out_path: str) -> None:
         report["backfilled"] = f"{backfilled}|{DAYS[-1]}"
         report["before"] = before
         report["after"] = {name: data_files(lakehouse.table_uri(name)) for name in tables}
+        # 4. What the backfill makes stale downstream: its building's partitions only.
+        second = evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=NOW, cursor=first.cursor
+        )
+        report["automation_after_backfill"] = {
+            result.key.to_user_string(): sorted(
+                str(k) for k in result.true_subset.expensively_compute_partition_keys()
+            )
+            for result in second.results
+            if result.true_subset.is_partitioned and result.true_subset.size
+        }
     with open(out_path, "w") as out:
         json.dump(report, out, indent=1)
 
