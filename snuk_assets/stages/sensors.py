@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from snuk_assets.lakehouse import Lakehouse
-
 if TYPE_CHECKING:
     from snuk_assets.lakehouse import WriteReport
     from snuk_assets.registry import BuildingRegistry
@@ -29,6 +27,8 @@ def sensor_table(registry: BuildingRegistry) -> pd.DataFrame:
 def write_sensors(settings: SnukSettings) -> tuple[WriteReport, pd.DataFrame]:
     """Replace the ``sensors`` table with every building's registry (a portfolio's, or the
     deployment's one); the write and the rows written, buildings sorted."""
+    from snuk_assets.lakehouse import Lakehouse  # the driver's; workers import stages plain
+
     table = pd.concat(
         [sensor_table(scoped.registry()) for _, scoped in settings.each_building()],
         ignore_index=True,
