@@ -16,6 +16,7 @@ from dagster import (
     asset_check,
 )
 
+from snuk_assets.assets.buildings import combined_checks
 from snuk_assets.lakehouse import Lakehouse
 from snuk_assets.settings import SnukSettings
 from snuk_assets.transforms.models.metrics import forest_wins_by_room, rooms_won, rooms_won_by_kind
@@ -71,7 +72,16 @@ def raw_freshness_result(
 )
 def raw_data_is_recent(settings: SnukSettings) -> AssetCheckResult:
     today = dt.datetime.now(dt.UTC).date()
-    return raw_freshness_result(newest_arrival_day(settings.lakehouse()), today=today)
+    results = {
+        building: raw_freshness_result(newest_arrival_day(scoped.lakehouse()), today=today)
+        for building, scoped in settings.each_building()
+    }
+    return _one_result(results)
+
+
+def _one_result(results: dict[str, AssetCheckResult]) -> AssetCheckResult:
+    """A whole-table check of each building as one result (``combined_checks``)."""
+    return combined_checks({building: [result] for building, result in results.items()})[0]
 
 
 def rooms_beating_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -89,6 +99,12 @@ def rooms_beating_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
     "horizon in most rooms (horizons without an occupied test window left out).",
 )
 def models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
+    return _one_result(
+        {building: _models_beat_baselines(scoped) for building, scoped in settings.each_building()}
+    )
+
+
+def _models_beat_baselines(settings: SnukSettings) -> AssetCheckResult:
     metrics = settings.lakehouse().read("model_metrics").to_pandas()
     if not (metrics["model"] == FOREST).any():
         return AssetCheckResult(

@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--start", default=DEMO_START, type=dt.date.fromisoformat)
     demo.add_argument("--days", default=DEMO_DAYS, type=int)
     demo.add_argument("--seed", default=42, type=int)
+    demo.add_argument(
+        "--buildings",
+        default=1,
+        type=int,
+        help="simulate a portfolio of N buildings (the reference office, its New York twin, "
+        "its annex, ...) into $SNUK_REGISTRIES (default ./data/registries) and run them all; "
+        "1 (the default) is the reference office alone",
+    )
     demo.set_defaults(func=_demo_command)
 
     registry = commands.add_parser("registry", help="the building registry in other forms")
@@ -128,23 +136,48 @@ def _materialize_command(args: argparse.Namespace) -> int:
 
 
 def _demo_command(args: argparse.Namespace) -> int:
+    from snuk_assets.partitions import BY_BUILDING
     from snuk_assets.pipeline import materialize_days
     from snuk_assets.registry import default_registry_path, load_registry
     from snuk_assets.settings import SnukSettings
     from snuk_assets.simulate import simulate_building
+    from snuk_assets.simulate.portfolio import simulate_portfolio
 
+    if args.buildings < 1:
+        print(f"--buildings {args.buildings}: at least 1", file=sys.stderr)
+        return 2
+    if args.buildings > 1 and not BY_BUILDING:
+        return _demo_in_portfolio_process()
     settings = SnukSettings.from_env()
     end = args.start + dt.timedelta(days=args.days - 1)
     truth_dir = settings.truth_dir
-    print(f"Simulating the reference office, {args.start} .. {end}, into {settings.landing_uri}")
-    summary = simulate_building(
-        registry=load_registry(settings.registry_path or default_registry_path()),
-        landing_uri=settings.landing_uri,
-        truth_dir=truth_dir,
-        start=args.start,
-        days=args.days,
-        seed=args.seed,
-    )
+    if args.buildings > 1:
+        print(
+            f"Simulating {args.buildings} buildings, {args.start} .. {end}, registries in "
+            f"{settings.registries_path}, files into {settings.landing_uri}"
+        )
+        simulated = simulate_portfolio(
+            buildings=args.buildings,
+            registries_dir=settings.registries_path,
+            landing_uri=settings.landing_uri,
+            truth_dir=truth_dir,
+            start=args.start,
+            days=args.days,
+            seed=args.seed,
+        )
+        summary = "\n".join(f"{building}:\n{result}" for building, result in simulated.items())
+    else:
+        print(
+            f"Simulating the reference office, {args.start} .. {end}, into {settings.landing_uri}"
+        )
+        summary = simulate_building(
+            registry=load_registry(settings.registry_path or default_registry_path()),
+            landing_uri=settings.landing_uri,
+            truth_dir=truth_dir,
+            start=args.start,
+            days=args.days,
+            seed=args.seed,
+        )
     print(summary)
     # Late files of the last days land up to a few days after them: ingest those folders too.
     last_arrival = end + dt.timedelta(days=settings.max_lateness_days + 1)
@@ -156,13 +189,30 @@ def _demo_command(args: argparse.Namespace) -> int:
     from snuk_assets.pipeline import describe_models
 
     print("\n" + "\n".join(describe_models(settings)))
+    portfolio = f"SNUK_REGISTRIES={settings.registries_path} " if settings.registries_path else ""
     print(
         f"\nGround truth occupancy: {truth_dir}\n"
         "Open the Dagster UI on these tables with:\n"
-        "    make dev        (runs: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev)\n"
+        f"    {portfolio}make dev        (runs: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev)\n"
         "then browse http://127.0.0.1:3000"
+        + ("; each asset's partitions are a grid of buildings by days" if portfolio else "")
     )
     return 0 if ok else 1
+
+
+def _demo_in_portfolio_process() -> int:
+    """``snuk demo --buildings N`` again, in a child whose environment has ``SNUK_REGISTRIES``:
+    the stages' partitions are fixed when the code loads (``partitions.BY_BUILDING``)."""
+    import os
+    import subprocess
+
+    from snuk_assets.environment import absolute
+
+    registries = os.environ.get("SNUK_REGISTRIES", "").strip() or absolute("./data/registries")
+    env = {**os.environ, "SNUK_REGISTRIES": registries}
+    env.pop("SNUK_REGISTRY", None)  # the portfolio's registries replace it
+    command = "from snuk_assets.cli import main; raise SystemExit(main())"
+    return subprocess.call([sys.executable, "-c", command, *sys.argv[1:]], env=env)
 
 
 def _vacuum_command(args: argparse.Namespace) -> int:

@@ -23,6 +23,8 @@ START_DATE = _CALENDAR.start_date
 # How many days after its measurement an observation may still land; it also decides which
 # arrival days a measurement day depends on, so it is fixed with the graph.
 MAX_LATENESS_DAYS = _CALENDAR.max_lateness_days
+# A portfolio (SNUK_REGISTRIES) partitions the stages by building and day (partitions.py).
+BY_BUILDING = _CALENDAR.by_building
 # A motion sensor's last report holds for up to its max_gap (72 h: a quiet weekend), so day D's
 # bins need each sensor's last observation up to that long before D's midnight.
 LOOKBACK_DAYS = math.ceil(max(DEFAULT_MAX_GAP.values()) / pd.Timedelta(days=1))

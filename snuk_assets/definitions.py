@@ -25,7 +25,8 @@ from snuk_assets.live.dagster_assets import (
     live_freshness_sensor,
     live_room_forecasts,
 )
-from snuk_assets.partitions import check_lateness
+from snuk_assets.partitions import BY_BUILDING, check_lateness, check_partition_shape
+from snuk_assets.registry_sensor import building_registries_sensor
 from snuk_assets.settings import SnukSettings
 
 DAILY_JOB = "daily_pipeline"
@@ -54,8 +55,8 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
     """The code location, with ``settings`` or, by default, settings from the environment."""
     settings = settings or SnukSettings.from_env()
     check_lateness(settings.max_lateness_days)
-    # Partitions are days only: two buildings' runs would replace each other's partitions.
-    settings.single_building_id()
+    # By day, one building; by building and day, a registries folder (partitions.py).
+    check_partition_shape(settings)
     assets = [sensors, raw_observations, *FOLLOWING_STAGES]
     # SNUK_LANDING_QUEUE_URL: follow the bucket's event notifications, else list recent days.
     landing_sensor = landing_events_sensor if settings.landing_queue_url else landing_files_sensor
@@ -66,7 +67,13 @@ def build_definitions(settings: SnukSettings | None = None) -> Definitions:
         jobs=[daily_pipeline, ingest_job, vacuum_job],
         schedules=[vacuum_schedule],
         asset_checks=[*table_checks(assets), *live_freshness_checks],
-        sensors=[landing_sensor, automation_sensor, live_freshness_sensor],
+        sensors=[
+            landing_sensor,
+            automation_sensor,
+            live_freshness_sensor,
+            # A portfolio's buildings partitions follow its registries folder.
+            *([building_registries_sensor] if BY_BUILDING else []),
+        ],
         resources={
             "settings": settings,
             # SNUK_ENGINE: local (default, in-process) or spark (PySpark, SNUK_SPARK_MASTER).

@@ -134,16 +134,20 @@ class CalendarValues:
 
     start_date: str
     max_lateness_days: int
+    # SNUK_REGISTRIES set: the stages are partitioned by (building, day), not by day alone.
+    by_building: bool = False
 
 
 def calendar_values(environ: Mapping[str, str] | None = None) -> CalendarValues:
-    """``SNUK_START_DATE`` and ``SNUK_MAX_LATENESS_DAYS``, read when the partitions are built."""
+    """``SNUK_START_DATE``, ``SNUK_MAX_LATENESS_DAYS`` and whether ``SNUK_REGISTRIES`` is set,
+    read when the partitions are built."""
     env = _environ(environ)
     lateness = env.get("SNUK_MAX_LATENESS_DAYS", "").strip()
     parse = SETTINGS_VARIABLES["max_lateness_days"][1]
     return CalendarValues(
         start_date=env.get("SNUK_START_DATE", "").strip() or DEFAULT_START_DATE,
         max_lateness_days=int(parse(lateness)) if lateness else DEFAULT_MAX_LATENESS_DAYS,
+        by_building=bool(env.get("SNUK_REGISTRIES", "").strip()),
     )
 
 

@@ -761,29 +761,44 @@ class Lakehouse:
         unscoped and without ``building_id``, every write counts, which is right for a table
         of one building. Empty for tables that are not followers (``COMMIT_POINTS``).
         """
-        building_id = building_id or self.building_id
+        histories = self._histories(name)
+        if histories is None:
+            return {}
+        history, committed = histories
+        return _uncommitted(_of_building(history, building_id or self.building_id), committed)
+
+    def _histories(self, name: str) -> tuple[list[dict], set[str | None]] | None:
+        """A follower's commits (newest first) and its commit point's ingest ids, each log
+        read once; None for a table that is no follower or does not exist yet."""
         point = COMMIT_POINTS.get(name)
         if point is None or not self.exists(point) or not self.exists(name):
-            return {}
+            return None
         committed = {h.get(_INGEST_ID) for h in self.table(point).history()}
-        history = [
-            commit
-            for commit in self.table(name).history()  # newest first
-            if building_id is None or commit.get(_BUILDING, building_id) == building_id
-        ]
-        return _uncommitted(history, committed)
+        return self.table(name).history(), committed
 
     def _unfinished_dates(self, name: str) -> set[dt.date]:
-        """The dates of table ``name`` with an unfinished ingest of any building."""
-        if name not in COMMIT_POINTS or not self.exists(name):
+        """The dates of table ``name`` with an unfinished ingest of any building (both logs
+        read once, then filtered per building)."""
+        histories = self._histories(name)
+        if histories is None:
             return set()
-        buildings = {commit.get(_BUILDING) for commit in self.table(name).history()}
-        unscoped = self.scoped(None)
+        history, committed = histories
+        buildings = {commit.get(_BUILDING) for commit in history}
         return {
             day
             for building_id in buildings
-            for day in unscoped.uncommitted_dates(name, building_id=building_id)
+            for day in _uncommitted(_of_building(history, building_id), committed)
         }
+
+
+def _of_building(history: list[dict], building_id: str | None) -> list[dict]:
+    """The commits that count for ``building_id``: those naming it, and those naming no
+    building (before buildings, the migration); every commit for None."""
+    return [
+        commit
+        for commit in history
+        if building_id is None or commit.get(_BUILDING, building_id) == building_id
+    ]
 
 
 def _uncommitted(history: list[dict], committed: set[str | None]) -> dict[dt.date, int | None]:

@@ -44,6 +44,7 @@ from snuk_assets.landing_sensor import (
     ingest_job,
     ingest_run_requests,
     listing_window,
+    new_building_partitions,
 )
 from snuk_assets.settings import SnukSettings
 from snuk_assets.storage import Location
@@ -370,4 +371,8 @@ def landing_events_sensor(context: SensorEvaluationContext, settings: SnukSettin
             skip_reason=SkipReason(f"no new landing files ({len(messages)} messages)"),
             cursor=cursor.dump(),
         )
-    return SensorResult(run_requests=run_requests, cursor=cursor.dump())
+    return SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=new_building_partitions(context, plan.requests),
+        cursor=cursor.dump(),
+    )

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetSelection,
     DefaultSensorStatus,
     RunRequest,
@@ -33,7 +34,12 @@ from dagster import (
 
 from snuk_assets.building_ids import DEFAULT_BUILDING
 from snuk_assets.landing import LandingFile, landing_day_of
-from snuk_assets.partitions import daily_partitions
+from snuk_assets.partitions import (
+    BY_BUILDING,
+    building_partitions,
+    daily_partitions,
+    pipeline_partition_key,
+)
 from snuk_assets.settings import SnukSettings
 
 OVERLAP = dt.timedelta(minutes=15)
@@ -159,8 +165,8 @@ def ingest_run_requests(
     context: SensorEvaluationContext, requests: Sequence[DayRequest]
 ) -> list[RunRequest]:
     """A ``RunRequest`` per building's day inside the partitions; days outside them are logged,
-    not run. The partition is the day and the building a tag (``snuk/building``): the assets are
-    partitioned by day only, so a deployment runs one building (``single_building_id``)."""
+    not run. The partition is the (building, day) in a portfolio, else the day; the building is
+    also the tag ``snuk/building``."""
     run_requests = []
     for request in requests:
         key = request.day.isoformat()
@@ -174,7 +180,7 @@ def ingest_run_requests(
         run_requests.append(
             RunRequest(
                 run_key=request.run_key,
-                partition_key=key,
+                partition_key=pipeline_partition_key(request.building_id, request.day),
                 tags={
                     "snuk/new_files": str(len(request.files)),
                     "snuk/building": request.building_id,
@@ -182,6 +188,19 @@ def ingest_run_requests(
             )
         )
     return run_requests
+
+
+def new_building_partitions(
+    context: SensorEvaluationContext, requests: Sequence[DayRequest]
+) -> list[AddDynamicPartitionsRequest]:
+    """The ``buildings`` partitions the requests need and the instance lacks yet (a portfolio's
+    building whose files arrive before the registry sensor's tick has added it); Dagster adds
+    them before it submits the tick's runs. None outside a portfolio."""
+    if not BY_BUILDING:
+        return []
+    known = set(context.instance.get_dynamic_partitions(building_partitions.name))
+    new = sorted({request.building_id for request in requests} - known)
+    return [building_partitions.build_add_request(new)] if new else []
 
 
 @sensor(
@@ -208,4 +227,8 @@ def landing_files_sensor(context: SensorEvaluationContext, settings: SnukSetting
     run_requests = ingest_run_requests(context, requests)
     if not run_requests:
         return SensorResult(skip_reason=SkipReason("no new landing files"), cursor=cursor.dump())
-    return SensorResult(run_requests=run_requests, cursor=cursor.dump())
+    return SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=new_building_partitions(context, requests),
+        cursor=cursor.dump(),
+    )

@@ -6,12 +6,21 @@ The first day and the lateness are fixed when the code loads (``days.py``, from
 A portfolio (issue 22, ``wip/issue-22-design.md``) partitions by building and day:
 ``building_day_partitions``, a dynamic ``building`` dimension (one key per registry) beside the
 same daily ``date``, and mappings that map a building to itself and the dates as today's do.
-Not used by the assets yet (step 3 of the design).
+
+Which of the two the stages use (``pipeline_partitions``) is fixed when the code loads, like the
+calendar: by building and day when ``SNUK_REGISTRIES`` names a folder of registries, by day when
+the deployment has one building (``SNUK_REGISTRY`` or the reference office). Dagster cannot
+change an asset's partitions in place: a deployment's run history, partition status and
+automation cursors are keyed by its partition keys, so a single-building deployment keeps its
+day keys, and ``snuk demo --buildings 1`` is today's demo. ``check_partition_shape`` refuses
+settings that do not fit the shape the graph was built with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
+from typing import TYPE_CHECKING
 
 from dagster import (
     BetaWarning,
@@ -19,6 +28,7 @@ from dagster import (
     DimensionPartitionMapping,
     DynamicPartitionsDefinition,
     IdentityPartitionMapping,
+    MultiPartitionKey,
     MultiPartitionMapping,
     MultiPartitionsDefinition,
     PartitionMapping,
@@ -26,6 +36,7 @@ from dagster import (
 )
 
 from snuk_assets.days import (
+    BY_BUILDING,
     LOOKBACK_DAYS,
     MAX_LATENESS_DAYS,
     START_DATE,
@@ -33,6 +44,9 @@ from snuk_assets.days import (
     check_lateness,
     partition_dates,
 )
+
+if TYPE_CHECKING:
+    from snuk_assets.settings import SnukSettings
 
 # end_offset=1 includes today's partition, so files arriving today can be ingested right away.
 daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC", end_offset=1)
@@ -79,6 +93,70 @@ def across_buildings(date_mapping: PartitionMapping | None = None) -> MultiParti
     return _multi_mapping({DATE_DIMENSION: date_mapping or IdentityPartitionMapping()})
 
 
+# The stages' partitions: (building, day) in a portfolio, else the day (see the docstring).
+pipeline_partitions = building_day_partitions if BY_BUILDING else daily_partitions
+
+
+def pipeline_mapping(date_mapping: PartitionMapping | None = None) -> PartitionMapping | None:
+    """Between two stages on ``pipeline_partitions``: the dates by ``date_mapping``, within each
+    building in a portfolio (``per_building``)."""
+    return per_building(date_mapping) if BY_BUILDING else date_mapping
+
+
+def cross_building_mapping(date_mapping: PartitionMapping | None = None) -> PartitionMapping | None:
+    """Every building's mapped dates in a portfolio (``across_buildings``: a new building's
+    forecasts borrow other buildings' models), the dates alone by day."""
+    return across_buildings(date_mapping) if BY_BUILDING else date_mapping
+
+
+def building_days(partition_keys: list[str]) -> dict[str | None, list[dt.date]]:
+    """A run's partition keys as each building's days, buildings and days sorted; the building
+    is None for day keys (the deployment's one building).
+
+    A run may hold several buildings ("all buildings, one day" is one run), and a multi-building
+    range is not a rectangle: the stages take the pairs from the keys, never from the range's
+    ends (tests/portfolio/test_backfill_policy.py).
+    """
+    if not BY_BUILDING:
+        return {None: sorted(partition_dates(partition_keys))}
+    days: dict[str | None, list[dt.date]] = {}
+    for key in partition_keys:
+        dimensions = building_day_partitions.get_partition_key_from_str(str(key)).keys_by_dimension
+        building = dimensions[BUILDING_DIMENSION]
+        days.setdefault(building, []).append(dt.date.fromisoformat(dimensions[DATE_DIMENSION]))
+    return {building: sorted(days[building]) for building in sorted(days)}
+
+
+def pipeline_partition_key(building_id: str, day: dt.date) -> str:
+    """The stages' partition key of a building's day (the day alone outside a portfolio)."""
+    if not BY_BUILDING:
+        return day.isoformat()
+    return MultiPartitionKey({BUILDING_DIMENSION: building_id, DATE_DIMENSION: day.isoformat()})
+
+
+def check_partition_shape(settings: SnukSettings) -> None:
+    """Refuse settings that do not fit the partitions the graph was built with.
+
+    By day, the stages hold one building: two buildings' runs would replace each other's days.
+    By building and day, the buildings are a registries folder's (listed by the sensors, not
+    here: a folder may still be empty when the code loads).
+    """
+    if BY_BUILDING and not settings.registries_path:
+        raise ValueError(
+            "the asset graph is partitioned by building and day (SNUK_REGISTRIES was set when "
+            "partitions.py was imported) but the settings name no registries folder: give them "
+            "SNUK_REGISTRIES too"
+        )
+    if not BY_BUILDING and settings.registries_path:
+        buildings = len(settings.building_ids())
+        if buildings != 1:
+            raise ValueError(
+                f"SNUK_REGISTRIES {settings.registries_path} holds {buildings} buildings, but "
+                "the asset graph is partitioned by day only (SNUK_REGISTRIES was not set when "
+                "partitions.py was imported): set SNUK_REGISTRIES before the code location loads"
+            )
+
+
 def _multi_mapping(by_dimension: dict[str, PartitionMapping]) -> MultiPartitionMapping:
     # Dagster 1.13 marks MultiPartitionMapping beta; its behaviour here is pinned by
     # tests/portfolio/test_partition_mappings.py.
@@ -93,6 +171,13 @@ def _multi_mapping(by_dimension: dict[str, PartitionMapping]) -> MultiPartitionM
 
 
 __all__ = [
+    "BY_BUILDING",
+    "building_days",
+    "check_partition_shape",
+    "cross_building_mapping",
+    "pipeline_mapping",
+    "pipeline_partition_key",
+    "pipeline_partitions",
     "LOOKBACK_DAYS",
     "MAX_LATENESS_DAYS",
     "BUILDING_DIMENSION",

@@ -8,8 +8,9 @@ other buildings go on. Deleting a key removes the building's partitions from the
 schedules; its tables' rows stay until ``snuk forget`` or a vacuum (nothing of another building
 is touched either way).
 
-Not in the definitions yet: the assets are partitioned by day until step 3 of
-``wip/issue-22-design.md``.
+In the definitions when the stages are partitioned by building and day (``SNUK_REGISTRIES``
+set when the code loads, ``partitions.BY_BUILDING``). The landing sensors also add the key of a
+building whose files arrive before this sensor's tick (``landing_sensor.new_building_partitions``).
 """
 
 from __future__ import annotations

@@ -127,6 +127,12 @@ class SnukSettings(ConfigurableResource):
         "offline (a sensor that died while ON); raise it for sensors that stay ON while a room "
         "is in use and report only when it empties (SNUK_MAX_ON).",
     )
+    building: str = Field(
+        default="",
+        description="The one building of a registries folder these settings are scoped to "
+        "(``for_building``): its landing folder, registry and table rows. Set by the pipeline "
+        "per (building, day) partition, never from the environment; empty outside a portfolio.",
+    )
     estimate_history_days: int = Field(
         default=14,
         ge=0,
@@ -222,14 +228,14 @@ class SnukSettings(ConfigurableResource):
         return tuple(self.registry_files())
 
     def single_building_id(self) -> str:
-        """The building the pipeline runs while its assets are partitioned by day only, by its
-        landing key (``default`` for ``SNUK_REGISTRY``; its tables' key is
-        ``deployment_building_id``).
+        """The one building these settings are about, by its landing key: the scope of
+        ``for_building``, a registries folder's only building, or ``default`` for
+        ``SNUK_REGISTRY`` (whose tables' key is ``deployment_building_id``).
 
         Raises
         ------
         ValueError
-            If the registries folder holds no building or several.
+            If the registries folder holds no building or several and no scope names one.
         """
         return self._single_building_of(self.registry_files())
 
@@ -252,13 +258,45 @@ class SnukSettings(ConfigurableResource):
             return self.single_building_id()
         return self.registry().building_id
 
+    def for_building(self, building_id: str) -> SnukSettings:
+        """These settings scoped to one building of the registries folder: its landing folder,
+        its registry and its rows of every table (``lakehouse()``). A ``SNUK_REGISTRY``
+        deployment's one building is itself (its table id or its landing key ``default``)."""
+        if not self.registries_path:
+            if building_id not in (self.deployment_building_id(), DEFAULT_BUILDING):
+                raise ValueError(
+                    f"no building {building_id!r}: this deployment has one building, "
+                    f"{self.deployment_building_id()} (SNUK_REGISTRY)"
+                )
+            return self
+        if building_id not in self.registry_files():
+            raise ValueError(
+                f"no registry for building {building_id!r} in SNUK_REGISTRIES "
+                f"{self.registries_path}: the buildings are {', '.join(self.building_ids())}"
+            )
+        return self.replaced(building=building_id)
+
+    def each_building(self) -> list[tuple[str, SnukSettings]]:
+        """Each building by its table id with its scoped settings (``for_building``), sorted:
+        a portfolio's buildings, or the deployment's one (these settings)."""
+        if not self.registries_path:
+            return [(self.deployment_building_id(), self)]
+        return [(building, self.for_building(building)) for building in self.building_ids()]
+
     def _single_building_of(self, files: Mapping[str, pathlib.Path]) -> str:
+        if self.building:
+            if self.building not in files:
+                raise ValueError(
+                    f"the settings' building {self.building!r} has no registry in "
+                    f"SNUK_REGISTRIES {self.registries_path} (its file was removed?)"
+                )
+            return self.building
         building_ids = tuple(files)
         if len(building_ids) != 1:
             raise ValueError(
                 f"SNUK_REGISTRIES {self.registries_path} holds {len(building_ids)} buildings "
-                f"({', '.join(building_ids) or 'none'}): the pipeline runs one building until "
-                "its assets are partitioned by building (issue 22); keep one registry there"
+                f"({', '.join(building_ids) or 'none'}): name one (SnukSettings.for_building); "
+                "the stages run each building of their (building, day) partitions on its own"
             )
         return building_ids[0]
 

@@ -216,9 +216,11 @@ def test_a_registries_folder_names_each_building_by_its_file(tmp_path):
     assert settings.registry("paris").building_id == "paris"  # Brick
     with pytest.raises(ValueError, match="no registry for building 'rome'"):
         settings.registry("rome")
-    # Partitions by day only: the pipeline runs one building, and says so.
-    with pytest.raises(ValueError, match="holds 3 buildings .*keep one registry"):
+    # A portfolio's settings name no one building until scoped, and say so.
+    with pytest.raises(ValueError, match="holds 3 buildings .*for_building"):
         settings.registry()
+    assert settings.for_building("paris").registry().building_id == "paris"
+    assert [b for b, _ in settings.each_building()] == ["berlin-hq", "london-2", "paris"]
 
 
 @pytest.mark.parametrize(

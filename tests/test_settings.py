@@ -84,10 +84,11 @@ def test_every_field_can_be_set_from_the_environment(tmp_path):
         "max_on": "6h",
         "max_line_bytes": 4096,
         "max_file_bytes": 1048576,
+        "building": "",  # the scope for_building sets per partition, never from the environment
         "estimate_history_days": 7,
     }
-    # Every field has its variable (a new field without one fails here).
-    assert set(SETTINGS_VARIABLES) == set(SnukSettings.model_fields)
+    # Every field but the building scope has its variable (a new field without one fails here).
+    assert set(SETTINGS_VARIABLES) == set(SnukSettings.model_fields) - {"building"}
 
 
 @pytest.mark.parametrize(

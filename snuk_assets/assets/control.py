@@ -19,7 +19,8 @@ from dagster import (
     multi_asset,
 )
 
-from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.assets.buildings import building_runs
+from snuk_assets.partitions import pipeline_mapping, pipeline_partitions
 from snuk_assets.settings import SnukSettings
 
 
@@ -45,15 +46,20 @@ class ControlConfig(Config):
         ),
     },
     deps=[
-        AssetDep("room_series", partition_mapping=TimeWindowPartitionMapping(start_offset=-2)),
+        AssetDep(
+            "room_series",
+            partition_mapping=pipeline_mapping(TimeWindowPartitionMapping(start_offset=-2)),
+        ),
         AssetDep(
             "occupancy_models",
-            partition_mapping=TimeWindowPartitionMapping(
-                start_offset=-7, end_offset=-1, allow_nonexistent_upstream_partitions=True
+            partition_mapping=pipeline_mapping(
+                TimeWindowPartitionMapping(
+                    start_offset=-7, end_offset=-1, allow_nonexistent_upstream_partitions=True
+                )
             ),
         ),
     ],
-    partitions_def=daily_partitions,
+    partitions_def=pipeline_partitions,
     backfill_policy=BackfillPolicy.single_run(),
 )
 def control_assets(context: AssetExecutionContext, config: ControlConfig, settings: SnukSettings):
@@ -67,7 +73,14 @@ def control_assets(context: AssetExecutionContext, config: ControlConfig, settin
     from snuk_assets.control.pictures import energy_against_discomfort
     from snuk_assets.pictures import png_markdown
 
-    days = partition_dates(context.partition_keys)
+    runs = list(building_runs(settings, context.partition_keys))
+    if len(runs) > 1:
+        # The evaluation replays one simulated building's truth (SNUK_TRUTH_DIR).
+        raise ValueError(
+            f"the control evaluation runs one simulated building at a time; this run holds "
+            f"{len(runs)}: select one building's days"
+        )
+    _, settings, days = runs[0]
     lakehouse = settings.lakehouse()
     params = ControlParams(threshold=config.threshold, lead_bins=config.lead_bins)
     run = evaluate_control(

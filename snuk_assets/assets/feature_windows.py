@@ -11,13 +11,15 @@ from dagster import (
     Config,
     MaterializeResult,
     MetadataValue,
+    PartitionMapping,
     TimeWindowPartitionMapping,
     asset,
 )
 
+from snuk_assets.assets.buildings import building_runs, combined_metadata
 from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.engines import ComputeEngine
-from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.partitions import pipeline_mapping, pipeline_partitions
 from snuk_assets.settings import SnukSettings
 from snuk_assets.stages.windows import (
     DEFAULT_BSTEPS,
@@ -35,9 +37,11 @@ class WindowConfig(Config):
     fsteps: int = DEFAULT_FSTEPS
 
 
-def _day_before_to_day_after() -> TimeWindowPartitionMapping:
-    return TimeWindowPartitionMapping(
-        start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
+def _day_before_to_day_after() -> PartitionMapping | None:
+    return pipeline_mapping(
+        TimeWindowPartitionMapping(
+            start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
+        )
     )
 
 
@@ -46,7 +50,7 @@ def _day_before_to_day_after() -> TimeWindowPartitionMapping:
         AssetDep("room_series", partition_mapping=_day_before_to_day_after()),
         AssetDep("occupancy_estimate", partition_mapping=_day_before_to_day_after()),
     ],
-    partitions_def=daily_partitions,
+    partitions_def=pipeline_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="features",
     kinds={"delta"},
@@ -58,16 +62,18 @@ def feature_windows(
     engine: ComputeEngine,
 ) -> MaterializeResult:
     """Per room, lagged signals and calendar of each anchor bin, with occupied labels ahead."""
-    days = partition_dates(context.partition_keys)
-    labels = labels_from(settings.lakehouse())
-    if labels == MOTION_LABELS:
-        context.log.warning("no occupancy_estimate table: the labels are the motion label's")
-    result = window_days(engine, settings, days, bsteps=config.bsteps, fsteps=config.fsteps)
-    dropped = {
-        r.room_id: int(r.dropped) for r in result.summary.sort_values("room_id").itertuples()
-    }
-    return MaterializeResult(
-        metadata={
+    by_building = {}
+    for building, scoped, days in building_runs(settings, context.partition_keys):
+        labels = labels_from(scoped.lakehouse())
+        if labels == MOTION_LABELS:
+            context.log.warning(
+                f"{building}: no occupancy_estimate table: the labels are the motion label's"
+            )
+        result = window_days(engine, scoped, days, bsteps=config.bsteps, fsteps=config.fsteps)
+        dropped = {
+            r.room_id: int(r.dropped) for r in result.summary.sort_values("room_id").itertuples()
+        }
+        by_building[building] = {
             **table_metadata(result.write),
             "rooms": len(dropped),
             "labels_from": labels,
@@ -78,4 +84,4 @@ def feature_windows(
             "dropped_why": "a feature or target bin is offline or missing, or a label bin has "
             "no estimate (never imputed)",
         }
-    )
+    return MaterializeResult(metadata=combined_metadata(by_building))

@@ -6,8 +6,9 @@ The stage is ``stages.metrics``; this module renders the scores for the UI.
 import pandas as pd
 from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
+from snuk_assets.assets.buildings import building_runs, combined_metadata
 from snuk_assets.assets.metadata import table_metadata
-from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.partitions import pipeline_partitions
 from snuk_assets.pictures import png_markdown
 from snuk_assets.settings import SnukSettings
 from snuk_assets.stages.metrics import mean_f1, score_days
@@ -16,22 +17,23 @@ from snuk_assets.transforms.models.metrics import forest_wins_by_room, rooms_won
 
 @asset(
     deps=["occupancy_models"],
-    partitions_def=daily_partitions,
+    partitions_def=pipeline_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="models",
     kinds={"delta"},
 )
 def model_metrics(context: AssetExecutionContext, settings: SnukSettings) -> MaterializeResult:
     """Accuracy, F1, ROC AUC and Brier score of the forest and both baselines per horizon."""
-    write, metrics = score_days(settings, partition_dates(context.partition_keys))
-    latest = metrics[metrics["date"] == metrics["date"].max()] if len(metrics) else metrics
-    return MaterializeResult(
-        metadata={
+    by_building = {}
+    for building, scoped, days in building_runs(settings, context.partition_keys):
+        write, metrics = score_days(scoped, days)
+        latest = metrics[metrics["date"] == metrics["date"].max()] if len(metrics) else metrics
+        by_building[building] = {
             **table_metadata(write),
             "mean_f1_latest_day": MetadataValue.md(f1_markdown(latest)),
             "f1_by_horizon": MetadataValue.md(f1_picture_markdown(latest)),
         }
-    )
+    return MaterializeResult(metadata=combined_metadata(by_building))
 
 
 def f1_markdown(metrics: pd.DataFrame) -> str:

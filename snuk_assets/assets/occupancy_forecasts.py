@@ -13,19 +13,29 @@ from dagster import (
     asset,
 )
 
+from snuk_assets.assets.buildings import building_runs, combined_metadata
 from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.engines import ComputeEngine
-from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.partitions import cross_building_mapping, pipeline_mapping, pipeline_partitions
 from snuk_assets.settings import SnukSettings
-from snuk_assets.stages.forecasts import forecast_days, rooms_free_ahead, rooms_skipped
+from snuk_assets.stages.forecasts import (
+    forecast_days,
+    rooms_borrowing,
+    rooms_free_ahead,
+    rooms_skipped,
+)
 
 
 @asset(
     deps=[
-        "occupancy_models",
-        AssetDep("room_series", partition_mapping=TimeWindowPartitionMapping(start_offset=-1)),
+        # A portfolio's room without a model of its own borrows another building's (cold start).
+        AssetDep("occupancy_models", partition_mapping=cross_building_mapping()),
+        AssetDep(
+            "room_series",
+            partition_mapping=pipeline_mapping(TimeWindowPartitionMapping(start_offset=-1)),
+        ),
     ],
-    partitions_def=daily_partitions,
+    partitions_def=pipeline_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="forecasts",
     kinds={"delta"},
@@ -34,15 +44,17 @@ def occupancy_forecasts(
     context: AssetExecutionContext, settings: SnukSettings, engine: ComputeEngine
 ) -> MaterializeResult:
     """Per room, the probability of occupancy for each of the next bins after the day's end."""
-    result = forecast_days(engine, settings, partition_dates(context.partition_keys))
-    summary = result.summary
-    for room_day, reason in rooms_skipped(summary).items():
-        context.log.warning(f"{room_day}: no forecast: {reason}")
-    return MaterializeResult(
-        metadata={
+    by_building = {}
+    for building, scoped, days in building_runs(settings, context.partition_keys):
+        result = forecast_days(engine, scoped, days)
+        summary = result.summary
+        for room_day, reason in rooms_skipped(summary).items():
+            context.log.warning(f"{building} {room_day}: no forecast: {reason}")
+        by_building[building] = {
             **table_metadata(result.write),
             "rooms_forecast": int(summary["reason"].isna().sum()),
             "rooms_free_ahead": MetadataValue.json(rooms_free_ahead(summary)),
             "rooms_skipped": MetadataValue.json(rooms_skipped(summary)),
+            "models_borrowed": MetadataValue.json(rooms_borrowing(summary)),
         }
-    )
+    return MaterializeResult(metadata=combined_metadata(by_building))

@@ -18,9 +18,10 @@ from dagster import (
     asset,
 )
 
+from snuk_assets.assets.buildings import building_runs, combined_metadata
 from snuk_assets.assets.metadata import table_metadata
 from snuk_assets.engines import ComputeEngine
-from snuk_assets.partitions import daily_partitions, partition_dates
+from snuk_assets.partitions import pipeline_mapping, pipeline_partitions
 from snuk_assets.settings import SnukSettings
 from snuk_assets.stages.models import (
     MAX_TRAIN_DAYS,
@@ -50,12 +51,14 @@ TrainingConfig: type[Config] = pydantic.create_model(
     deps=[
         AssetDep(
             "feature_windows",
-            partition_mapping=TimeWindowPartitionMapping(
-                start_offset=-(MAX_TRAIN_DAYS - 1), allow_nonexistent_upstream_partitions=True
+            partition_mapping=pipeline_mapping(
+                TimeWindowPartitionMapping(
+                    start_offset=-(MAX_TRAIN_DAYS - 1), allow_nonexistent_upstream_partitions=True
+                )
             ),
         )
     ],
-    partitions_def=daily_partitions,
+    partitions_def=pipeline_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="models",
     kinds={"delta", "sklearn"},
@@ -67,24 +70,27 @@ def occupancy_models(
     engine: ComputeEngine,
 ) -> MaterializeResult:
     """Per room, a multi-horizon random forest (skops bytes) and its held-out scores."""
-    days = partition_dates(context.partition_keys)
-    result = train_rooms(engine, settings, days, params_from_run_config(config.model_dump()))
-    summary = result.summary.sort_values(["date", "room_id"])
-    for day in days:
-        rooms = summary[summary["date"] == day]
-        if rooms.empty:
-            context.log.warning(f"{day}: no feature windows in the last {config.train_days} days")
-        else:
-            trained = int((rooms["status"] == "trained").sum())
-            context.log.info(f"{day}: {trained} of {len(rooms)} rooms trained")
-    skipped = {
-        f"{r.date} {r.room_id}": r.reason for r in summary.itertuples() if r.status != "trained"
-    }
-    return MaterializeResult(
-        metadata={
+    params = params_from_run_config(config.model_dump())
+    by_building = {}
+    for building, scoped, days in building_runs(settings, context.partition_keys):
+        result = train_rooms(engine, scoped, days, params)
+        summary = result.summary.sort_values(["date", "room_id"])
+        for day in days:
+            rooms = summary[summary["date"] == day]
+            if rooms.empty:
+                context.log.warning(
+                    f"{building} {day}: no feature windows in the last {config.train_days} days"
+                )
+            else:
+                trained = int((rooms["status"] == "trained").sum())
+                context.log.info(f"{building} {day}: {trained} of {len(rooms)} rooms trained")
+        skipped = {
+            f"{r.date} {r.room_id}": r.reason for r in summary.itertuples() if r.status != "trained"
+        }
+        by_building[building] = {
             **table_metadata(result.write),
             "rooms_trained": result.write.rows - len(skipped),
             "rooms_skipped": MetadataValue.json(skipped),
             "serialization": "skops.io (loaded with an explicit allow-list of types)",
         }
-    )
+    return MaterializeResult(metadata=combined_metadata(by_building))

@@ -22,9 +22,12 @@ from dagster import (
     asset,
 )
 
+from snuk_assets.assets.buildings import building_runs, combined_checks, combined_metadata
 from snuk_assets.assets.metadata import check_result, table_metadata
-from snuk_assets.partitions import daily_partitions, measured_day_mapping, partition_dates
+from snuk_assets.engines import ComputeEngine
+from snuk_assets.partitions import measured_day_mapping, pipeline_mapping, pipeline_partitions
 from snuk_assets.pictures import png_markdown, room_heatmap
+from snuk_assets.settings import SnukSettings
 from snuk_assets.stages.resample import checks, offline_summary, offline_verdict, resample_days
 from snuk_assets.stages.resample import status_counts as count_statuses
 
@@ -49,9 +52,11 @@ def resampled_series_asset(*, launcher_key: str | None = None) -> AssetsDefiniti
 
     @asset(
         name=NAME,
-        deps=[AssetDep("raw_observations", partition_mapping=measured_day_mapping())],
+        deps=[
+            AssetDep("raw_observations", partition_mapping=pipeline_mapping(measured_day_mapping()))
+        ],
         check_specs=CHECK_SPECS,
-        partitions_def=daily_partitions,
+        partitions_def=pipeline_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         group_name="resample",
         kinds={"delta", "spark"} if launcher_key else {"delta"},
@@ -60,41 +65,66 @@ def resampled_series_asset(*, launcher_key: str | None = None) -> AssetsDefiniti
     def resampled_series(context: AssetExecutionContext):
         """Per sensor, exact time-weighted bins of each measurement day, with coverage, status."""
         settings = context.resources.settings
-        days = partition_dates(context.partition_keys)
+        runs = list(building_runs(settings, context.partition_keys))
         if launcher_key:
+            if len(runs) > 1:
+                # A step carries one registry file (emr/cluster.step_registry), not a folder.
+                raise ValueError(
+                    f"a spark-submit or EMR step resamples one building per run; this run holds "
+                    f"{len(runs)} ({', '.join(building for building, _, _ in runs)}): run each "
+                    "building's days on their own"
+                )
+            _, scoped, days = runs[0]
             launcher = getattr(context.resources, launcher_key)
-            yield from launcher.run_stage(context, "resample", settings, days)
+            yield from launcher.run_stage(context, "resample", scoped, days)
             return
-        result = resample_days(context.resources.engine, settings, days)
-        summary = result.summary
-        context.log.info(
-            f"{len(days)} days of {summary['sensor_id'].nunique()} sensors; "
-            f"{int(summary['redelivered'].sum())} redelivered, "
-            f"{int(summary['conflicting'].sum())} conflicting values resolved (latest arrival wins)"
-        )
-        silent = sorted(set(settings.registry().sensors["sensor_id"]) - set(summary["sensor_id"]))
-        if silent:
-            context.log.warning(f"{len(silent)} registered sensors sent nothing: {silent[:20]}")
-        statuses = count_statuses(summary)
-        bins = int(summary["bins"].sum())
-        yield MaterializeResult(
-            metadata={
-                **motion_picture(summary, days),
-                **table_metadata(result.write),
-                "sensors": int(summary["sensor_id"].nunique()),
-                "bin_freq": settings.bin_freq,
-                "offline_bin_share": statuses.get("offline", 0) / bins if bins else 0.0,
-                "status_counts": MetadataValue.json(statuses),
-                "offline_sensors": MetadataValue.md(offline_summary(summary)),
-                "silent_sensors": MetadataValue.json(silent),
-                "observations_redelivered": int(summary["redelivered"].sum()),
-                "observations_conflicting": int(summary["conflicting"].sum()),
-            }
-        )
-        for verdict in checks(summary, max_share=settings.max_offline_share):
-            yield check_result(verdict)
+        metadata, verdicts = {}, {}
+        for building, scoped, days in runs:
+            metadata[building], verdicts[building] = _building_report(
+                context, context.resources.engine, building, scoped, days
+            )
+        yield MaterializeResult(metadata=combined_metadata(metadata))
+        yield from combined_checks(verdicts)
 
     return resampled_series
+
+
+def _building_report(
+    context: AssetExecutionContext,
+    engine: ComputeEngine,
+    building: str,
+    settings: SnukSettings,
+    days: list[dt.date],
+) -> tuple[dict[str, object], list[AssetCheckResult]]:
+    """One building's resampling: its metadata and its check results."""
+    result = resample_days(engine, settings, days)
+    summary = result.summary
+    context.log.info(
+        f"{building}: {len(days)} days of {summary['sensor_id'].nunique()} sensors; "
+        f"{int(summary['redelivered'].sum())} redelivered, "
+        f"{int(summary['conflicting'].sum())} conflicting values resolved (latest arrival wins)"
+    )
+    silent = sorted(set(settings.registry().sensors["sensor_id"]) - set(summary["sensor_id"]))
+    if silent:
+        context.log.warning(
+            f"{building}: {len(silent)} registered sensors sent nothing: {silent[:20]}"
+        )
+    statuses = count_statuses(summary)
+    bins = int(summary["bins"].sum())
+    metadata = {
+        **motion_picture(summary, days),
+        **table_metadata(result.write),
+        "sensors": int(summary["sensor_id"].nunique()),
+        "bin_freq": settings.bin_freq,
+        "offline_bin_share": statuses.get("offline", 0) / bins if bins else 0.0,
+        "status_counts": MetadataValue.json(statuses),
+        "offline_sensors": MetadataValue.md(offline_summary(summary)),
+        "silent_sensors": MetadataValue.json(silent),
+        "observations_redelivered": int(summary["redelivered"].sum()),
+        "observations_conflicting": int(summary["conflicting"].sum()),
+    }
+    verdicts = checks(summary, max_share=settings.max_offline_share)
+    return metadata, [check_result(verdict) for verdict in verdicts]
 
 
 def offline_check(summary: pd.DataFrame, *, max_share: float) -> AssetCheckResult:

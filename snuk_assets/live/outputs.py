@@ -22,11 +22,13 @@ from snuk_assets.stages.forecasts import SCHEMA as FORECAST_SCHEMA
 
 TABLE = "live_room_forecasts"
 COMPACT_EVERY = 288  # appends: a day of 5-minute bins
-# occupancy_forecasts' columns, with the building and when the row was published.
+# occupancy_forecasts' columns, with the building and when the row was published; the live
+# step serves each room's own model only (no cold start yet), so not whose model it was.
+_BATCH_ONLY = ("date", "model_building_id", "model_room_id")
 SCHEMA = pa.schema(
     [
         ("building_id", pa.string()),
-        *(f for f in FORECAST_SCHEMA if f.name != "date"),
+        *(f for f in FORECAST_SCHEMA if f.name not in _BATCH_ONLY),
         ("published_at", pa.timestamp("us", tz="UTC")),
         ("date", pa.date32()),
     ]

@@ -4,13 +4,22 @@ The forecast starts after the latest bin of the day that has a complete feature 
 uses each room's latest trained model up to that day (at most ``MODEL_MAX_AGE_DAYS`` old).
 Rooms are forecast one per group and day through the engine, each group with the room_series
 rows of the day and the day before; the models travel with the group function.
+
+**Cold start** (issue 22): in a portfolio, a room without a model of its own (a new building,
+with less history than training needs) is forecast with a model borrowed from a room of the
+same kind in another building (``borrowed_models``): among the other buildings' latest trained
+models, the one whose forest scored the best mean held-out F1 over its horizons, preferring a
+room with the same sensor types (its features exist here too). The rows say whose model served
+them (``model_building_id``, ``model_room_id``). As soon as the room has its own trained model,
+that serves: whether the own model beats the borrowed one on the room's own validation time is
+the model selection of the models issue (16), not built yet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -46,6 +55,15 @@ class ModelRow:
     feature_names: tuple[str, ...]
     horizons: tuple[int, ...]
     metrics: str
+    # Whose model it is: the room's own (its building and room id), or a borrowed one's.
+    building_id: str = ""
+    source_room_id: str = ""
+    borrowed: bool = False  # another building's room's model (cold start)
+
+    @property
+    def borrowed_from(self) -> str | None:
+        """``<building>/<room>`` of a borrowed model, None for the room's own."""
+        return f"{self.building_id}/{self.source_room_id}" if self.borrowed else None
 
 
 def forecast_days(
@@ -58,7 +76,15 @@ def forecast_days(
     in the two days gets its reason here, on the driver.
     """
     lakehouse = settings.lakehouse()
-    models = {(day, row.room_id): row for day in days for row in latest_model_rows(lakehouse, day)}
+    building = settings.deployment_building_id()
+    models = {
+        (day, row.room_id): row
+        for day in days
+        for row in [
+            *latest_model_rows(lakehouse, day, building_id=building),
+            *borrowed_models(settings, day),
+        ]
+    }
     registry = settings.registry()
     freq, timezone, holidays = settings.bin_freq, registry.timezone, registry.holiday_calendar()
     result = engine.transform_partitions(
@@ -83,6 +109,7 @@ def forecast_days(
                 pd.DataFrame(), model, day=day, freq=freq, timezone=timezone, holidays=holidays
             ),
             "free": False,
+            "borrowed_from": model.borrowed_from,
         }
         for (day, room), model in sorted(models.items())
         if (day, room) not in seen
@@ -120,7 +147,13 @@ def forecast_room_of_day(
     else:
         rows, reason, free = forecast, None, not forecast["occupied"].any()
     summary = pd.DataFrame(
-        {"date": [day], "room_id": [room_id], "reason": [reason], "free": [free]}
+        {
+            "date": [day],
+            "room_id": [room_id],
+            "reason": [reason],
+            "free": [free],
+            "borrowed_from": [model.borrowed_from],
+        }
     )
     return rows, summary
 
@@ -137,17 +170,21 @@ def rooms_skipped(summary: pd.DataFrame) -> dict[str, str]:
     return {f"{r.date} {r.room_id}": r.reason for r in skipped.itertuples()}
 
 
-def latest_models(lakehouse: Lakehouse, day: dt.date) -> pd.DataFrame:
-    """Each room's most recently trained model of the days up to ``day`` (``MODEL_COLUMNS``)."""
+def latest_models(lakehouse: Lakehouse, day: dt.date, *, with_blobs: bool = True) -> pd.DataFrame:
+    """Each room's most recently trained model of the days up to ``day`` (``MODEL_COLUMNS``;
+    without the ``model`` blobs if not ``with_blobs``)."""
     span = [day - dt.timedelta(days=n) for n in range(MODEL_MAX_AGE_DAYS)]
-    models = read_models(lakehouse, span, columns=MODEL_COLUMNS)
+    columns = MODEL_COLUMNS if with_blobs else [c for c in MODEL_COLUMNS if c != "model"]
+    models = read_models(lakehouse, span, columns=columns)
     if models is None:
-        return pd.DataFrame(columns=MODEL_COLUMNS)
+        return pd.DataFrame(columns=columns)
     models = models[models["status"] == "trained"].sort_values("date")
     return models.drop_duplicates("room_id", keep="last")
 
 
-def latest_model_rows(lakehouse: Lakehouse, day: dt.date) -> list[ModelRow]:
+def latest_model_rows(
+    lakehouse: Lakehouse, day: dt.date, *, building_id: str = ""
+) -> list[ModelRow]:
     """``latest_models`` as ``ModelRow``s, which travel to the workers with the group function."""
     return [
         ModelRow(
@@ -157,9 +194,73 @@ def latest_model_rows(lakehouse: Lakehouse, day: dt.date) -> list[ModelRow]:
             feature_names=tuple(r.feature_names),
             horizons=tuple(int(h) for h in r.horizons),
             metrics=r.metrics,
+            building_id=building_id,
+            source_room_id=r.room_id,
         )
         for r in latest_models(lakehouse, day).itertuples()
     ]
+
+
+def borrowed_models(settings: SnukSettings, day: dt.date) -> list[ModelRow]:
+    """For each room of the settings' building without a trained model of its own up to
+    ``day``, the best same-kind model of another building (see the module docstring); none
+    outside a portfolio. Only the chosen models' blobs are read."""
+    if not settings.registries_path:
+        return []
+    building = settings.deployment_building_id()
+    registry = settings.registry()
+    own = set(latest_models(settings.lakehouse(), day, with_blobs=False)["room_id"])
+    needy = {room: _room_signature(registry, room) for room in registry.rooms["room_id"]}
+    needy = {room: signature for room, signature in needy.items() if room not in own}
+    if not needy:
+        return []
+    candidates = []  # (score, same sensor types, building, room), over the other buildings
+    for other, scoped in settings.each_building():
+        if other == building:
+            continue
+        other_registry = scoped.registry()
+        models = latest_models(scoped.lakehouse(), day, with_blobs=False)
+        for r in models.itertuples():
+            if r.room_id in other_registry.room_kinds():
+                signature = _room_signature(other_registry, r.room_id)
+                candidates.append((forest_score(r.metrics), signature, other, r.room_id))
+    chosen: dict[str, tuple[str, str]] = {}
+    for room, (kind, types) in sorted(needy.items()):
+        same_kind = [c for c in candidates if c[1][0] == kind]
+        if not same_kind:
+            continue
+        # Same sensor types first, then the best held-out score; ties by building and room id.
+        best = max(same_kind, key=lambda c: (c[1][1] == types, c[0], c[2], c[3]))
+        chosen[room] = (best[2], best[3])
+    rows = []
+    for other in sorted({b for b, _ in chosen.values()}):
+        scoped = settings.for_building(other)
+        donors = {
+            r.source_room_id: r
+            for r in latest_model_rows(scoped.lakehouse(), day, building_id=other)
+        }
+        rows += [
+            replace(donors[donor_room], room_id=room, borrowed=True)
+            for room, (b, donor_room) in sorted(chosen.items())
+            if b == other and donor_room in donors
+        ]
+    return rows
+
+
+def forest_score(metrics_json: str) -> float:
+    """The forest's mean held-out F1 over its comparable horizons (-1 without any)."""
+    records = pd.DataFrame(json.loads(metrics_json)).assign(room_id="room")
+    f1 = comparable_f1(records)
+    if "random_forest" not in f1 or f1["random_forest"].isna().all():
+        return -1.0
+    return float(f1["random_forest"].mean())
+
+
+def _room_signature(registry, room_id: str) -> tuple[str, frozenset[str]]:
+    """A room's kind and the types of its sensors: what a borrowed model must match."""
+    sensors = registry.sensors
+    types = frozenset(sensors.loc[sensors["room_id"] == room_id, "sensor_type"])
+    return registry.room_kinds()[room_id], types
 
 
 def forecast_room(
@@ -229,6 +330,8 @@ def forecast_room(
             "occupied": proba >= np.asarray(cuts),
             "beats_baselines": beats,
             "model_date": model_row.date,
+            "model_building_id": model_row.building_id or None,
+            "model_room_id": model_row.source_room_id or model_row.room_id,
             "date": day,
         }
     )
@@ -262,6 +365,9 @@ SCHEMA = pa.schema(
         ("occupied", pa.bool_()),
         ("beats_baselines", pa.bool_()),
         ("model_date", pa.date32()),
+        # Whose model served the row: the room's own, or one borrowed (cold start).
+        ("model_building_id", pa.string()),
+        ("model_room_id", pa.string()),
         ("date", pa.date32()),
     ]
 )
@@ -273,5 +379,13 @@ SUMMARY_SCHEMA = pa.schema(
         ("room_id", pa.string()),
         ("reason", pa.string()),
         ("free", pa.bool_()),
+        ("borrowed_from", pa.string()),  # <building>/<room> of a borrowed model, else null
     ]
 )
+
+
+def rooms_borrowing(summary: pd.DataFrame) -> dict[str, str]:
+    """The forecast rooms whose model was borrowed, by ``"<day> <room>"``: whose it was."""
+    borrowed = summary[summary["borrowed_from"].notna() & summary["reason"].isna()]
+    borrowed = borrowed.sort_values(["date", "room_id"])
+    return {f"{r.date} {r.room_id}": r.borrowed_from for r in borrowed.itertuples()}

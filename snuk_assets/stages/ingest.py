@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
+from snuk_assets.building_ids import DEFAULT_BUILDING
 from snuk_assets.landing import LandingFile, LandingZone, LandingZoneError, SkippedFile, day_folder
 from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.tables import RowBatches
@@ -208,14 +209,16 @@ def ingest_day(
     (compactly) and their quarantined rows. Duplicates across files are dropped at the end.
     """
     building_id = settings.single_building_id()
+    # A portfolio's lines name the building; the one building's read as before buildings.
+    where = str(day) if building_id == DEFAULT_BUILDING else f"{building_id} {day}"
     files, skipped = landing.scan_day(day, building_id)  # an unreadable landing zone fails here
     if not files and not skipped:
         log.warning(
-            f"{day}: no landing folder at {landing.describe(day_folder(day, building_id))}; "
+            f"{where}: no landing folder at {landing.describe(day_folder(day, building_id))}; "
             "the partition is materialized empty"
         )
     for entry in skipped:
-        log.warning(f"{day}: skipped {entry.path}: {entry.reason}")
+        log.warning(f"{where}: skipped {entry.path}: {entry.reason}")
     read = DayIngest(day, DayKeptRows(day), QUARANTINE_SCHEMA.empty_table(), files, skipped)
     quarantined = []
     for landing_file in files:
@@ -251,7 +254,7 @@ def ingest_day(
         if sensor_id not in known_sensor_ids
     }
     log.info(
-        f"{day}: {len(files)} files ({len(skipped)} skipped), {read.records} records, "
+        f"{where}: {len(files)} files ({len(skipped)} skipped), {read.records} records, "
         f"{read.rows_read} rows read, {read.rows_kept} kept, "
         f"{read.rows_quarantined} quarantined, {read.rows_duplicate} duplicates"
     )

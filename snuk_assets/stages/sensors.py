@@ -25,9 +25,15 @@ def sensor_table(registry: BuildingRegistry) -> pd.DataFrame:
 
 
 def write_sensors(settings: SnukSettings) -> tuple[WriteReport, pd.DataFrame]:
-    """Replace the ``sensors`` table with the registry's; the write and the rows written."""
-    table = sensor_table(settings.registry())
-    write = settings.lakehouse().replace_table(
+    """Replace the ``sensors`` table with every building's registry (a portfolio's, or the
+    deployment's one); the write and the rows written, buildings sorted."""
+    from snuk_assets.lakehouse import Lakehouse  # the driver's; workers import stages plain
+
+    table = pd.concat(
+        [sensor_table(scoped.registry()) for _, scoped in settings.each_building()],
+        ignore_index=True,
+    )
+    write = Lakehouse(settings.lakehouse_uri).replace_table(
         "sensors", pa.Table.from_pandas(table, preserve_index=False)
     )
     return write, table

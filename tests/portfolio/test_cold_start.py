@@ -1,0 +1,116 @@
+"""Issue 22, cold start: a portfolio's new building, with less history than training needs, is
+forecast with models borrowed from rooms of the same kind in another building.
+
+Criteria, fixed before the first run: the reference office has three days of history and its
+own models; its New York twin joins with one day. Every room of the twin that has no model of
+its own gets forecast rows, each naming the other building's room whose model served it
+(``model_building_id``, ``model_room_id``), a room of the same kind; rooms of the reference
+office keep their own models; outside a portfolio nothing is borrowed. The stages run one
+building at a time, as the assets run them (``assets.buildings.building_runs``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from snuk_assets.engines.local import LocalEngine
+from snuk_assets.settings import SnukSettings
+from snuk_assets.simulate.portfolio import simulate_portfolio
+from snuk_assets.stages.estimate import estimate_days
+from snuk_assets.stages.forecasts import borrowed_models, forecast_days, rooms_borrowing
+from snuk_assets.stages.ingest import ingest_days
+from snuk_assets.stages.models import train_rooms
+from snuk_assets.stages.resample import resample_days
+from snuk_assets.stages.rooms import combine_days
+from snuk_assets.stages.windows import DEFAULT_BSTEPS, DEFAULT_FSTEPS, window_days
+from snuk_assets.transforms.models.training import TrainingParams
+
+START = dt.date(2016, 6, 1)
+DAYS = 3
+REFERENCE, NEW = "snuk-reference-office", "snuk-reference-office-nyc"
+LOG = logging.getLogger("cold-start")
+
+
+def span(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def history(engine, settings: SnukSettings, measured: list[dt.date], model_day: dt.date):
+    """One building's stages, as the daily pipeline runs them, up to its models of model_day."""
+    ingest_days(settings, span(measured[0] - dt.timedelta(days=3), measured[-1]), log=LOG)
+    resample_days(engine, settings, measured)
+    combine_days(engine, settings, measured)
+    estimate_days(settings, measured)
+    window_days(engine, settings, measured, bsteps=DEFAULT_BSTEPS, fsteps=DEFAULT_FSTEPS)
+    return train_rooms(engine, settings, [model_day], TrainingParams()).summary
+
+
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cold_start")
+    simulate_portfolio(
+        buildings=2,
+        registries_dir=root / "registries",
+        landing_uri=str(root / "landing"),
+        truth_dir=root / "truth",
+        start=START,
+        days=DAYS,
+        seed=42,
+    )
+    settings = SnukSettings(
+        registries_path=str(root / "registries"),
+        landing_uri=str(root / "landing"),
+        lakehouse_uri=str(root / "lakehouse"),
+    )
+    engine = LocalEngine()
+    last = START + dt.timedelta(days=DAYS - 1)
+    reference = settings.for_building(REFERENCE)
+    trained = history(engine, reference, span(START, last), last)
+    new = settings.for_building(NEW)
+    new_trained = history(engine, new, [last], last)  # one day: the newcomer
+    return settings, engine, last, trained, new_trained
+
+
+def test_a_new_building_borrows_same_kind_models(portfolio):
+    settings, engine, day, trained, new_trained = portfolio
+    assert (trained["status"] == "trained").sum() > 0
+    own = set(new_trained.loc[new_trained["status"] == "trained", "room_id"])
+    new = settings.for_building(NEW)
+    kinds = new.registry().room_kinds()
+    donor_kinds = settings.for_building(REFERENCE).registry().room_kinds()
+    result = forecast_days(engine, new, [day])
+    rows = new.lakehouse().read("occupancy_forecasts", dates=[day]).to_pandas()
+    borrowed = rows[rows["model_building_id"] == REFERENCE]
+    needy = set(kinds) - own
+    assert needy, "the newcomer trained every room on one day: no cold start to test"
+    assert set(borrowed["room_id"]) == needy - set(rooms_without_rows(result.summary))
+    assert len(borrowed["room_id"].unique()) >= len(needy) / 2  # most needy rooms forecast
+    for r in borrowed.drop_duplicates("room_id").itertuples():
+        assert donor_kinds[r.model_room_id] == kinds[r.room_id]
+    assert set(rooms_borrowing(result.summary)) == {
+        f"{day} {room}" for room in borrowed["room_id"].unique()
+    }
+    mine = rows[rows["model_building_id"] == NEW]
+    assert set(mine["room_id"]) <= own and (mine["model_room_id"] == mine["room_id"]).all()
+
+
+def test_the_donor_keeps_its_own_models(portfolio):
+    settings, engine, day, trained, _ = portfolio
+    reference = settings.for_building(REFERENCE)
+    forecast_days(engine, reference, [day])
+    rows = reference.lakehouse().read("occupancy_forecasts", dates=[day]).to_pandas()
+    assert len(rows) and (rows["model_building_id"] == REFERENCE).all()
+    assert (rows["model_room_id"] == rows["room_id"]).all()
+
+
+def test_nothing_is_borrowed_outside_a_portfolio(portfolio):
+    settings, _, day, _, _ = portfolio
+    single = SnukSettings(lakehouse_uri=settings.lakehouse_uri)  # the reference office alone
+    assert borrowed_models(single, day) == []
+
+
+def rooms_without_rows(summary) -> list[str]:
+    return list(summary.loc[summary["reason"].notna(), "room_id"])
