@@ -84,6 +84,7 @@ bench-pipeline: install
 
 # A portfolio (issue 22): 1, 10 and 100 simulated buildings, a week each, through the pipeline on
 # the local engine and on Spark local[2]: wall time and peak memory per stage, and their growth.
+# Hours, not minutes: one building takes 3-7 minutes on 2 cores, so 100 take 100 times that.
 bench-portfolio: install
 	$(BIN)/python benchmarks/portfolio_benchmark.py --buildings 1 10 100 --days 7
 
