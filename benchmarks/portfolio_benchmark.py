@@ -189,7 +189,7 @@ def growth(runs: dict[int, dict[str, dict]]) -> dict[str, dict[str, dict]]:
     for n, by_engine in sorted(runs.items()):
         for engine, run in by_engine.items():
             base = runs[smallest].get(engine)
-            if base is None:
+            if base is None or "failed" in base or "failed" in run:
                 continue
             rows = {"whole run": (run, base["wall_s"], base["peak_mib"])}
             rows |= {s: (r, *_base_of(base, s)) for s, r in run["stages"].items()}
@@ -254,8 +254,14 @@ def main() -> None:
         work = root / f"buildings_{n}"
         simulated[n] = round(simulate(work, snuk, buildings=n, args=args), 1)
         print(f"simulated in {simulated[n]:.0f} s (not counted)")
+        runs[n] = {}
         for engine in args.engines:
-            runs.setdefault(n, {})[engine] = run_pipeline(work, snuk, engine, args)
+            try:
+                runs[n][engine] = run_pipeline(work, snuk, engine, args)
+            except SystemExit as failure:  # hours of other runs are still worth their report
+                print(f"\n{n} buildings, {engine}: {failure}")
+                runs[n][engine] = {"failed": str(failure)}
+                continue
             print_run(n, engine, runs[n][engine])
     table = growth(runs)
     print_growth(table)
