@@ -22,8 +22,8 @@ column is the peak less the tree's memory when the step started. ``outside steps
 command's wall time not spent in a step: process start, loading the definitions, Spark's session
 start, the runs' setup. Linux only.
 
-Growth with N: each stage's wall time and peak against N = 1's, and the wall time per building
-against N = 1's (1.0: linear in buildings; below: a fixed cost shared). The stages compute each
+Growth with N: each stage's wall time and peak against the smallest N's, and the wall time per
+building against its (1.0: linear in buildings; below: a fixed cost shared). The stages compute each
 building separately (one run per stage across buildings), so wall time should grow about linearly
 and memory should not (a building at a time).
 """
