@@ -11,7 +11,7 @@ BIN35  := $(VENV35)/bin
 SPARK_TESTS := tests/spark tests/emr
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines bench-pipeline mutation mutation-all clean
+.PHONY: demo test test-spark35 dev live install install-spark35 lint bench bench-engines bench-pipeline bench-portfolio mutation mutation-all clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,12 @@ bench: install
 # Raw files to forecasts, the full building over 90 days: wall time and peak memory per stage.
 bench-pipeline: install
 	$(BIN)/python benchmarks/pipeline_benchmark.py --days 90
+
+# A portfolio (issue 22): 1, 10 and 100 simulated buildings, a week each, through the pipeline on
+# the local engine and on Spark local[2]: wall time and peak memory per stage, and their growth.
+# Hours, not minutes: one building takes 3-7 minutes on 2 cores, so 100 take 100 times that.
+bench-portfolio: install
+	$(BIN)/python benchmarks/portfolio_benchmark.py --buildings 1 10 100 --days 7
 
 # LocalEngine against SparkEngine (local[2]): 30 days at 1, 2 and 4 copies of the building, then
 # the building alone over 90 days (about 35 minutes on 2 cores; the local engine peaks at 10 GiB).
