@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from snuk_assets.engines.grouped import TARGET_DATE
 from snuk_assets.stages.models import read_models
+from snuk_assets.tables import BUILDING_COLUMN
 from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models.metrics import comparable_f1
@@ -210,41 +211,85 @@ def borrowed_models(settings: SnukSettings, day: dt.date) -> list[ModelRow]:
     building = settings.deployment_building_id()
     registry = settings.registry()
     own = set(latest_models(settings.lakehouse(), day, with_blobs=False)["room_id"])
-    needy = {room: _room_signature(registry, room) for room in registry.rooms["room_id"]}
-    needy = {room: signature for room, signature in needy.items() if room not in own}
+    needy = {
+        room: _room_signature(registry.sensors, room, kind)
+        for room, kind in registry.room_kinds().items()
+        if room not in own
+    }
     if not needy:
         return []
-    candidates = []  # (score, same sensor types, building, room), over the other buildings
-    for other, scoped in settings.each_building():
-        if other == building:
-            continue
-        other_registry = scoped.registry()
-        models = latest_models(scoped.lakehouse(), day, with_blobs=False)
-        for r in models.itertuples():
-            if r.room_id in other_registry.room_kinds():
-                signature = _room_signature(other_registry, r.room_id)
-                candidates.append((forest_score(r.metrics), signature, other, r.room_id))
-    chosen: dict[str, tuple[str, str]] = {}
+    from snuk_assets.lakehouse import Lakehouse  # the driver's; workers import stages plain
+
+    lakehouse = Lakehouse(settings.lakehouse_uri)  # every building's rows
+    if not lakehouse.exists("occupancy_models") or not lakehouse.exists("sensors"):
+        return []
+    lenders = [
+        lender
+        for lender in _lenders(
+            settings.lakehouse_uri,
+            lakehouse.table("occupancy_models").version(),
+            lakehouse.table("sensors").version(),
+            day,
+        )
+        if lender.building_id != building
+    ]
+    chosen: dict[str, Lender] = {}
     for room, (kind, types) in sorted(needy.items()):
-        same_kind = [c for c in candidates if c[1][0] == kind]
-        if not same_kind:
-            continue
-        # Same sensor types first, then the best held-out score; ties by building and room id.
-        best = max(same_kind, key=lambda c: (c[1][1] == types, c[0], c[2], c[3]))
-        chosen[room] = (best[2], best[3])
+        same_kind = [lender for lender in lenders if lender.kind == kind]
+        if same_kind:
+            # Same sensor types first, then the best held-out score; ties by building and room.
+            chosen[room] = max(
+                same_kind, key=lambda c: (c.types == types, c.score, c.building_id, c.room_id)
+            )
     rows = []
-    for other in sorted({b for b, _ in chosen.values()}):
-        scoped = settings.for_building(other)
+    for other in sorted({lender.building_id for lender in chosen.values()}):
         donors = {
             r.source_room_id: r
-            for r in latest_model_rows(scoped.lakehouse(), day, building_id=other)
+            for r in latest_model_rows(lakehouse.scoped(other), day, building_id=other)
         }
         rows += [
-            replace(donors[donor_room], room_id=room, borrowed=True)
-            for room, (b, donor_room) in sorted(chosen.items())
-            if b == other and donor_room in donors
+            replace(donors[lender.room_id], room_id=room, borrowed=True)
+            for room, lender in sorted(chosen.items())
+            if lender.building_id == other and lender.room_id in donors
         ]
     return rows
+
+
+@dataclass(frozen=True)
+class Lender:
+    """A trained model another building's room may lend: its room's kind, sensor types and
+    held-out score."""
+
+    building_id: str
+    room_id: str
+    kind: str
+    types: frozenset[str]
+    score: float
+
+
+@lru_cache(maxsize=4)
+def _lenders(uri: str, models_version: int, sensors_version: int, day: dt.date) -> list[Lender]:
+    """Every building's latest trained model up to ``day`` as a ``Lender``: one read of the
+    tables per version, so a run of many buildings reads them once, not once a building."""
+    from snuk_assets.lakehouse import Lakehouse
+
+    lakehouse = Lakehouse(uri)
+    span = [day - dt.timedelta(days=n) for n in range(MODEL_MAX_AGE_DAYS)]
+    columns = [BUILDING_COLUMN, "room_id", "date", "status", "metrics"]
+    models = lakehouse.read("occupancy_models", dates=span, columns=columns).to_pandas()
+    models = models[models["status"] == "trained"].sort_values("date")
+    models = models.drop_duplicates([BUILDING_COLUMN, "room_id"], keep="last")
+    sensors = lakehouse.read("sensors").to_pandas()
+    lenders = []
+    for building, rooms in sensors.groupby(BUILDING_COLUMN):
+        kinds = dict(zip(rooms["room_id"], rooms["room_kind"], strict=False))
+        for r in models[models[BUILDING_COLUMN] == building].itertuples():
+            if r.room_id in kinds:
+                _, types = _room_signature(rooms, r.room_id, kinds[r.room_id])
+                lenders.append(
+                    Lender(building, r.room_id, kinds[r.room_id], types, forest_score(r.metrics))
+                )
+    return lenders
 
 
 def forest_score(metrics_json: str) -> float:
@@ -256,11 +301,9 @@ def forest_score(metrics_json: str) -> float:
     return float(f1["random_forest"].mean())
 
 
-def _room_signature(registry, room_id: str) -> tuple[str, frozenset[str]]:
+def _room_signature(sensors: pd.DataFrame, room_id: str, kind: str) -> tuple[str, frozenset[str]]:
     """A room's kind and the types of its sensors: what a borrowed model must match."""
-    sensors = registry.sensors
-    types = frozenset(sensors.loc[sensors["room_id"] == room_id, "sensor_type"])
-    return registry.room_kinds()[room_id], types
+    return kind, frozenset(sensors.loc[sensors["room_id"] == room_id, "sensor_type"])
 
 
 def forecast_room(

@@ -25,6 +25,7 @@ from snuk_assets.stages.ingest import ingest_days
 from snuk_assets.stages.models import train_rooms
 from snuk_assets.stages.resample import resample_days
 from snuk_assets.stages.rooms import combine_days
+from snuk_assets.stages.sensors import write_sensors
 from snuk_assets.stages.windows import DEFAULT_BSTEPS, DEFAULT_FSTEPS, window_days
 from snuk_assets.transforms.models.training import TrainingParams
 
@@ -65,6 +66,7 @@ def portfolio(tmp_path_factory):
         landing_uri=str(root / "landing"),
         lakehouse_uri=str(root / "lakehouse"),
     )
+    write_sensors(settings)  # every building's rooms and sensors, as the pipeline starts
     engine = LocalEngine()
     last = START + dt.timedelta(days=DAYS - 1)
     reference = settings.for_building(REFERENCE)
