@@ -36,9 +36,10 @@ The state keeps, per sensor, only the observations later bins can depend on: fro
 before the next open bin (from the start of its run of zeros, for a motion sensor at 0, since
 ``idle_minutes`` counts from there), and none from arrival days the batch would not read.
 Trimming so leaves every later bin exactly as with the whole history (tested). The room bins
-kept reach as far back as the forecasts' windows and, with an estimator, the estimate's CO2
-baseline (its trailing 24 hours): after a start that baseline is the lowest reading since, so
-the first day's estimates can differ from the batch's where a room's CO2 was lower before.
+kept reach as far back as the forecasts' windows and, with an estimator that uses it, the
+estimate's CO2 baseline (its trailing 24 hours): after a start that baseline is the lowest
+reading since, so the first day's estimates can differ from the batch's where a room's CO2 was
+lower before.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from snuk_assets.partitions import LOOKBACK_DAYS
 from snuk_assets.registry import BuildingRegistry
@@ -170,10 +172,10 @@ class BuildingConfig:
 
     @property
     def kept_bins(self) -> int:
-        """Room bins kept between steps: the forecasts' and, with an estimator, the trailing
-        24 hours its CO2 baseline looks at."""
-        if self.estimator is None:
-            return self.history_bins
+        """Room bins kept between steps: the forecasts' and, with an estimator that uses the
+        CO2 baseline, the trailing 24 hours it looks at."""
+        if self.estimator is None or "co2_above_min" not in self.estimator.features_:
+            return self.history_bins  # the other features look back 3 bins at most
         return max(self.history_bins, int(BASELINE_WINDOW / pd.Timedelta(self.freq)))
 
 
@@ -399,14 +401,17 @@ def _estimates(
     counter_motion = (
         combine_rooms(motion)[columns] if len(motion) else pd.DataFrame(columns=columns)
     )
-    return estimate_by_counters(
-        history.drop(columns=["date"], errors="ignore"),
-        counter_motion=counter_motion,
-        counter_rooms=config.counter_rooms,
-        estimator=config.estimator,
-        estimate_from=first_bin,
-        freq=config.freq,
-    )
+    # The boosted trees predict a handful of rows: OpenMP's threads cost 40 times the work on
+    # a busy machine (0.9 s against 0.02 s a step for three rooms, measured), so one thread.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return estimate_by_counters(
+            history.drop(columns=["date"], errors="ignore"),
+            counter_motion=counter_motion,
+            counter_rooms=config.counter_rooms,
+            estimator=config.estimator,
+            estimate_from=first_bin,
+            freq=config.freq,
+        )
 
 
 def _with_estimates(forecasts: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
