@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 import yaml
 from deltalake import DeltaTable
@@ -29,6 +28,7 @@ from live_building import (
     PARITY_DAY,
     START,
     BatchBuilding,
+    arrivals,
     simulated_observations,
     write_on_time,
 )
@@ -41,7 +41,7 @@ from snuk_assets.assets.room_series import room_series
 from snuk_assets.control.safety import Actuation
 from snuk_assets.live.control import LiveControl, live_situation
 from snuk_assets.live.outputs import TABLE
-from snuk_assets.live.step import OBSERVATION_SCHEMA, BuildingState, building_config, live_step
+from snuk_assets.live.step import BuildingState, building_config, live_step
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
 
@@ -222,19 +222,6 @@ def test_the_forecast_table_has_the_estimate_beside_the_motion_label(estimating)
     for row in at_last.itertuples():
         assert presence[row.room_id]["estimate"] == round(row.estimate_now, 4)
         assert presence[row.room_id]["motion_label"] == row.motion_label_now
-
-
-def arrivals(observations: pd.DataFrame) -> pa.Table:
-    return pa.table(
-        {
-            "sensor_id": observations["sensor_id"].to_numpy(),
-            "ts": pa.array(observations["ts"], pa.timestamp("ms", tz="UTC")),
-            "value": observations["value"].to_numpy(),
-            "date": pa.array(observations["ts"].dt.date, pa.date32()),
-            "source_file": pa.array(["mqtt"] * len(observations), pa.string()),
-        },
-        schema=OBSERVATION_SCHEMA,
-    )
 
 
 def test_without_an_estimator_the_motion_label_decides_and_says_so(batch_building):

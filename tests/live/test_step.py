@@ -7,12 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
-from live_building import PARITY_DAY
+from live_building import PARITY_DAY, arrivals
 
 from snuk_assets.live.step import (
-    OBSERVATION_SCHEMA,
     BuildingState,
     building_config,
     live_step,
@@ -25,20 +23,6 @@ from snuk_assets.transforms.models.training import positive_proba
 
 TOL = 1e-9
 CLIMATE = ["temperature", "humidity", "luminosity"]
-
-
-def arrivals(observations: pd.DataFrame) -> pa.Table:
-    """Observations as they arrive on time: the arrival day is the measurement day."""
-    return pa.table(
-        {
-            "sensor_id": observations["sensor_id"].to_numpy(),
-            "ts": pa.array(observations["ts"], pa.timestamp("ms", tz="UTC")),
-            "value": observations["value"].to_numpy(),
-            "date": pa.array(observations["ts"].dt.date, pa.date32()),
-            "source_file": pa.array(["mqtt"] * len(observations), pa.string()),
-        },
-        schema=OBSERVATION_SCHEMA,
-    )
 
 
 def replay_day(observations: pd.DataFrame, config, day: dt.date, hours=(0, 24)):
