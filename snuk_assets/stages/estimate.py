@@ -18,6 +18,13 @@ computed it (a range trains on all its days), unlike the per-room stages.
 
 A counter room's ``room_series`` occupancy is its counter's, so its motion sensors are read
 from ``resampled_series`` (its rows only) and combined as ``room_series`` combines them.
+
+No fitted estimator is written: the live step estimates with the estimator of the run of the
+day before, refitted from the same tables (``fitted_for_day``). The fit is deterministic
+(fixed ``random_state``, the rows sorted), so on the same tables the refit is that run's
+estimator (tested: ``tests/live/test_live_estimate.py``), and there is no model table to keep
+in step with the estimate's partitions or to migrate; a table the batch corrected since (late
+data) gives the estimator of a run on it now.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from snuk_assets.live.outputs import TABLE
 from snuk_assets.live.step import BuildingState, building_config, live_step
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
+from snuk_assets.stages.estimate import estimate_days
 
 CLIENT_ID = "snuk-live-estimate"
 SEATED_CLIENT_ID = "snuk-live-estimate-seated"
@@ -160,6 +161,21 @@ def test_the_service_trains_the_estimator_on_the_counter_room(estimating):
     assert config.estimator is not None, config.estimator_note
     assert f"counter rooms {COUNTER_ROOM}" in config.estimator_note
     assert f"the run of {PARITY_DAY - dt.timedelta(days=1)}" in config.estimator_note
+
+
+def test_the_live_estimator_is_the_batch_runs(batch_building, estimating):
+    """The estimator the service refitted is the one ``occupancy_estimate``'s run of the day
+    before trains: the same probabilities on that run's rows."""
+    live, _, _ = estimating
+    settings = building_copy(batch_building.settings)  # the stage writes its table there
+    result = estimate_days(settings, [PARITY_DAY - dt.timedelta(days=1)])
+    assert result.taught.estimator is not None
+    features = result.taught.features
+    assert len(features) > 200
+    refitted = live.service.configs[live.building].estimator
+    assert np.array_equal(
+        refitted.predict_proba(features), result.taught.estimator.predict_proba(features)
+    )
 
 
 def test_seated_people_are_not_switched_off(sitting_still):
