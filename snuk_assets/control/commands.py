@@ -46,6 +46,7 @@ __all__ = [
     "command_payload",
     "command_topic",
     "forecast_message",
+    "presence_message",
 ]
 
 
@@ -61,11 +62,14 @@ def command_payload(
     dry_run: bool,
     bin_start: str | None = None,
     valid_until: dt.datetime | None = None,
+    presence: dict | None = None,
 ) -> dict:
     """The command message: ``lights`` (bool), ``hvac_mode``, ``reason``, the ``forecast`` it
     used (``{"anchor_bin_start", "bin_minutes", "occupied_probability": [...]}`` or null), the
-    ``bin_start`` of the bin it is for (ISO, UTC; null when not given) and ``valid_until``
-    (ISO, UTC; default ``issued_at`` + ``COMMAND_VALIDITY``): a receiver ignores it after."""
+    ``bin_start`` of the bin it is for (ISO, UTC; null when not given), ``valid_until``
+    (ISO, UTC; default ``issued_at`` + ``COMMAND_VALIDITY``): a receiver ignores it after, and
+    the ``presence`` now it used (live control: ``{"source", "estimate", "motion_label"}``,
+    ``presence_message``; null when not given)."""
     if hvac_mode not in HVAC_MODES:
         raise ValueError(f"hvac_mode {hvac_mode!r} is not one of {HVAC_MODES}")
     if issued_at.tzinfo is None:
@@ -83,6 +87,7 @@ def command_payload(
         "reason": reason,
         "policy": policy,
         "forecast": forecast,
+        "presence": presence,
         "dry_run": bool(dry_run),
     }
 
@@ -127,6 +132,7 @@ class CommandIssuer:
         forecasts: dict[str, dict] | None = None,
         bin_start: str | None = None,
         valid_until: dt.datetime | None = None,
+        presences: dict[str, dict] | None = None,
     ) -> pa.Table:
         """Audit everything, then publish what may be published; returns the audit rows.
 
@@ -136,12 +142,11 @@ class CommandIssuer:
         row, ``action`` ``publish_failed``, with the error in ``not_sent_because``; it is in
         the returned table too. ``bin_start``: the bin the commands are for (ISO, UTC),
         carried in each payload; ``valid_until``: that bin's end (default: ``issued_at`` +
-        ``COMMAND_VALIDITY``), after which a receiver ignores the command."""
+        ``COMMAND_VALIDITY``), after which a receiver ignores the command; ``presences``: per
+        room, the presence now the decision used (``presence_message``)."""
         valid_until = valid_until or issued_at + COMMAND_VALIDITY
-        rows = [
-            self._row(commands, i, room_id, issued_at, policy, forecasts, bin_start, valid_until)
-            for i, room_id in enumerate(room_ids)
-        ]
+        context = (issued_at, policy, forecasts or {}, bin_start, valid_until, presences or {})
+        rows = [self._row(commands, i, room_id, *context) for i, room_id in enumerate(room_ids)]
         table = pa.Table.from_pylist(rows, schema=AUDIT_SCHEMA)
         append_audit(self.lakehouse, table)  # raises: nothing sent
         # what is left of the validity at issue (a sent command has some), in whole seconds
@@ -173,7 +178,7 @@ class CommandIssuer:
         return pa.concat_tables([table, failures])
 
     def _row(
-        self, commands, i, room_id, issued_at, policy, forecasts, bin_start, valid_until
+        self, commands, i, room_id, issued_at, policy, forecasts, bin_start, valid_until, presences
     ) -> dict:
         """The audit row of room ``i``'s command, with why it is not sent (None: it is)."""
         topic = command_topic(self.building_id, room_id)
@@ -184,10 +189,11 @@ class CommandIssuer:
             hvac_mode=str(commands.hvac_mode[i]),
             reason=str(commands.reason[i]),
             policy=policy,
-            forecast=(forecasts or {}).get(room_id),
+            forecast=forecasts.get(room_id),
             dry_run=self.dry_run,
             bin_start=bin_start,
             valid_until=valid_until,
+            presence=presences.get(room_id),
         )
         why_not = self._why_not(room_id, payload, issued_at, valid_until)
         return {
@@ -232,6 +238,18 @@ def forecast_message(anchor, bin_minutes: int, probabilities) -> dict | None:
         "bin_minutes": int(bin_minutes),
         "occupied_probability": [None if np.isnan(v) else round(float(v), 4) for v in values],
     }
+
+
+def presence_message(source: str, estimate: float, motion_label: float) -> dict:
+    """The ``presence`` field of a payload: which input said whether somebody is there now
+    (the estimate's ``source``: ``counter``, ``estimator``, ``motion label``; ``motion label``
+    too where the room has no estimate), the estimate (0..1) and the motion label (0 or 1),
+    None where unknown."""
+
+    def number(value: float):
+        return None if np.isnan(value) else round(float(value), 4)
+
+    return {"source": source, "estimate": number(estimate), "motion_label": number(motion_label)}
 
 
 def _json_default(value):

@@ -38,7 +38,10 @@ class Situation:
     ``temperature_c`` the room temperature now; ``forecast`` (rooms, horizons) the probability
     of occupancy of this bin and the next ones, made at the latest bin's end (NaN: none);
     ``minutes_to_arrival`` (oracle only) minutes from the bin's start until the room is next
-    occupied (less than ``bin_minutes``: occupied in this bin; inf: not within the span).
+    occupied (less than ``bin_minutes``: occupied in this bin; inf: not within the span);
+    ``presence`` (live control) the occupancy estimate of the latest complete bin, the
+    probability somebody is there (NaN: none for the room; None: none at all, as in the
+    evaluation).
     """
 
     bin_start: pd.Timestamp
@@ -48,6 +51,23 @@ class Situation:
     temperature_c: np.ndarray
     forecast: np.ndarray
     minutes_to_arrival: np.ndarray | None = None
+    presence: np.ndarray | None = None
+
+    def moving_now(self) -> np.ndarray:
+        """Per room, whether a motion sensor saw somebody in the latest bin."""
+        return np.nan_to_num(self.motion) > 0
+
+    def estimated_now(self) -> np.ndarray:
+        """Per room, whether the occupancy estimate of the latest bin is at least 0.5 (False
+        without one)."""
+        if self.presence is None:
+            return np.zeros(len(self.motion), dtype=bool)
+        return np.nan_to_num(np.asarray(self.presence, dtype=float)) >= 0.5
+
+    def present_now(self) -> np.ndarray:
+        """Per room, whether somebody is there now: motion in the latest bin (somebody was
+        there), or the estimate says so (people sitting still, whom motion misses)."""
+        return self.moving_now() | self.estimated_now()
 
 
 @dataclass(frozen=True)
@@ -168,7 +188,10 @@ class Prices:
 class ForecastPolicy:
     """Per room, lights and HVAC from the forecast and the live motion.
 
-    - Never off where the motion sensors report presence now (motion in the latest bin).
+    - Never off where somebody is there now (``Situation.present_now``): motion in the
+      latest bin or, where the situation has one (live control), the occupancy estimate of
+      that bin at least 0.5; the reason says which (``presence now``, motion; ``presence now
+      (occupancy estimate)``, the estimate alone).
     - Lights: on for the bin when presence now or the forecast for the bin is at least the
       room's price cut (``Prices.light_cut``).
     - HVAC: ``comfort`` while lit or the bin is forecast occupied (probability >=
@@ -193,14 +216,14 @@ class ForecastPolicy:
         known = ~np.isnan(p[:, 0])
         now = np.nan_to_num(p[:, 0])
         ahead = np.nan_to_num(np.nanmax(np.where(np.isnan(p), -1.0, p), axis=1), nan=0.0)
-        present = np.nan_to_num(situation.motion) > 0
+        present = situation.present_now()
         lights = present | (now >= self.prices.light_cut(plant, situation.bin_minutes))
         # A room lit for someone expected is kept at comfort too.
         comfort = lights | (now >= self.threshold)
         precondition = ~comfort & (ahead >= self.threshold)
         reason = np.where(
             present,
-            "presence now",
+            np.where(situation.moving_now(), "presence now", "presence now (occupancy estimate)"),
             np.where(
                 comfort,
                 np.where(now >= self.threshold, "forecast occupied", "forecast may be occupied"),

@@ -2,8 +2,17 @@
 
 The decision is the closed-loop evaluation's own (``control.evaluation.forecast_policy`` on the
 plant of ``RoomPlant.from_rooms``) on the same kind of inputs: the latest closed bin's
-``room_series`` row per room (its occupancy is the motion "now", and its idle minutes) and the
-forecast made at that bin's end (horizon 1 is the bin decided). The commands go through
+``room_series`` row per room (its occupancy is the motion "now", and its idle minutes), the
+occupancy estimate of that bin (the live step's: the probability somebody is there, which sees
+the people motion misses while they sit still) and the forecast made at that bin's end
+(horizon 1 is the bin decided). Somebody is there now where motion was seen in the bin or the
+estimate is at least 0.5 (``Situation.present_now``), and such a room is never switched off;
+a room without an estimate (no input in the bin) has motion alone. Each command's payload and
+audit row say which decided: ``presence`` (``presence_message``: the estimate's source, the
+estimate and the motion label) and the reason (``presence now`` for motion, ``presence now
+(occupancy estimate)`` for the estimate alone). Where nothing was trained (no counter room,
+too few counted bins) the estimate is the motion label, its source says so, and the decisions
+are the motion's as before. The commands go through
 ``control.commands.CommandIssuer``: every one audited in ``control_commands``; published on
 ``snuk/<building_id>/rooms/<room_id>/command`` only when the service actuates (``actuate``;
 ``dry-run`` is the default), only for rooms an admin enabled (``safety.Actuation``) and within
@@ -39,12 +48,14 @@ from snuk_assets.control.commands import (
     CommandIssuer,
     Publisher,
     forecast_message,
+    presence_message,
 )
 from snuk_assets.control.evaluation import FORECAST_HORIZONS, ControlParams, forecast_policy
 from snuk_assets.control.plant import RoomPlant
 from snuk_assets.control.policies import ForecastPolicy, Situation
 from snuk_assets.control.safety import Actuation, SwitchLimiter
 from snuk_assets.live.step import StepResult
+from snuk_assets.transforms.counter_taught import FROM_MOTION_LABEL as MOTION_LABEL
 
 POLICY = "forecast"
 log = logging.getLogger("snuk.live.control")
@@ -92,6 +103,7 @@ def live_situation(
     room_ids: list[str],
     freq: str,
     horizons: int = FORECAST_HORIZONS,
+    estimates: pd.DataFrame | None = None,
 ) -> Situation:
     """The policy's view at the start of the bin after the newest closed one.
 
@@ -105,13 +117,17 @@ def live_situation(
         ``occupied_probability``); only those anchored at the newest bin are used.
     room_ids : list of str
         The arrays' order (the plant's).
+    estimates : pandas.DataFrame, optional
+        ``live_step`` estimate rows (``room_id``, ``bin_start``, ``estimate``); only the newest
+        bin's are used. None: no ``presence``, motion alone decides.
 
     Returns
     -------
     Situation
         ``motion`` (occupied share of the newest bin), ``idle_minutes``, ``temperature_c``
-        (degC) and ``forecast`` (rooms, ``horizons``: horizon 1 is the decided bin), NaN
-        where a room has no row or no forecast.
+        (degC), ``forecast`` (rooms, ``horizons``: horizon 1 is the decided bin) and
+        ``presence`` (the newest bin's estimate), NaN where a room has no row, no forecast or
+        no estimate.
     """
     newest = room_states["bin_start"].max()
     latest = room_states[room_states["bin_start"] == newest].set_index("room_id")
@@ -131,6 +147,9 @@ def live_situation(
         probability = grid.reindex(index=room_ids, columns=range(1, horizons + 1)).to_numpy(
             dtype=float
         )
+    presence = None
+    if estimates is not None:
+        presence = newest_estimates(estimates, newest, room_ids)["estimate"].to_numpy(dtype=float)
     step = pd.Timedelta(freq)
     return Situation(
         bin_start=pd.Timestamp(newest) + step,
@@ -139,7 +158,35 @@ def live_situation(
         idle_minutes=column("idle_minutes"),
         temperature_c=column("temperature"),
         forecast=probability,
+        presence=presence,
     )
+
+
+def newest_estimates(estimates: pd.DataFrame, newest, room_ids: list[str]) -> pd.DataFrame:
+    """The estimate rows of bin ``newest``, one per room of ``room_ids`` (NaN without one)."""
+    columns = ["estimate", "motion_label", "source"]
+    if not len(estimates):
+        return pd.DataFrame(np.nan, index=pd.Index(room_ids, name="room_id"), columns=columns)
+    at = estimates[estimates["bin_start"] == newest].set_index("room_id")
+    return at.reindex(index=room_ids, columns=columns)
+
+
+def presences(situation: Situation, estimates: pd.DataFrame, room_ids: list[str]) -> dict:
+    """Per room, the payload's ``presence`` (``presence_message``): the estimate's source, or
+    ``motion label`` where the room has no estimate in the bin, and the bin's motion label
+    (the motion sensors alone, also in a counter room, whose ``room_series`` occupancy is the
+    counter's)."""
+    anchor = situation.bin_start - pd.Timedelta(minutes=situation.bin_minutes)
+    rows = newest_estimates(estimates, anchor, room_ids)
+    motion = situation.motion
+    labels = rows["motion_label"].to_numpy(dtype=float)
+    labels = np.where(np.isnan(labels) & ~np.isnan(motion), motion > 0, labels)
+    out = {}
+    for i, room_id in enumerate(room_ids):
+        estimate = float(rows["estimate"].iloc[i])
+        source = rows["source"].iloc[i] if not np.isnan(estimate) else MOTION_LABEL
+        out[room_id] = presence_message(str(source), estimate, float(labels[i]))
+    return out
 
 
 @dataclass
@@ -226,8 +273,13 @@ class LiveControl:
         return audit
 
     def _issue(self, result: StepResult, now: pd.Timestamp, publish: Publisher) -> pa.Table:
+        room_ids = self.plant.room_ids
         situation = live_situation(
-            result.room_states, result.forecasts, room_ids=self.plant.room_ids, freq=self.freq
+            result.room_states,
+            result.forecasts,
+            room_ids=room_ids,
+            freq=self.freq,
+            estimates=result.estimates,
         )
         commands = self.policy(situation, self.plant)
         anchor = situation.bin_start - pd.Timedelta(self.freq)
@@ -253,6 +305,7 @@ class LiveControl:
             bin_start=situation.bin_start.isoformat(),
             # superseded at the bin's end: a receiver ignores it after (a late delivery)
             valid_until=(situation.bin_start + pd.Timedelta(self.freq)).to_pydatetime(),
+            presences=presences(situation, result.estimates, room_ids),
         )
 
 

@@ -1,7 +1,10 @@
 """Where every closed bin goes: the live Delta table, retained MQTT topics, the API's view.
 
 ``live_room_forecasts`` gets each step's forecast rows appended (partitioned by ``building_id``
-and the anchor's UTC ``date``; small files compacted every ``COMPACT_EVERY`` appends).
+and the anchor's UTC ``date``; small files compacted every ``COMPACT_EVERY`` appends), each with
+the occupancy estimate of its anchor bin beside that bin's motion label. A table written before
+those columns existed takes them on the first append (Delta schema evolution: its older rows
+read null there).
 ``snuk/<building_id>/rooms/<room_id>/state`` and ``.../forecast`` are published retained at QoS
 1, so a subscriber that connects later gets each room's latest at once. ``LiveView`` holds the
 same per room for HTTP.
@@ -22,13 +25,17 @@ from snuk_assets.stages.forecasts import SCHEMA as FORECAST_SCHEMA
 
 TABLE = "live_room_forecasts"
 COMPACT_EVERY = 288  # appends: a day of 5-minute bins
-# occupancy_forecasts' columns, with the building and when the row was published; the live
-# step serves each room's own model only (no cold start yet), so not whose model it was.
+# occupancy_forecasts' columns, with the building, the occupancy estimate of the anchor bin
+# beside its motion label (``live.step.FORECAST_COLUMNS``) and when the row was published. The
+# live step serves each room's own model only (no cold start yet), so not whose model it was.
 _BATCH_ONLY = ("date", "model_building_id", "model_room_id")
 SCHEMA = pa.schema(
     [
         ("building_id", pa.string()),
         *(f for f in FORECAST_SCHEMA if f.name not in _BATCH_ONLY),
+        ("estimate_now", pa.float64()),
+        ("estimate_source", pa.string()),
+        ("motion_label_now", pa.float64()),
         ("published_at", pa.timestamp("us", tz="UTC")),
         ("date", pa.date32()),
     ]
@@ -171,6 +178,7 @@ class ForecastTable:
             partition_by=self._partition_by,
             storage_options=options,
             commit_properties=commit_properties,
+            schema_mode="merge",  # a table from before the estimate's columns takes them
         )
         self.appends += 1
         delta = DeltaTable(self.uri, storage_options=options)

@@ -12,7 +12,16 @@ replayed through it with every observation on time gives the batch tables' rows 
 - rooms: ``transforms.rooms.combine_sensors`` with the registry's types, as ``room_series``
   combines them (a column for every further type: ``co2``, ``people_count``, ...);
 - windows and forecasts: ``room_windows`` and each room's stored forest, as
-  ``occupancy_forecasts`` does, at every closed bin instead of once a day.
+  ``occupancy_forecasts`` does, at every closed bin instead of once a day;
+- the occupancy estimate of now: ``transforms.counter_taught.estimate_by_counters``, as
+  ``occupancy_estimate`` estimates, with the estimator the batch stage's run of the day before
+  trains (``stages.estimate.fitted_for_day``, refitted from the tables when the day's config
+  is loaded: the stage persists no estimator, and its fit is deterministic, so the refit is
+  that run's estimator without a model table to keep in step). A counter room's estimate is
+  its counter's; without a counter room or enough counted bins nothing is trained and the
+  estimate is the motion label, as in the batch. Each forecast row carries the estimate of its
+  anchor bin (``estimate_now``, its ``estimate_source``) beside the motion label
+  (``motion_label_now``), and live control decides on the estimate (``live/control.py``).
 
 A bin ``[t, t + freq)`` closes at the first step whose ``now`` is at least ``t + freq + delay``
 (``delay`` defaults to 30 s). Observations that arrive later still go to the landing zone (the
@@ -26,7 +35,11 @@ and otherwise its last seconds are uncovered (``coverage`` below 1) until the ba
 The state keeps, per sensor, only the observations later bins can depend on: from the last one
 before the next open bin (from the start of its run of zeros, for a motion sensor at 0, since
 ``idle_minutes`` counts from there), and none from arrival days the batch would not read.
-Trimming so leaves every later bin exactly as with the whole history (tested).
+Trimming so leaves every later bin exactly as with the whole history (tested). The room bins
+kept reach as far back as the forecasts' windows and, with an estimator that uses it, the
+estimate's CO2 baseline (its trailing 24 hours): after a start that baseline is the lowest
+reading since, so the first day's estimates can differ from the batch's where a room's CO2 was
+lower before.
 """
 
 from __future__ import annotations
@@ -41,14 +54,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from snuk_assets.partitions import LOOKBACK_DAYS
 from snuk_assets.registry import BuildingRegistry
 from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.stages.forecasts import held_out_record
+from snuk_assets.transforms.counter_taught import estimate_by_counters
 from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
+from snuk_assets.transforms.occupancy_estimate import BASELINE_WINDOW, OccupancyEstimator
 from snuk_assets.transforms.resample.arrivals import latest_arrival_wins, with_sensor_type
 from snuk_assets.transforms.resample.bins import (
     DEFAULT_FREQ,
@@ -117,10 +133,17 @@ class BuildingConfig:
     catalog: SensorCatalog = field(default_factory=SensorCatalog)
     # Its public holidays, for the windows' working_day.
     holidays: HolidayCalendar = BERLIN
+    # The rooms with a people counter, and the occupancy estimator taught by them (None:
+    # nothing trained, the estimate is the motion label; ``estimator_note`` says why or on
+    # what it was trained).
+    counter_rooms: frozenset[str] = frozenset()
+    estimator: OccupancyEstimator | None = None
+    estimator_note: str = ""
 
     @classmethod
     def from_registry(cls, registry: BuildingRegistry, **kwargs) -> BuildingConfig:
         sensors = registry.sensors
+        counters = sensors.loc[sensors["sensor_type"] == "people_count", "room_id"]
         return cls(
             building_id=registry.building_id,
             timezone=registry.timezone,
@@ -131,6 +154,7 @@ class BuildingConfig:
             },
             catalog=registry.catalog(),
             holidays=registry.holiday_calendar(),
+            counter_rooms=frozenset(str(r) for r in counters),
             **kwargs,
         )
 
@@ -146,6 +170,14 @@ class BuildingConfig:
         reach = [max(lagged_signals(m.feature_names).values()) for m in self.models.values()]
         return max([12, *reach])
 
+    @property
+    def kept_bins(self) -> int:
+        """Room bins kept between steps: the forecasts' and, with an estimator that uses the
+        CO2 baseline, the trailing 24 hours it looks at."""
+        if self.estimator is None or "co2_above_min" not in self.estimator.features_:
+            return self.history_bins  # the other features look back 3 bins at most
+        return max(self.history_bins, int(BASELINE_WINDOW / pd.Timedelta(self.freq)))
+
 
 @dataclass(frozen=True)
 class BuildingState:
@@ -153,7 +185,7 @@ class BuildingState:
 
     observations: pa.Table = field(default_factory=OBSERVATION_SCHEMA.empty_table)
     next_bin: pd.Timestamp | None = None
-    rooms: pd.DataFrame | None = None  # room_series rows of the latest history_bins bins
+    rooms: pd.DataFrame | None = None  # room_series rows of the latest kept_bins bins
 
     def to_json(self) -> str:
         """A compact description (for /health and logs), not a serialization."""
@@ -171,6 +203,9 @@ class StepResult:
     closed_bins: pd.DataFrame  # resampled_series rows of the bins closed by this step
     room_states: pd.DataFrame  # room_series rows of those bins
     forecasts: pd.DataFrame  # per room and closed bin: FORECAST_COLUMNS
+    # per room and closed bin: room_id, bin_start, estimate, motion_label, source, inputs
+    # (``transforms.counter_taught.Taught.estimates``)
+    estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 FORECAST_COLUMNS = [
@@ -184,6 +219,12 @@ FORECAST_COLUMNS = [
     "occupied",
     "beats_baselines",
     "model_date",
+    # the anchor bin's occupancy estimate (0..1), where it came from (``counter``,
+    # ``estimator``, ``motion label``, ``no input``) and its motion label (0 or 1), for
+    # comparison; NaN where the bin has none
+    "estimate_now",
+    "estimate_source",
+    "motion_label_now",
     "date",
 ]
 
@@ -212,8 +253,9 @@ def live_step(
     -------
     StepResult
         The new state and the rows of the closed bins: ``closed_bins`` as ``resampled_series``,
-        ``room_states`` as ``room_series`` (both with ``date``, the bin's UTC day) and
-        ``forecasts`` (``FORECAST_COLUMNS``) for each closed bin that has a complete window.
+        ``room_states`` as ``room_series`` (both with ``date``, the bin's UTC day),
+        ``estimates`` (the occupancy estimate per room and closed bin) and ``forecasts``
+        (``FORECAST_COLUMNS``) for each closed bin that has a complete window.
     """
     buffer = state.observations
     if observations is not None and observations.num_rows:
@@ -238,15 +280,21 @@ def live_step(
     rooms_now = combine_rooms(closed, sensor_types=config.room_types)
     rooms_now["date"] = rooms_now["bin_start"].dt.date
     history = rooms_now if state.rooms is None else pd.concat([state.rooms, rooms_now])
-    forecasts = _forecasts(history, rooms_now["bin_start"].unique(), config)
-    keep_from = close_until - (config.history_bins + 1) * freq
+    estimates = _estimates(history, closed, next_bin, config)
+    # the forecasts see the bins they saw before the estimate kept more
+    windows_from = next_bin - (config.history_bins + 1) * freq
+    forecasts = _forecasts(
+        history[history["bin_start"] >= windows_from], rooms_now["bin_start"].unique(), config
+    )
+    keep_from = close_until - (config.kept_bins + 1) * freq
     history = history[history["bin_start"] >= keep_from].reset_index(drop=True)
     trimmed = _trim(buffer, close_until, config)
     return StepResult(
         state=BuildingState(observations=trimmed, next_bin=close_until, rooms=history),
         closed_bins=closed,
         room_states=rooms_now,
-        forecasts=forecasts,
+        forecasts=_with_estimates(forecasts, estimates),
+        estimates=estimates,
     )
 
 
@@ -338,6 +386,54 @@ def _trim(buffer: pa.Table, next_bin: pd.Timestamp, config: BuildingConfig) -> p
     return table.filter(pa.array(keep)).drop_columns("sensor_type").cast(OBSERVATION_SCHEMA)
 
 
+def _estimates(
+    history: pd.DataFrame, closed: pd.DataFrame, first_bin: pd.Timestamp, config: BuildingConfig
+) -> pd.DataFrame:
+    """The occupancy estimate of each room's bins from ``first_bin``, as ``occupancy_estimate``
+    makes it (a counter room's motion sensors read from the closed bins, as the stage reads
+    them from ``resampled_series``)."""
+    motion = closed[
+        (closed["sensor_type"] == "motion")
+        & closed["room_id"].isin(config.counter_rooms)
+        & (closed["bin_start"] >= first_bin)
+    ]
+    columns = ["room_id", "bin_start", "occupancy", "idle_minutes"]
+    counter_motion = (
+        combine_rooms(motion)[columns] if len(motion) else pd.DataFrame(columns=columns)
+    )
+    # The boosted trees predict a handful of rows: OpenMP's threads cost 40 times the work on
+    # a busy machine (0.9 s against 0.02 s a step for three rooms, measured), so one thread.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return estimate_by_counters(
+            history.drop(columns=["date"], errors="ignore"),
+            counter_motion=counter_motion,
+            counter_rooms=config.counter_rooms,
+            estimator=config.estimator,
+            estimate_from=first_bin,
+            freq=config.freq,
+        )
+
+
+def _with_estimates(forecasts: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
+    """``forecasts`` with the estimate of each row's anchor bin (``FORECAST_COLUMNS``)."""
+    if not len(forecasts):
+        return pd.DataFrame(columns=FORECAST_COLUMNS)
+    now = estimates.rename(
+        columns={
+            "bin_start": "anchor_bin_start",
+            "estimate": "estimate_now",
+            "source": "estimate_source",
+            "motion_label": "motion_label_now",
+        }
+    )
+    keys = ["room_id", "anchor_bin_start"]
+    out = forecasts.drop(columns=["estimate_now", "estimate_source", "motion_label_now"])
+    out = out.merge(
+        now[[*keys, "estimate_now", "estimate_source", "motion_label_now"]], on=keys, how="left"
+    )
+    return out[FORECAST_COLUMNS]
+
+
 def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfig) -> pd.DataFrame:
     """Per room with a model, its forecast at each of ``anchors`` that has a complete window."""
     frames = []
@@ -386,7 +482,7 @@ def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfi
         return pd.DataFrame(columns=FORECAST_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
     out["date"] = out["anchor_bin_start"].dt.date
-    return out[FORECAST_COLUMNS]
+    return out.reindex(columns=FORECAST_COLUMNS)  # the estimate's columns: _with_estimates
 
 
 def load_models(lakehouse, day: dt.date) -> dict[str, RoomModel]:
@@ -400,12 +496,32 @@ def load_models(lakehouse, day: dt.date) -> dict[str, RoomModel]:
 
 
 def building_config(settings, day: dt.date, **kwargs) -> BuildingConfig:
-    """The registry's building with the settings' bins and the models in force on ``day``."""
+    """The registry's building with the settings' bins, the models in force on ``day`` and
+    the occupancy estimator of the batch run of the day before (``load_estimator``)."""
+    estimator, note = load_estimator(settings, day)
     return BuildingConfig.from_registry(
         settings.registry(),
         freq=settings.bin_freq,
         max_gap=settings.max_gap_by_type,
         max_on=pd.Timedelta(settings.max_on),
         models=load_models(settings.lakehouse(), day),
+        estimator=estimator,
+        estimator_note=note,
         **kwargs,
+    )
+
+
+def load_estimator(settings, day: dt.date) -> tuple[OccupancyEstimator | None, str]:
+    """The estimator ``occupancy_estimate``'s run of ``day - 1`` trains, and a note: the
+    counter rooms and bins it was trained on, or why nothing was (the estimate is then the
+    motion label). Day ``day`` itself is not trained on: its bins are still coming."""
+    from snuk_assets.stages.estimate import fitted_for_day
+
+    before = day - dt.timedelta(days=1)
+    taught = fitted_for_day(settings, before)
+    if taught.estimator is None:
+        return None, f"none (motion label): {taught.reason} (the run of {before})"
+    return taught.estimator, (
+        f"trained on {taught.training_bins} bins of counter rooms {', '.join(taught.trained_on)} "
+        f"(the run of {before})"
     )

@@ -18,6 +18,13 @@ computed it (a range trains on all its days), unlike the per-room stages.
 
 A counter room's ``room_series`` occupancy is its counter's, so its motion sensors are read
 from ``resampled_series`` (its rows only) and combined as ``room_series`` combines them.
+
+No fitted estimator is written: the live step estimates with the estimator of the run of the
+day before, refitted from the same tables (``fitted_for_day``). The fit is deterministic
+(fixed ``random_state``, the rows sorted), so on the same tables the refit is that run's
+estimator (tested: ``tests/live/test_live_estimate.py``), and there is no model table to keep
+in step with the estimate's partitions or to migrate; a table the batch corrected since (late
+data) gives the estimator of a run on it now.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.stages.rooms import SERIES_COLUMNS
-from snuk_assets.transforms.counter_taught import FROM_ESTIMATOR, Taught, taught_by_counters
+from snuk_assets.transforms.counter_taught import (
+    FROM_ESTIMATOR,
+    Taught,
+    fit_by_counters,
+    taught_by_counters,
+)
 from snuk_assets.transforms.rooms import combine_sensors
 
 if TYPE_CHECKING:
@@ -80,6 +92,29 @@ def estimate_days(settings: SnukSettings, days: list[dt.date]) -> EstimateResult
     taught.estimates = rows
     dates = rooms["bin_start"].dt.date
     return EstimateResult(write, taught, tuple(sorted(set(dates[dates >= first_trained]))))
+
+
+def fitted_for_day(settings: SnukSettings, day: dt.date) -> Taught:
+    """The estimator the run of ``day`` alone trains (``estimate_days([day])``), without
+    estimating: the same rows read, the same fit. The live step of ``day + 1`` estimates
+    with it (``live.step.building_config``): the stage keeps no fitted estimator, and this
+    fit is deterministic, so refitting on the tables is the batch's own estimator."""
+    lakehouse = settings.lakehouse()
+    first_trained = day - dt.timedelta(days=settings.estimate_history_days)
+    read = _span(first_trained - dt.timedelta(days=FEATURE_PAST_DAYS), day)
+    counters = counter_rooms(settings.registry())
+    if not counters:  # nothing to learn from: the tables are not read
+        return Taught(SCHEMA.empty_table().to_pandas(), reason="no counter room with counted bins")
+    rooms = _read(lakehouse, "room_series", read)
+    if rooms.empty:
+        return Taught(SCHEMA.empty_table().to_pandas(), reason="no room_series rows")
+    return fit_by_counters(
+        rooms,
+        counter_motion=counter_room_motion(lakehouse, counters, read),
+        counter_rooms=counters,
+        train_from=pd.Timestamp(first_trained, tz="UTC"),
+        freq=settings.bin_freq,
+    )
 
 
 def counter_rooms(registry: BuildingRegistry) -> list[str]:

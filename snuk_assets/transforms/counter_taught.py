@@ -95,14 +95,68 @@ def taught_by_counters(
     -------
     Taught
     """
+    frame, features = _inputs(rooms, counter_motion, counter_rooms, freq)
+    taught = _taught(frame, features, train_from, freq)
+    estimated = (frame["bin_start"] >= estimate_from).to_numpy()
+    taught.estimates, taught.features = _estimated(
+        frame[estimated], features[estimated], taught.estimator
+    )
+    return taught
+
+
+def fit_by_counters(
+    rooms: pd.DataFrame,
+    *,
+    counter_motion: pd.DataFrame,
+    counter_rooms: Collection[str],
+    train_from: pd.Timestamp,
+    freq: str = DEFAULT_FREQ,
+) -> Taught:
+    """What ``taught_by_counters`` learns from the same arguments, without estimating
+    (``estimates`` empty): the estimator for ``estimate_by_counters`` elsewhere (the live step)."""
+    frame, features = _inputs(rooms, counter_motion, counter_rooms, freq)
+    return _taught(frame, features, train_from, freq)
+
+
+def estimate_by_counters(
+    rooms: pd.DataFrame,
+    *,
+    counter_motion: pd.DataFrame,
+    counter_rooms: Collection[str],
+    estimator: OccupancyEstimator | None,
+    estimate_from: pd.Timestamp,
+    freq: str = DEFAULT_FREQ,
+) -> pd.DataFrame:
+    """The rows ``taught_by_counters`` estimates from ``estimate_from``, with ``estimator``
+    (``fit_by_counters``'s; None: nothing trained, the estimate is the motion label): the
+    columns of ``Taught.estimates``. The arguments are ``taught_by_counters``'."""
+    frame, features = _inputs(rooms, counter_motion, counter_rooms, freq)
+    estimated = (frame["bin_start"] >= estimate_from).to_numpy()
+    rows, _ = _estimated(frame[estimated], features[estimated], estimator)
+    return rows
+
+
+def _inputs(
+    rooms: pd.DataFrame, counter_motion: pd.DataFrame, counter_rooms: Collection[str], freq: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The estimator's rooms (``_estimator_rooms``) and their features, row for row."""
     frame = _estimator_rooms(rooms, counter_motion, set(counter_rooms))
-    features = estimate_features(frame, freq=freq)
+    return frame, estimate_features(frame, freq=freq)
+
+
+def _taught(frame: pd.DataFrame, features: pd.DataFrame, train_from, freq: str) -> Taught:
+    """The estimator fitted on the counter rooms' counted bins from ``train_from``."""
     counter = frame["counter_occupied"].to_numpy(dtype=float)
     in_training = (frame["bin_start"] >= train_from).to_numpy() & ~np.isnan(counter)
-    taught = _trained(features[in_training], counter[in_training], freq)
+    return _trained(features[in_training], counter[in_training], freq)
 
-    estimated = (frame["bin_start"] >= estimate_from).to_numpy()
-    rows, features, counter = frame[estimated], features[estimated], counter[estimated]
+
+def _estimated(
+    rows: pd.DataFrame, features: pd.DataFrame, estimator: OccupancyEstimator | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``Taught.estimates`` of ``rows`` (``_estimator_rooms`` rows) and the features of those
+    the estimator estimated (for ``decided_shares``)."""
+    counter = rows["counter_occupied"].to_numpy(dtype=float)
     motion = rows["motion_occupancy"].to_numpy(dtype=float)
     motion_label = np.where(np.isnan(motion), np.nan, (motion > 0).astype(float))
     present = features[FEATURES].notna()
@@ -111,16 +165,16 @@ def taught_by_counters(
     )
     inputs["counter"] = ~np.isnan(counter)
     has_input = inputs[list(TAUGHT_INPUTS)].any(axis=1).to_numpy()
-    if taught.estimator is not None:
+    if estimator is not None:
         guessed = np.full(len(rows), np.nan)
         if has_input.any():
-            guessed[has_input] = taught.estimator.predict_proba(features[has_input])[:, 1]
+            guessed[has_input] = estimator.predict_proba(features[has_input])[:, 1]
         guessed_source = np.where(has_input, FROM_ESTIMATOR, NO_INPUT)
     else:
         guessed = motion_label
         guessed_source = np.where(np.isnan(motion_label), NO_INPUT, FROM_MOTION_LABEL)
     from_counter = ~np.isnan(counter)
-    taught.estimates = (
+    estimates = (
         rows[["room_id", "bin_start"]]
         .reset_index(drop=True)
         .assign(
@@ -130,8 +184,7 @@ def taught_by_counters(
             inputs=_joined(inputs),
         )
     )
-    taught.features = features[has_input & ~from_counter].reset_index(drop=True)
-    return taught
+    return estimates, features[has_input & ~from_counter].reset_index(drop=True)
 
 
 def _estimator_rooms(

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.landing import LandingZone, day_folder
+from snuk_assets.live.step import OBSERVATION_SCHEMA
 from snuk_assets.simulate.observations import simulate_observations
 
 # Two offices and an open space with eight motion sensors (a room of several sensors).
@@ -53,3 +54,18 @@ def write_on_time(landing: LandingZone, observations: pd.DataFrame) -> None:
             for s, t, v in zip(rows["sensor_id"], rows["ts"], rows["value"], strict=True)
         ]
         landing.write_bytes(f"{day_folder(day)}/on-time.jsonl", ("\n".join(lines) + "\n").encode())
+
+
+def arrivals(observations: pd.DataFrame, source_file: str = "mqtt") -> pa.Table:
+    """Observations as the live step takes them, on time: the arrival day is the measurement
+    day."""
+    return pa.table(
+        {
+            "sensor_id": observations["sensor_id"].to_numpy(),
+            "ts": pa.array(observations["ts"], pa.timestamp("ms", tz="UTC")),
+            "value": observations["value"].to_numpy(),
+            "date": pa.array(observations["ts"].dt.date, pa.date32()),
+            "source_file": pa.array([source_file] * len(observations), pa.string()),
+        },
+        schema=OBSERVATION_SCHEMA,
+    )

@@ -109,7 +109,8 @@ def test_only_the_enabled_room_gets_commands_on_the_broker(commanding):
 
 def test_presence_now_is_never_switched_off(commanding):
     """The policy's rule on the live inputs: motion in the newest closed bin keeps a room lit
-    and at comfort; the injected motion in the enabled room shows it on a bin of its own."""
+    and at comfort (the estimate can add rooms, never take these away: test_live_estimate);
+    the injected motion in the enabled room shows it on a bin of its own."""
     live, _, audit, _ = commanding
     rooms = live.service.states[live.building].rooms  # the live room_series rows kept
     seen = rooms.set_index(["room_id", "bin_start"])["occupancy"]
@@ -130,7 +131,8 @@ def test_presence_now_is_never_switched_off(commanding):
 
 def test_live_decisions_are_the_evaluations_on_the_batch_inputs(commanding):
     """The evaluation's inputs for the same bins (the batch ``room_series``, the rolling
-    forecasts of the same models) through the same policy give the same commands."""
+    forecasts of the same models) and the occupancy estimate the live step had (the
+    command's ``presence``) through the same policy give the same commands."""
     live, _, audit, _ = commanding
     control = live.service.controls[live.building]
     plant, lakehouse = control.plant, live.settings.lakehouse()
@@ -153,6 +155,9 @@ def test_live_decisions_are_the_evaluations_on_the_batch_inputs(commanding):
         assert not np.isnan(forecast[:, 0, 0]).all()  # forecasts decided, not the fallback
         at_anchor = room_series[room_series["bin_start"] == anchor].set_index("room_id")
         at_anchor = at_anchor.reindex(plant.room_ids)
+        live_rows = audit[audit["bin_start"] == decided.isoformat()].set_index("room_id")
+        live_rows = live_rows.reindex(plant.room_ids)
+        presence = [json.loads(p)["presence"]["estimate"] for p in live_rows["payload"]]
         situation = Situation(
             bin_start=decided,
             bin_minutes=5,
@@ -160,10 +165,9 @@ def test_live_decisions_are_the_evaluations_on_the_batch_inputs(commanding):
             idle_minutes=at_anchor["idle_minutes"].to_numpy(dtype=float),
             temperature_c=at_anchor["temperature"].to_numpy(dtype=float),
             forecast=forecast[:, 0, :],
+            presence=np.array(presence, dtype=float),  # None: NaN
         )
         expected = control.policy(situation, plant)
-        live_rows = audit[audit["bin_start"] == decided.isoformat()].set_index("room_id")
-        live_rows = live_rows.reindex(plant.room_ids)
         assert live_rows["lights"].tolist() == expected.lights.tolist()
         assert live_rows["hvac_mode"].tolist() == expected.hvac_mode.tolist()
         assert live_rows["reason"].tolist() == expected.reason.tolist()

@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
-from live_building import PARITY_DAY
+from live_building import PARITY_DAY, arrivals
 
 from snuk_assets.live.step import (
-    OBSERVATION_SCHEMA,
     BuildingState,
     building_config,
     live_step,
 )
+from snuk_assets.stages.estimate import counter_room_motion
 from snuk_assets.stages.forecasts import latest_models
+from snuk_assets.transforms.counter_taught import estimate_by_counters
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
 
 TOL = 1e-9
 CLIMATE = ["temperature", "humidity", "luminosity"]
-
-
-def arrivals(observations: pd.DataFrame) -> pa.Table:
-    """Observations as they arrive on time: the arrival day is the measurement day."""
-    return pa.table(
-        {
-            "sensor_id": observations["sensor_id"].to_numpy(),
-            "ts": pa.array(observations["ts"], pa.timestamp("ms", tz="UTC")),
-            "value": observations["value"].to_numpy(),
-            "date": pa.array(observations["ts"].dt.date, pa.date32()),
-            "source_file": pa.array(["mqtt"] * len(observations), pa.string()),
-        },
-        schema=OBSERVATION_SCHEMA,
-    )
 
 
 def replay_day(observations: pd.DataFrame, config, day: dt.date, hours=(0, 24)):
@@ -47,7 +34,7 @@ def replay_day(observations: pd.DataFrame, config, day: dt.date, hours=(0, 24)):
     ts = observations["ts"]
     state = BuildingState()
     fed = ts < day_start - pd.Timedelta(days=3)
-    closed, rooms, forecasts = [], [], []
+    closed, rooms, forecasts, estimates = [], [], [], []
     bin_end = day_start + pd.Timedelta(hours=hours[0])
     while bin_end <= day_start + pd.Timedelta(hours=hours[1]) + freq:
         now = bin_end + config.delay
@@ -58,6 +45,7 @@ def replay_day(observations: pd.DataFrame, config, day: dt.date, hours=(0, 24)):
         closed.append(result.closed_bins)
         rooms.append(result.room_states)
         forecasts.append(result.forecasts)
+        estimates.append(result.estimates)
         bin_end += freq
 
     first, end = (day_start + pd.Timedelta(hours=h) for h in hours)
@@ -66,7 +54,27 @@ def replay_day(observations: pd.DataFrame, config, day: dt.date, hours=(0, 24)):
         frame = pd.concat(frames, ignore_index=True)
         return frame[(frame[column] >= first) & (frame[column] < end)].reset_index(drop=True)
 
-    return of_day(closed), of_day(rooms), of_day(forecasts, "anchor_bin_start"), state
+    return Replayed(
+        of_day(closed),
+        of_day(rooms),
+        of_day(forecasts, "anchor_bin_start"),
+        state,
+        of_day(estimates),
+    )
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """``replay_day``'s rows of the day (``hours``), and the state after."""
+
+    bins: pd.DataFrame
+    rooms: pd.DataFrame
+    forecasts: pd.DataFrame
+    state: BuildingState
+    estimates: pd.DataFrame
+
+    def __iter__(self):  # bins, rooms, forecasts, state = replay_day(...)
+        return iter((self.bins, self.rooms, self.forecasts, self.state))
 
 
 def assert_same(live: pd.DataFrame, batch: pd.DataFrame, keys: list[str], columns: list[str]):
@@ -140,11 +148,18 @@ def forecast_parity(live_forecasts, batch_day, lakehouse, *, last_of_day=True):
     assert (merged["occupied"] == merged["occupied_live"]).all()
 
 
-def test_a_day_replayed_on_time_gives_the_batch_tables(batch_building, batch_day):
+@pytest.fixture(scope="module")
+def day_on_time(batch_building):
+    """The parity day replayed with the allowed delay covering the climate sensors' 60 s
+    reports; its config and what it gave."""
+    config = building_config(batch_building.settings, PARITY_DAY, delay=pd.Timedelta(seconds=90))
+    return config, replay_day(batch_building.observations, config, PARITY_DAY)
+
+
+def test_a_day_replayed_on_time_gives_the_batch_tables(batch_building, batch_day, day_on_time):
     """With the allowed delay covering the climate sensors' 60 s reports: every column."""
     settings = batch_building.settings
-    config = building_config(settings, PARITY_DAY, delay=pd.Timedelta(seconds=90))
-    bins, rooms, forecasts, state = replay_day(batch_building.observations, config, PARITY_DAY)
+    _, (bins, rooms, forecasts, state) = day_on_time
     assert_same(bins, batch_day["bins"], ["sensor_id", "bin_start"], BIN_COLUMNS)
     assert (
         bins.sort_values(["sensor_id", "bin_start"])["status"].to_numpy()
@@ -185,3 +200,39 @@ def test_default_delay_motion_and_forecasts_exact(batch_building, batch_day):
     expected = batch[batch["sensor_type"] != "motion"].sort_values(["sensor_id", "bin_start"])
     shortfall = expected["coverage"].to_numpy() - climate["coverage"].to_numpy()
     assert shortfall.min() >= -TOL and shortfall.max() <= 70 / 300  # at most one report period
+
+
+def test_the_live_estimate_is_the_batch_estimators_on_the_batch_rooms(batch_building, day_on_time):
+    """Each bin's occupancy estimate, live, equals the batch transform's with the same
+    estimator (``occupancy_estimate``'s run of the day before) on the batch room_series: the
+    counter's in the counter room, the estimator's elsewhere. The replay saw the three days
+    before, so the CO2 baseline's 24 hours are the batch's."""
+    config, replayed = day_on_time
+    assert config.estimator is not None, config.estimator_note
+    lakehouse = batch_building.settings.lakehouse()
+    days = [PARITY_DAY - dt.timedelta(days=1), PARITY_DAY]
+    rooms = lakehouse.read("room_series", dates=days).to_pandas()
+    rooms["bin_start"] = pd.to_datetime(rooms["bin_start"], utc=True)
+    counters = sorted(config.counter_rooms)
+    batch = estimate_by_counters(
+        rooms.drop(columns=["date"]),
+        counter_motion=counter_room_motion(lakehouse, counters, days),
+        counter_rooms=counters,
+        estimator=config.estimator,
+        estimate_from=pd.Timestamp(PARITY_DAY, tz="UTC"),
+        freq=config.freq,
+    )
+    live = replayed.estimates
+    assert set(live["source"]) == {"counter", "estimator"}
+    keys = ["room_id", "bin_start"]
+    assert_same(live, batch, keys, ["estimate", "motion_label"])
+    live, batch = (f.sort_values(keys).reset_index(drop=True) for f in (live, batch))
+    assert (live["source"] == batch["source"]).all()
+    assert (live["inputs"] == batch["inputs"]).all()
+    # and each forecast row carries its anchor bin's
+    forecasts = replayed.forecasts.merge(
+        live.rename(columns={"bin_start": "anchor_bin_start"}), on=["room_id", "anchor_bin_start"]
+    )
+    assert len(forecasts) == len(replayed.forecasts) > 0
+    assert (forecasts["estimate_now"] == forecasts["estimate"]).all()
+    assert (forecasts["estimate_source"] == forecasts["source"]).all()

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
 # The live tests' helpers, imported from their folder (tests/ is on sys.path: tests/conftest.py).
-from live.live_building import DAYS, MODEL_DAY, PARITY_DAY, ROOMS, START, write_on_time
+from live.live_building import DAYS, MODEL_DAY, PARITY_DAY, ROOMS, START, arrivals, write_on_time
 from live.live_building import simulated_observations as simulate
 from pipeline_runs import materialize_days
 
@@ -30,7 +29,7 @@ from snuk_assets.assets.resampled_series import resampled_series
 from snuk_assets.assets.room_series import room_series
 from snuk_assets.landing import day_folder
 from snuk_assets.live.outputs import TABLE
-from snuk_assets.live.step import OBSERVATION_SCHEMA, BuildingState, building_config, live_step
+from snuk_assets.live.step import BuildingState, building_config, live_step
 from snuk_assets.live.streaming import STATE_DIR, LiveStream
 from snuk_assets.registry import load_registry
 from snuk_assets.settings import SnukSettings
@@ -87,20 +86,6 @@ def drop_files(landing, morning: pd.DataFrame, first: pd.Timestamp, end: pd.Time
     return paths
 
 
-def arrivals(observations: pd.DataFrame) -> pa.Table:
-    """On time: the arrival day is the measurement day."""
-    return pa.table(
-        {
-            "sensor_id": observations["sensor_id"].to_numpy(),
-            "ts": pa.array(observations["ts"], pa.timestamp("ms", tz="UTC")),
-            "value": observations["value"].to_numpy(),
-            "date": pa.array(observations["ts"].dt.date, pa.date32()),
-            "source_file": pa.array(["simulated"] * len(observations), pa.string()),
-        },
-        schema=OBSERVATION_SCHEMA,
-    )
-
-
 def run_until_idle(settings, checkpoint, spark) -> LiveStream:
     """Start the query from ``checkpoint``, let it process every file there is, stop it."""
     stream = LiveStream(settings, str(checkpoint), max_files_per_trigger=2)
@@ -135,7 +120,9 @@ def test_streaming_gives_the_live_step_and_a_restart_reads_no_file_twice(buildin
     # Parity: one live step over the whole morning at its newest measurement closes the same
     # bins; the forecasts (motion only) do not depend on how the files were batched.
     config = building_config(settings, PARITY_DAY)
-    direct = live_step(BuildingState(), arrivals(morning), morning["ts"].max(), config).forecasts
+    direct = live_step(
+        BuildingState(), arrivals(morning, "simulated"), morning["ts"].max(), config
+    ).forecasts
     streamed = DeltaTable(settings.lakehouse().table_uri(TABLE)).to_pandas()
     keys = ["room_id", "anchor_bin_start", "horizon"]
     assert not streamed.duplicated(keys).any()
