@@ -90,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "at most SNUK_MAX_SWITCHES_PER_HOUR switches per room and hour; off: no decisions",
     )
     parser.add_argument(
+        "--building",
+        default="",
+        help="with SNUK_REGISTRIES: the one building of the folder this service runs (one "
+        "service per building); not needed for a folder of one building or SNUK_REGISTRY",
+    )
+    parser.add_argument(
         "--start-broker",
         action="store_true",
         help="start Debian's mosquitto on the --broker port unless something listens there",
@@ -112,7 +118,7 @@ def live_command(args: argparse.Namespace) -> int:
     from snuk_assets.settings import SnukSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = SnukSettings.from_env()
+    settings = live_settings(SnukSettings.from_env(), args.building)
     control = live_control_values()
     connection = MqttConnection.from_env()
     if is_tls_url(args.broker) and not connection.uses_tls:
@@ -177,6 +183,26 @@ def live_command(args: argparse.Namespace) -> int:
         thread.start()
     service.run()
     return 0
+
+
+def live_settings(settings, building: str):
+    """The settings of the one building a live service runs: ``--building`` of a registries
+    folder (``SnukSettings.for_building``), else the deployment's one building.
+
+    Raises
+    ------
+    ValueError
+        If a folder of several buildings is given no ``--building``.
+    """
+    if building:
+        return settings.for_building(building)
+    if settings.registries_path and len(settings.building_ids()) > 1:
+        raise ValueError(
+            f"SNUK_REGISTRIES {settings.registries_path} holds {len(settings.building_ids())} "
+            f"buildings ({', '.join(settings.building_ids())}): a live service runs one, name it "
+            "with --building"
+        )
+    return settings
 
 
 def start_broker(host: str, port: int):
