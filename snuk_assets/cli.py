@@ -203,16 +203,14 @@ def _demo_command(args: argparse.Namespace) -> int:
 def _demo_in_portfolio_process() -> int:
     """``snuk demo --buildings N`` again, in a child whose environment has ``SNUK_REGISTRIES``:
     the stages' partitions are fixed when the code loads (``partitions.BY_BUILDING``)."""
-    import os
     import subprocess
 
-    from snuk_assets.environment import absolute
+    from snuk_assets.environment import portfolio_environment
 
-    registries = os.environ.get("SNUK_REGISTRIES", "").strip() or absolute("./data/registries")
-    env = {**os.environ, "SNUK_REGISTRIES": registries}
-    env.pop("SNUK_REGISTRY", None)  # the portfolio's registries replace it
     command = "from snuk_assets.cli import main; raise SystemExit(main())"
-    return subprocess.call([sys.executable, "-c", command, *sys.argv[1:]], env=env)
+    return subprocess.call(
+        [sys.executable, "-c", command, *sys.argv[1:]], env=portfolio_environment()
+    )
 
 
 def _vacuum_command(args: argparse.Namespace) -> int:

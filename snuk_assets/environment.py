@@ -3,7 +3,8 @@ delta-rs' own, and the EMR launcher's are read in ``emr/environment.py``).
 
 Readers, each called where it is needed: ``settings_values`` for ``SnukSettings``
 (``settings.py``), ``calendar_values`` for the partitions, fixed when the asset graph is built
-(``partitions.py``), ``engine_choice`` and ``spark_master`` for where per-group work runs
+(``partitions.py``; ``portfolio_environment`` for a child process whose graph is a portfolio's,
+``cli.py``), ``engine_choice`` and ``spark_master`` for where per-group work runs
 (``engines/choice.py``, ``engines/spark_session.py``), ``live_control_values`` for the commands
 of ``snuk live`` (``live/cli.py``); and for access and privacy (issue 26): ``mqtt_credentials``
 (the broker account, ``live/broker.py``; the replay's gateway account too), ``api_tokens_file``
@@ -149,6 +150,20 @@ def calendar_values(environ: Mapping[str, str] | None = None) -> CalendarValues:
         max_lateness_days=int(parse(lateness)) if lateness else DEFAULT_MAX_LATENESS_DAYS,
         by_building=bool(env.get("SNUK_REGISTRIES", "").strip()),
     )
+
+
+DEFAULT_PORTFOLIO_REGISTRIES = "./data/registries"
+
+
+def portfolio_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment, as a child process that runs a portfolio needs it: ``SNUK_REGISTRIES``
+    set (default ``./data/registries``, absolute) and ``SNUK_REGISTRY`` left out (the folder
+    replaces it); ``snuk demo --buildings N`` starts its portfolio process with it."""
+    env = dict(_environ(environ))
+    registries = env.get("SNUK_REGISTRIES", "").strip()
+    env["SNUK_REGISTRIES"] = registries or absolute(DEFAULT_PORTFOLIO_REGISTRIES)
+    env.pop("SNUK_REGISTRY", None)
+    return env
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,16 @@ def test_snuk_variables_are_read_only_in_the_environment_modules():
     assert offenders == []
 
 
+def test_a_portfolio_child_gets_the_registries_folder_and_no_single_registry(tmp_path):
+    from snuk_assets.environment import portfolio_environment
+
+    env = portfolio_environment({"SNUK_REGISTRY": "/opt/b.yaml", "PATH": "/bin"})
+    assert env["SNUK_REGISTRIES"].endswith("/data/registries") and "SNUK_REGISTRY" not in env
+    assert env["PATH"] == "/bin"
+    given = portfolio_environment({"SNUK_REGISTRIES": str(tmp_path)})
+    assert given["SNUK_REGISTRIES"] == str(tmp_path)
+
+
 def test_the_access_and_privacy_variables():
     assert environment.min_workplaces({}) == 2
     assert environment.raw_retention_days({"SNUK_RAW_RETENTION_DAYS": "30"}) == 30
