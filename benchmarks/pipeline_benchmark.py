@@ -67,18 +67,20 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def run_stage(command: list[str], env: dict[str, str], log: pathlib.Path) -> dict:
-    """Run ``command``, sampling its process tree's memory; wall seconds and peak MiB."""
+def run_sampled(command: list[str], env: dict[str, str], log: pathlib.Path) -> tuple[float, list]:
+    """Run ``command``; its wall seconds and the tree's memory as ``(unix time, bytes)`` samples.
+
+    Unix time, not monotonic: the samples are matched with the event log's timestamps.
+    """
+    samples: list[tuple[float, int]] = []
     started = time.monotonic()
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        peak = 0
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss(process.pid))
+                samples.append((time.time(), tree_rss(process.pid)))
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -86,9 +88,15 @@ def run_stage(command: list[str], env: dict[str, str], log: pathlib.Path) -> dic
         code = process.wait()
         done.set()
         sampler.join()
-    wall = time.monotonic() - started
     if code != 0:
         raise SystemExit(f"{' '.join(command)} failed ({code}); its log: {log}")
+    return time.monotonic() - started, samples
+
+
+def run_stage(command: list[str], env: dict[str, str], log: pathlib.Path) -> dict:
+    """Run ``command``, sampling its process tree's memory; wall seconds and peak MiB."""
+    wall, samples = run_sampled(command, env, log)
+    peak = max((rss for _, rss in samples), default=0)
     return {"wall_s": round(wall, 1), "peak_mib": round(peak / 2**20)}
 
 

@@ -38,13 +38,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from pipeline_benchmark import dagster_home, tree_rss  # noqa: E402
+from pipeline_benchmark import dagster_home, run_sampled  # noqa: E402
 from report import write_report  # noqa: E402
 
 ENGINES = {"local": {"SNUK_ENGINE": "local"}, "spark": {"SNUK_ENGINE": "spark"}}
@@ -66,32 +65,6 @@ def simulate(work: pathlib.Path, snuk: str, *, buildings: int, args: argparse.Na
     with (work / "simulate.log").open("w") as log:
         subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
     return time.monotonic() - started
-
-
-def run_sampled(command: list[str], env: dict[str, str], log: pathlib.Path) -> tuple[float, list]:
-    """Run ``command``; its wall seconds and the tree's memory as ``(unix time, bytes)`` samples.
-
-    Unix time, not monotonic: the samples are matched with the event log's timestamps.
-    """
-    samples: list[tuple[float, int]] = []
-    started = time.monotonic()
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                samples.append((time.time(), tree_rss(process.pid)))
-                done.wait(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        code = process.wait()
-        done.set()
-        sampler.join()
-    if code != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({code}); its log: {log}")
-    return time.monotonic() - started, samples
 
 
 def step_windows(home: pathlib.Path) -> list[dict]:
