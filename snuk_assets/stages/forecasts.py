@@ -78,14 +78,11 @@ def forecast_days(
     """
     lakehouse = settings.lakehouse()
     building = settings.deployment_building_id()
-    models = {
-        (day, row.room_id): row
-        for day in days
-        for row in [
-            *latest_model_rows(lakehouse, day, building_id=building),
-            *borrowed_models(settings, day),
-        ]
-    }
+    models = {}
+    for day in days:
+        own = latest_model_rows(lakehouse, day, building_id=building)
+        borrowed = borrowed_models(settings, day, own={row.room_id for row in own})
+        models.update({(day, row.room_id): row for row in [*own, *borrowed]})
     registry = settings.registry()
     freq, timezone, holidays = settings.bin_freq, registry.timezone, registry.holiday_calendar()
     result = engine.transform_partitions(
@@ -171,14 +168,12 @@ def rooms_skipped(summary: pd.DataFrame) -> dict[str, str]:
     return {f"{r.date} {r.room_id}": r.reason for r in skipped.itertuples()}
 
 
-def latest_models(lakehouse: Lakehouse, day: dt.date, *, with_blobs: bool = True) -> pd.DataFrame:
-    """Each room's most recently trained model of the days up to ``day`` (``MODEL_COLUMNS``;
-    without the ``model`` blobs if not ``with_blobs``)."""
+def latest_models(lakehouse: Lakehouse, day: dt.date) -> pd.DataFrame:
+    """Each room's most recently trained model of the days up to ``day`` (``MODEL_COLUMNS``)."""
     span = [day - dt.timedelta(days=n) for n in range(MODEL_MAX_AGE_DAYS)]
-    columns = MODEL_COLUMNS if with_blobs else [c for c in MODEL_COLUMNS if c != "model"]
-    models = read_models(lakehouse, span, columns=columns)
+    models = read_models(lakehouse, span, columns=MODEL_COLUMNS)
     if models is None:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=MODEL_COLUMNS)
     models = models[models["status"] == "trained"].sort_values("date")
     return models.drop_duplicates("room_id", keep="last")
 
@@ -202,15 +197,15 @@ def latest_model_rows(
     ]
 
 
-def borrowed_models(settings: SnukSettings, day: dt.date) -> list[ModelRow]:
+def borrowed_models(settings: SnukSettings, day: dt.date, *, own: set[str]) -> list[ModelRow]:
     """For each room of the settings' building without a trained model of its own up to
-    ``day``, the best same-kind model of another building (see the module docstring); none
-    outside a portfolio. Only the chosen models' blobs are read."""
+    ``day`` (``own``: the rooms that have one), the best same-kind model of another building
+    (see the module docstring); none outside a portfolio. Only the chosen models' blobs are
+    read."""
     if not settings.registries_path:
         return []
     building = settings.deployment_building_id()
     registry = settings.registry()
-    own = set(latest_models(settings.lakehouse(), day, with_blobs=False)["room_id"])
     needy = {
         room: _room_signature(registry.sensors, room, kind)
         for room, kind in registry.room_kinds().items()
