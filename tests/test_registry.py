@@ -275,3 +275,18 @@ def test_snuk_registry_is_the_one_building_default(tmp_path):
     assert build_definitions(single).resolve_job_def("ingest_raw_observations")
     with pytest.raises(ValueError, match="holds 2 buildings"):
         build_definitions(SnukSettings(registries_path=str(several), **urls))
+
+
+def test_a_registry_rewritten_in_place_is_read_anew_and_each_load_has_its_own_frames(tmp_path):
+    # The parsed file is cached by its bytes: a rewrite of the same size within one
+    # modification-time tick is still seen, and one caller's frames are not another's.
+    path = tmp_path / "b.yaml"
+    path.write_text(HEADER.replace("Europe/Berlin", "Europe/Paris") + "  []\n")
+    first = load_registry(path)
+    path.write_text(HEADER.replace("Europe/Berlin", "Europe/Oslo\n") + "  []\n")
+    assert load_registry(path).timezone == "Europe/Oslo"
+    path.write_text(HEADER.replace("Europe/Berlin", "Europe/Paris") + "  []\n")
+    again = load_registry(path)
+    assert again.timezone == first.timezone == "Europe/Paris"
+    again.rooms.loc[:, "name"] = "changed"
+    assert (load_registry(path).rooms["name"] != "changed").all()
