@@ -3,10 +3,13 @@
 #
 # Usage (as a bootstrap action; it runs as the hadoop user before YARN starts):
 #   install_snuk.sh s3://BUCKET/PATH/snuk_assets-0.1.0-py3-none-any.whl \
-#     [s3://BUCKET/PATH/constraints.txt or ""] [s3://BUCKET/PATH/building.yaml]
+#     [s3://BUCKET/PATH/constraints.txt or ""] [s3://BUCKET/PATH/building.yaml] \
+#     [s3://BUCKET/PATH/registries/]
 #
 # The building registry (resources/buildings/, not part of the wheel) is copied to
 # /opt/snuk/building.yaml; the entry points read it with --registry /opt/snuk/building.yaml.
+# A portfolio's registries folder (SNUK_REGISTRIES: one file per building) is copied to
+# /opt/snuk/registries/, which the launcher's step settings name (EmrPipesLauncher.registries).
 #
 # Build the wheel with `.venv/bin/python -m pip wheel --no-deps -w dist .` and upload it and,
 # for a reproducible install, `.venv/bin/python -m pip freeze --exclude-editable > constraints.txt`.
@@ -18,6 +21,7 @@ set -euo pipefail
 WHEEL_URI="${1:?usage: install_snuk.sh s3://.../snuk_assets-*.whl [s3://.../constraints.txt]}"
 CONSTRAINTS_URI="${2:-}"
 REGISTRY_URI="${3:-}"
+REGISTRIES_URI="${4:-}"
 VENV=/opt/snuk/venv
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -48,6 +52,9 @@ fi
 
 if [[ -n "$REGISTRY_URI" ]]; then
   aws s3 cp "$REGISTRY_URI" /opt/snuk/building.yaml
+fi
+if [[ -n "$REGISTRIES_URI" ]]; then
+  aws s3 cp --recursive "$REGISTRIES_URI" /opt/snuk/registries/
 fi
 
 # Fail the bootstrap (and so the cluster) now, not in the first task, if the install is broken.

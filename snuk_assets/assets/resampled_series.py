@@ -68,7 +68,8 @@ def resampled_series_asset(*, launcher_key: str | None = None) -> AssetsDefiniti
         runs = list(building_runs(settings, context.partition_keys))
         if launcher_key:
             if len(runs) > 1:
-                # A step carries one registry file (emr/cluster.step_registry), not a folder.
+                # A step is one building's scope (settings.building) and reports one
+                # materialization through Pipes: one step, one building, per run.
                 raise ValueError(
                     f"a spark-submit or EMR step resamples one building per run; this run holds "
                     f"{len(runs)} ({', '.join(building for building, _, _ in runs)}): run each "

@@ -27,9 +27,11 @@ from snuk_assets.emr.state import StepWatch, merge_configurations
 from snuk_assets.emr.steps import SparkStep, spark_submit_args
 from snuk_assets.settings import SnukSettings
 
-# Where install_snuk.sh puts SNUK's venv and the building registry on every node.
+# Where install_snuk.sh puts SNUK's venv, the building registry and a portfolio's registries
+# folder on every node.
 NODE_PYTHON = "/opt/snuk/venv/bin/python"
 NODE_REGISTRY = "/opt/snuk/building.yaml"
+NODE_REGISTRIES = "/opt/snuk/registries"
 
 
 class EmrPipesLauncher(SparkStepLauncher):
@@ -49,11 +51,16 @@ class EmrPipesLauncher(SparkStepLauncher):
     log_uri: str = Field(default="", description="s3://bucket/logs/ for the cluster's logs.")
     code_uri: str = Field(
         description="s3://bucket/emr: install_snuk.sh, the entry points, the wheel, "
-        "constraints.txt and the building registry."
+        "constraints.txt and the building registry (or a portfolio's registries folder)."
     )
     wheel: str = Field(default="snuk_assets-0.1.0-py3-none-any.whl", description="in code_uri")
     constraints: str = Field(default="constraints.txt", description="in code_uri; empty: none")
     registry: str = Field(default="reference_office.yaml", description="in code_uri")
+    registries: str = Field(
+        default="",
+        description="A folder in code_uri holding a portfolio's registries (SNUK_REGISTRIES's "
+        "files, uploaded as they are); empty: a deployment of one building (registry).",
+    )
     tags: dict[str, str] = Field(default={}, description="Tags on every cluster it creates.")
     poll_seconds: float = Field(default=30, description="Seconds between step status checks.")
     timeout_seconds: float | None = Field(
@@ -69,8 +76,19 @@ class EmrPipesLauncher(SparkStepLauncher):
     ) -> Iterator[PipesExecutionResult]:
         return self.run_job_flow(context, steps)
 
-    def step_registry(self, settings: SnukSettings) -> str:
-        return NODE_REGISTRY
+    def step_settings(self, settings: SnukSettings) -> SnukSettings:
+        """The registry file or a portfolio's registries folder where install_snuk.sh put them
+        on the nodes (a step of a portfolio is one building's: ``settings.building``)."""
+        if not settings.registries_path:
+            return settings.replaced(registry_path=NODE_REGISTRY)
+        if not self.registries:
+            raise Failure(
+                f"SNUK_REGISTRIES is a folder of registries ({settings.registries_path}), but "
+                "the EMR launcher ships none to the nodes: upload the folder below code_uri "
+                f"({self.code_uri}) and name it in the launcher's registries field "
+                "(SNUK_EMR_REGISTRIES=registries for s3://.../emr/registries/)"
+            )
+        return settings.replaced(registries_path=NODE_REGISTRIES)
 
     def check_lakehouse(self, uri: str) -> None:
         if not uri.startswith("s3://"):
@@ -115,6 +133,8 @@ class EmrPipesLauncher(SparkStepLauncher):
         install_args = [f"{code}/{self.wheel}"]
         install_args.append(f"{code}/{self.constraints}" if self.constraints else "")
         install_args.append(f"{code}/{self.registry}")
+        if self.registries:
+            install_args.append(f"{code}/{self.registries.strip('/')}/")
         instances = {
             "InstanceGroups": [
                 _instance_group("primary", "MASTER", self.master_instance_type, 1),

@@ -15,6 +15,8 @@ variable                       default                         meaning
 ``SNUK_EMR_SERVICE_ROLE``      ``EMR_DefaultRole``             EMR service role
 ``SNUK_EMR_INSTANCE_PROFILE``  ``EMR_EC2_DefaultRole``         the nodes' instance profile
 ``SNUK_EMR_SUBNET_ID``         (default VPC)                   subnet of the cluster
+``SNUK_EMR_REGISTRIES``        (none)                          a portfolio's registries folder
+                                                               in the code URI (``registries``)
 =============================  ==============================  ================================
 """
 
@@ -54,5 +56,6 @@ def spark_launcher_from_env(environ: Mapping[str, str] | None = None) -> SparkSt
         service_role=env.get("SNUK_EMR_SERVICE_ROLE", "EMR_DefaultRole"),
         job_flow_role=env.get("SNUK_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole"),
         subnet_id=env.get("SNUK_EMR_SUBNET_ID", ""),
+        registries=env.get("SNUK_EMR_REGISTRIES", ""),
         tags={"project": "snuk"},
     )

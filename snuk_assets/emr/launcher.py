@@ -66,9 +66,10 @@ class SparkStepLauncher(ConfigurableResource, ABC):
     ) -> Iterator[PipesExecutionResult]:
         """Run ``steps`` in order; yield what they reported; raise ``Failure`` if one fails."""
 
-    def step_registry(self, settings: SnukSettings) -> str:
-        """The building registry path as the step's driver sees it."""
-        return settings.registry_path
+    def step_settings(self, settings: SnukSettings) -> SnukSettings:
+        """``settings`` as the step's driver sees them: its registry file or registries folder
+        where that process finds it (here: the same paths, a spark-submit on this machine)."""
+        return settings
 
     def run_stage(
         self,
@@ -78,10 +79,11 @@ class SparkStepLauncher(ConfigurableResource, ABC):
         days: Sequence[dt.date],
     ) -> Iterator[PipesExecutionResult]:
         """Run one stage (``steps.STAGE_STEPS``) for ``days`` as a step, with ``settings``
-        whole (the registry as the step's driver sees it); yield what the step reported."""
+        whole (``step_settings``: the registries as the step's driver sees them; in a portfolio
+        scoped to one building, ``settings.building``); yield what the step reported."""
         self.check_lakehouse(settings.lakehouse_uri)
-        step_settings = settings.replaced(registry_path=self.step_registry(settings))
-        yield from self.run_steps(context, [STAGE_STEPS[stage](step_settings, days)])
+        step = STAGE_STEPS[stage](self.step_settings(settings), days)
+        yield from self.run_steps(context, [step])
 
     def check_lakehouse(self, uri: str) -> None:
         """Raise if the steps cannot reach a lakehouse at ``uri``."""

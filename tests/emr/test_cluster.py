@@ -15,7 +15,7 @@ from dagster import AssetExecutionContext, DagsterEventType, asset, materialize
 from dagster_pipes import decode_param
 
 from snuk_assets.emr import EmrPipesLauncher, resample_step
-from snuk_assets.emr.cluster import NODE_PYTHON
+from snuk_assets.emr.cluster import NODE_PYTHON, NODE_REGISTRIES
 from snuk_assets.settings import SnukSettings
 
 pytestmark = pytest.mark.s3
@@ -183,3 +183,36 @@ def test_add_steps_runs_on_a_running_cluster_and_cancels_them_on_timeout(s3_buck
     # The cluster was running before and is left running: only the steps were the run's.
     state = emr().describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
     assert state not in {"TERMINATING", "TERMINATED"}
+
+
+def test_a_portfolio_step_reads_the_registries_folder_shipped_to_the_nodes(s3_bucket, tmp_path):
+    registries = tmp_path / "registries"
+    registries.mkdir()
+    for building in ("b1", "b2"):
+        (registries / f"{building}.yaml").write_text(f"building_id: {building}\n")
+    settings = SnukSettings(
+        landing_uri="s3://lake", lakehouse_uri="s3://lake/house", registries_path=str(registries)
+    ).for_building("b2")
+    days = [dt.date(2016, 6, 2)]
+    before = {cluster["Id"] for cluster in emr().list_clusters()["Clusters"]}
+
+    # Without a folder to ship, the run fails before any cluster starts, naming the field.
+    success, failures = run(
+        lambda ctx: launcher(s3_bucket).run_stage(ctx, "resample", settings, days)
+    )
+    assert not success and "registries field" in failures[0] and str(registries) in failures[0]
+    assert {cluster["Id"] for cluster in emr().list_clusters()["Clusters"]} == before
+
+    emr_launcher = launcher(s3_bucket, registries="portfolio/registries/")
+    success, failures = run(lambda ctx: emr_launcher.run_stage(ctx, "resample", settings, days))
+
+    assert not success and "still running after 1.0 s" in failures[0]
+    [cluster_id] = {cluster["Id"] for cluster in emr().list_clusters()["Clusters"]} - before
+    [bootstrap] = emr().list_bootstrap_actions(ClusterId=cluster_id)["BootstrapActions"]
+    assert bootstrap["Args"][-1] == f"s3://{s3_bucket}/emr/portfolio/registries/"
+    [step] = steps(cluster_id)
+    args = step["Config"]["Args"]
+    on_node = SnukSettings.from_json(args[args.index("--settings") + 1])
+    assert on_node.registries_path == NODE_REGISTRIES and on_node.registry_path == ""
+    assert on_node.building == "b2"
+    assert on_node.values() == settings.replaced(registries_path=NODE_REGISTRIES).values()

@@ -13,6 +13,11 @@ def test_emr_from_the_environment_derives_its_places_from_the_bucket():
     assert isinstance(launcher, EmrPipesLauncher)
     assert (launcher.code_uri, launcher.log_uri) == ("s3://b/emr", "s3://b/logs/")
     assert launcher.core_instance_count == 4 and launcher.timeout_seconds is None
+    assert launcher.registries == ""  # one building; a portfolio names its folder:
+    portfolio = spark_launcher_from_env(
+        {"SNUK_SPARK_LAUNCHER": "emr", "SNUK_PIPES_BUCKET": "b", "SNUK_EMR_REGISTRIES": "reg"}
+    )
+    assert portfolio.registries == "reg"
 
 
 def test_local_is_the_default_and_the_bucket_is_required():
