@@ -216,12 +216,12 @@ def _demo_in_portfolio_process() -> int:
 def _vacuum_command(args: argparse.Namespace) -> int:
     from snuk_assets.environment import raw_retention_days
     from snuk_assets.housekeeping import compact_appended
-    from snuk_assets.lakehouse import LakehouseError
+    from snuk_assets.lakehouse import Lakehouse, LakehouseError
     from snuk_assets.privacy import expire_raw
     from snuk_assets.settings import SnukSettings
 
     settings = SnukSettings.from_env()
-    lakehouse = settings.lakehouse()
+    lakehouse = Lakehouse(settings.lakehouse_uri)  # whole tables: every building of a portfolio
     retention = raw_retention_days()
     expired = expire_raw(settings, retention_days=retention, dry_run=args.dry_run)
     cutoff = expired.pop("cutoff")

@@ -39,12 +39,14 @@ def compact_appended(lakehouse, *, dry_run: bool = False) -> dict[str, int]:
 @op(description="Delete Delta files past the retention that no version within it needs.")
 def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> None:
     from snuk_assets.environment import raw_retention_days
+    from snuk_assets.lakehouse import Lakehouse
     from snuk_assets.privacy import expire_raw
 
     # Raw observations first: SNUK_RAW_RETENTION_DAYS (90) arrival days are kept.
     expired = expire_raw(settings, retention_days=raw_retention_days())
-    compacted = compact_appended(settings.lakehouse())
-    done = settings.lakehouse().vacuum()
+    lakehouse = Lakehouse(settings.lakehouse_uri)  # whole tables: every building of a portfolio
+    compacted = compact_appended(lakehouse)
+    done = lakehouse.vacuum()
     deleted = {name: len(files) for name, files in done.items() if not isinstance(files, str)}
     skipped = {name: reason for name, reason in done.items() if isinstance(reason, str)}
     for name, reason in skipped.items():

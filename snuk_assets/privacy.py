@@ -8,6 +8,14 @@ time travel to before the deletion ends) and its old log entries, whose file sta
 delete predicates name the room, are cleaned up behind a new checkpoint. The landing zone's
 raw files lose the room's lines too (rewritten, or deleted when nothing else is left).
 ``--before DATE`` limits all of it to the days before DATE (date partitions; landing folders).
+In a portfolio (``SNUK_REGISTRIES``) the room is one building's (``--building``): only rows
+whose ``building_id`` is that building's and only that building's landing folders are touched,
+since room and sensor ids repeat across buildings (a building's twin).
+
+``forget_building`` is the same for a building taken out of a portfolio: once its registry is
+out of the folder, every row with its ``building_id``, in every table, is deleted (whole
+partition files: the tables are partitioned by building first, so no other building's data file
+is rewritten), the history purged as above, and its landing folders deleted.
 
 ``expire_raw`` keeps raw observations (``raw_observations``, ``quarantined_observations`` and
 the landing zone's day folders) for ``SNUK_RAW_RETENTION_DAYS`` (default 90) arrival days;
@@ -19,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -53,27 +62,96 @@ class ForgetReport:
 
 
 def room_sensor_ids(settings, room_id: str) -> set[str]:
-    """The room's sensors in the registry and in the lakehouse's ``sensors`` table."""
+    """The room's sensors in the registry and in the lakehouse's ``sensors`` table (the
+    settings' building's rows)."""
+    from snuk_assets.tables import BUILDING_COLUMN
+
     registry = settings.registry()
     ids = set(registry.sensors.loc[registry.sensors["room_id"] == room_id, "sensor_id"])
     lakehouse = settings.lakehouse()
     if lakehouse.exists("sensors"):
-        table = lakehouse.table("sensors").to_pandas(columns=["sensor_id", "room_id"])
-        ids |= set(table.loc[table["room_id"] == room_id, "sensor_id"])
+        table = lakehouse.table("sensors").to_pandas()
+        mine = table["room_id"] == room_id
+        if BUILDING_COLUMN in table:
+            mine &= table[BUILDING_COLUMN] == lakehouse.building_id
+        ids |= set(table.loc[mine, "sensor_id"])
     return ids
 
 
 def forget_room(settings, room_id: str, *, before: dt.date | None = None) -> ForgetReport:
-    """Delete ``room_id``'s rows from every table (before ``before``), vacuum, scrub the landing."""
+    """Delete ``room_id``'s rows from every table (before ``before``), vacuum, scrub the landing:
+    the rows and landing files of the settings' building (``settings.for_building``)."""
     lakehouse = settings.lakehouse()
     sensor_ids = room_sensor_ids(settings, room_id)
+    report = _delete_everywhere(
+        lakehouse,
+        lambda columns: room_predicate(columns, room_id, sensor_ids),
+        before=before,
+        building_id=lakehouse.building_id,
+        why_not="no room_id, sensor_id or raw_text column",
+    )
+    rewritten, deleted = scrub_landing(
+        settings.landing(), sensor_ids, before=before, building=settings.single_building_id()
+    )
+    report.landing_files_rewritten, report.landing_files_deleted = rewritten, deleted
+    return report
+
+
+def forget_building(settings, building_id: str, *, before: dt.date | None = None) -> ForgetReport:
+    """Delete every row of ``building_id`` from every table (its days before ``before``), vacuum,
+    and delete its landing folders' files: a building taken out of the portfolio.
+
+    Raises
+    ------
+    ValueError
+        If the lakehouse is not a portfolio's (no ``SNUK_REGISTRIES``), or the building still
+        has its registry in the folder (its sensors would bring its data back).
+    """
+    from snuk_assets.building_ids import building_id_problem
+    from snuk_assets.lakehouse import Lakehouse
+
+    if not settings.registries_path:
+        raise ValueError(
+            "snuk forget --building is for a portfolio (SNUK_REGISTRIES): a deployment of one "
+            "building (SNUK_REGISTRY) forgets rooms (--room)"
+        )
+    if problem := building_id_problem(building_id):
+        raise ValueError(f"--building {building_id!r}: {problem}")
+    if path := settings.registry_files().get(building_id):
+        raise ValueError(
+            f"building {building_id!r} still has its registry {path}: take it out of "
+            f"SNUK_REGISTRIES {settings.registries_path} first, or its sensors' files would "
+            "be ingested again"
+        )
+    report = _delete_everywhere(
+        Lakehouse(settings.lakehouse_uri),  # every building's tables, as they are
+        lambda columns: "TRUE",
+        before=before,
+        building_id=building_id,
+        why_not="",
+    )
+    report.landing_files_deleted = delete_landing(settings.landing(), building_id, before=before)
+    return report
+
+
+def _delete_everywhere(lakehouse, predicate_of, *, before, building_id, why_not) -> ForgetReport:
+    """Delete the rows ``predicate_of(columns)`` selects (None: the table is skipped, for
+    ``why_not``) of ``building_id`` from every table, those before ``before`` only if given,
+    and purge the history of every table that lost rows (``purge_history``)."""
+    from snuk_assets.tables import BUILDING_COLUMN
+
     report = ForgetReport()
     for name in lakehouse.table_names():
         table = lakehouse.table(name)
         columns = [f.name for f in table.schema().fields]
-        predicate = room_predicate(columns, room_id, sensor_ids)
+        predicate = predicate_of(columns)
         if predicate is None:
-            report.tables_skipped[name] = "no room_id, sensor_id or raw_text column"
+            report.tables_skipped[name] = why_not
+            continue
+        if BUILDING_COLUMN in columns:
+            predicate = f"({predicate}) AND {BUILDING_COLUMN} = {_quote(building_id)}"
+        elif lakehouse.building_id is None:  # forget_building: a table of no building
+            report.tables_skipped[name] = "no building_id column"
             continue
         if before is not None:
             if "date" not in columns:
@@ -86,8 +164,6 @@ def forget_room(settings, room_id: str, *, before: dt.date | None = None) -> For
             files, logs = purge_history(lakehouse, name)
             report.files_vacuumed[name] = files
             report.log_files_removed[name] = logs
-    rewritten, deleted = scrub_landing(settings.landing(), sensor_ids, before=before)
-    report.landing_files_rewritten, report.landing_files_deleted = rewritten, deleted
     return report
 
 
@@ -112,14 +188,18 @@ def purge_history(lakehouse, name: str) -> tuple[int, int]:
     return len(files), logs if isinstance(logs, int) else 0
 
 
-def scrub_landing(landing, sensor_ids: set[str], *, before: dt.date | None) -> tuple[int, int]:
-    """Drop the sensors' lines from the landing zone's files (arrival days before ``before``).
+def scrub_landing(
+    landing, sensor_ids: set[str], *, before: dt.date | None, building: str | None = None
+) -> tuple[int, int]:
+    """Drop the sensors' lines from the landing zone's files (arrival days before ``before``;
+    of ``building``'s day folders only, by its landing key, if given; ``quarantine/`` names
+    no building and is scrubbed whole).
 
     Text formats lose every line naming one of the sensors (gzip is decompressed and written
     back compressed); Parquet files lose those rows. A file left empty is deleted.
     Returns (files rewritten, files deleted).
     """
-    from snuk_assets.landing import arrival_day_of
+    from snuk_assets.landing import landing_day_of
 
     if not sensor_ids:
         return 0, 0
@@ -131,9 +211,12 @@ def scrub_landing(landing, sensor_ids: set[str], *, before: dt.date | None) -> t
         except Exception:  # no such folder yet
             continue
         for entry in files:
-            day = arrival_day_of(entry.path)
+            building_day = landing_day_of(entry.path)
+            day = None if building_day is None else building_day[1]
             if before is not None and (day is None or day >= before):
                 continue
+            if building is not None and building_day is not None and building_day[0] != building:
+                continue  # another building's day folder
             data = landing.read_bytes(entry.path)
             kept = _without_sensors(entry.path, data, needles, sensor_ids)
             if kept is None:
@@ -145,6 +228,27 @@ def scrub_landing(landing, sensor_ids: set[str], *, before: dt.date | None) -> t
                 landing.delete(entry.path)
                 deleted += 1
     return rewritten, deleted
+
+
+def delete_landing(landing, building: str, *, before: dt.date | None = None) -> int:
+    """Delete the files of ``building``'s landing day folders (by its landing key; arrival days
+    before ``before`` only, if given); the number deleted."""
+    from snuk_assets.landing import landing_day_of
+
+    try:
+        files = landing.list_files("raw_data")
+    except Exception:  # no such folder yet
+        return 0
+    deleted = 0
+    for entry in files:
+        building_day = landing_day_of(entry.path)
+        if building_day is None or building_day[0] != building:
+            continue
+        if before is not None and building_day[1] >= before:
+            continue
+        landing.delete(entry.path)
+        deleted += 1
+    return deleted
 
 
 def _without_sensors(path: str, data: bytes, needles, sensor_ids) -> bytes | None:
@@ -181,12 +285,14 @@ def expire_raw(
     settings, *, retention_days: int, today: dt.date | None = None, dry_run: bool = False
 ) -> dict[str, int]:
     """Delete raw observations whose arrival day is more than ``retention_days`` before
-    ``today``: rows of the raw tables and the landing zone's day folders (files deleted)."""
+    ``today``: rows of the raw tables and the landing zone's day folders (files deleted), of
+    every building of a portfolio."""
+    from snuk_assets.lakehouse import Lakehouse
     from snuk_assets.landing import arrival_day_of
 
     today = today or dt.datetime.now(dt.UTC).date()
     cutoff = today - dt.timedelta(days=retention_days)
-    lakehouse = settings.lakehouse()
+    lakehouse = Lakehouse(settings.lakehouse_uri)  # every building's rows
     done: dict[str, int] = {}
     for name in RAW_TABLES:
         if not lakehouse.exists(name):
@@ -214,9 +320,17 @@ def expire_raw(
 
 def add_forget_parser(commands) -> None:
     forget = commands.add_parser(
-        "forget", help="delete a room's data from every table and the landing zone (GDPR Art. 17)"
+        "forget",
+        help="delete a room's data, or a removed building's, from every table and the landing "
+        "zone (GDPR Art. 17)",
     )
-    forget.add_argument("--room", required=True, help="the room id, as in the registry")
+    forget.add_argument("--room", default="", help="the room id, as in the registry")
+    forget.add_argument(
+        "--building",
+        default="",
+        help="in a portfolio (SNUK_REGISTRIES): the room's building; without --room, a "
+        "building whose registry was taken out of the folder, forgotten whole",
+    )
     forget.add_argument(
         "--before",
         type=dt.date.fromisoformat,
@@ -229,9 +343,28 @@ def add_forget_parser(commands) -> None:
 def forget_command(args) -> int:
     from snuk_assets.settings import SnukSettings
 
-    report = forget_room(SnukSettings.from_env(), args.room, before=args.before)
+    settings = SnukSettings.from_env()
     scope = f"before {args.before}" if args.before else "all days"
-    print(f"room {args.room}, {scope}:")
+    try:
+        if args.room:
+            if args.building:
+                settings = settings.for_building(args.building)
+            elif settings.registries_path and len(settings.building_ids()) > 1:
+                raise ValueError(
+                    f"SNUK_REGISTRIES holds {len(settings.building_ids())} buildings: name the "
+                    f"room's with --building (one of {', '.join(settings.building_ids())})"
+                )
+            report = forget_room(settings, args.room, before=args.before)
+            what = f"room {args.room}" + (f" of building {args.building}" if args.building else "")
+        elif args.building:
+            report = forget_building(settings, args.building, before=args.before)
+            what = f"building {args.building}"
+        else:
+            raise ValueError("name what to forget: --room ROOM, or --building BUILDING")
+    except ValueError as error:
+        print(f"snuk forget: {error}", file=sys.stderr)
+        return 2
+    print(f"{what}, {scope}:")
     for name, rows in sorted(report.rows_deleted.items()):
         vacuumed = report.files_vacuumed.get(name, 0)
         print(f"  {name}: {rows} rows deleted, {vacuumed} files vacuumed")
