@@ -2,8 +2,9 @@
 
 ``live_room_forecasts`` gets each step's forecast rows appended (partitioned by ``building_id``
 and the anchor's UTC ``date``; small files compacted every ``COMPACT_EVERY`` appends), each with
-the occupancy estimate of its anchor bin beside that bin's motion label. A table written before
-those columns existed takes them on the first append (Delta schema evolution: its older rows
+the occupancy estimate of its anchor bin beside that bin's motion label, and whose model served
+it (``model_building_id``, ``model_room_id``: a lender's in a cold start). A table written
+before those columns existed takes them on the first append (Delta schema evolution: its older rows
 read null there).
 ``snuk/<building_id>/rooms/<room_id>/state`` and ``.../forecast`` are published retained at QoS
 1, so a subscriber that connects later gets each room's latest at once. ``LiveView`` holds the
@@ -26,9 +27,8 @@ from snuk_assets.stages.forecasts import SCHEMA as FORECAST_SCHEMA
 TABLE = "live_room_forecasts"
 COMPACT_EVERY = 288  # appends: a day of 5-minute bins
 # occupancy_forecasts' columns, with the building, the occupancy estimate of the anchor bin
-# beside its motion label (``live.step.FORECAST_COLUMNS``) and when the row was published. The
-# live step serves each room's own model only (no cold start yet), so not whose model it was.
-_BATCH_ONLY = ("date", "model_building_id", "model_room_id")
+# beside its motion label (``live.step.FORECAST_COLUMNS``) and when the row was published.
+_BATCH_ONLY = ("date",)
 SCHEMA = pa.schema(
     [
         ("building_id", pa.string()),

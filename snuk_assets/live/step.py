@@ -98,12 +98,17 @@ class RoomModel:
     horizons: tuple[int, ...]
     thresholds: tuple[float, ...]
     beats_baselines: tuple[bool | None, ...]
+    # A model borrowed from another building's room (cold start): whose; None for the room's own.
+    model_building_id: str | None = None
+    model_room_id: str | None = None
 
     @classmethod
     def from_row(cls, row) -> RoomModel:
-        """From an ``occupancy_models`` row (as ``latest_models`` returns them)."""
+        """From an ``occupancy_models`` row (as ``latest_models`` returns them), or a borrowed
+        ``stages.forecasts.ModelRow`` (``borrowed_models``), which names its lender."""
         horizons = [int(h) for h in row.horizons]
         cuts, beats = held_out_record(row.metrics, horizons)
+        borrowed = bool(getattr(row, "borrowed", False))
         return cls(
             room_id=str(row.room_id),
             model_date=pd.Timestamp(row.date).date(),
@@ -112,6 +117,8 @@ class RoomModel:
             horizons=tuple(horizons),
             thresholds=tuple(cuts),
             beats_baselines=tuple(beats),
+            model_building_id=row.building_id if borrowed else None,
+            model_room_id=row.source_room_id if borrowed else None,
         )
 
 
@@ -219,6 +226,10 @@ FORECAST_COLUMNS = [
     "occupied",
     "beats_baselines",
     "model_date",
+    # whose model served the room, as in occupancy_forecasts: its own building and room, or
+    # the lender's (cold start)
+    "model_building_id",
+    "model_room_id",
     # the anchor bin's occupancy estimate (0..1), where it came from (``counter``,
     # ``estimator``, ``motion label``, ``no input``) and its motion label (0 or 1), for
     # comparison; NaN where the bin has none
@@ -475,6 +486,8 @@ def _forecasts(history: pd.DataFrame, anchors: np.ndarray, config: BuildingConfi
                     "occupied": proba.ravel() >= cuts,
                     "beats_baselines": np.tile(np.array(model.beats_baselines, dtype=object), n),
                     "model_date": model.model_date,
+                    "model_building_id": model.model_building_id or config.building_id,
+                    "model_room_id": model.model_room_id or room_id,
                 }
             )
         )
@@ -495,16 +508,29 @@ def load_models(lakehouse, day: dt.date) -> dict[str, RoomModel]:
     }
 
 
+def served_models(settings, day: dt.date) -> dict[str, RoomModel]:
+    """The models the batch forecasts serve on ``day``: each room's own (``load_models``) and,
+    in a portfolio, for a room without one, the model ``occupancy_forecasts`` borrows from
+    another building (``stages.forecasts.borrowed_models``: the same choice)."""
+    from snuk_assets.stages.forecasts import borrowed_models
+
+    models = load_models(settings.lakehouse(), day)
+    for row in borrowed_models(settings, day, own=set(models)):
+        models[str(row.room_id)] = RoomModel.from_row(row)
+    return models
+
+
 def building_config(settings, day: dt.date, **kwargs) -> BuildingConfig:
-    """The registry's building with the settings' bins, the models in force on ``day`` and
-    the occupancy estimator of the batch run of the day before (``load_estimator``)."""
+    """The registry's building with the settings' bins, the models in force on ``day``
+    (``served_models``) and the occupancy estimator of the batch run of the day before
+    (``load_estimator``)."""
     estimator, note = load_estimator(settings, day)
     return BuildingConfig.from_registry(
         settings.registry(),
         freq=settings.bin_freq,
         max_gap=settings.max_gap_by_type,
         max_on=pd.Timedelta(settings.max_on),
-        models=load_models(settings.lakehouse(), day),
+        models=served_models(settings, day),
         estimator=estimator,
         estimator_note=note,
         **kwargs,

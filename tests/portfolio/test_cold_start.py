@@ -116,3 +116,61 @@ def test_nothing_is_borrowed_outside_a_portfolio(portfolio):
 
 def rooms_without_rows(summary) -> list[str]:
     return list(summary.loc[summary["reason"].notna(), "room_id"])
+
+
+def test_the_live_service_serves_the_borrowed_models_as_the_batch_does(portfolio):
+    """A live service of the newcomer (``building_config``) holds the models the batch
+    forecasts serve, lenders named alike, and its forecasts of a morning replayed on time are
+    the lender's model on the batch's feature windows of those anchors."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from snuk_assets.live.step import OBSERVATION_SCHEMA, BuildingState, building_config, live_step
+    from snuk_assets.transforms.models.training import positive_proba
+
+    settings, engine, day, _, _ = portfolio
+    new = settings.for_building(NEW)
+    forecast_days(engine, new, [day])
+    batch = new.lakehouse().read("occupancy_forecasts", dates=[day]).to_pandas()
+    lenders = batch.drop_duplicates("room_id").set_index("room_id")
+    config = building_config(new, day, delay=pd.Timedelta(seconds=90))
+    assert set(config.models) == set(lenders.index)
+    borrowed = {room for room, model in config.models.items() if model.model_building_id}
+    assert borrowed == set(lenders.index[lenders["model_building_id"] == REFERENCE])
+    for room in borrowed:
+        assert config.models[room].model_room_id == lenders.loc[room, "model_room_id"]
+
+    observed = new.lakehouse().read("raw_observations").to_pandas().sort_values("ts")
+    start = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=7)
+    state, forecasts = BuildingState(), []
+    fed = pd.Series(False, index=observed.index)  # the first step takes the night before too
+    for now in pd.date_range(start, start + pd.Timedelta(hours=2), freq=settings.bin_freq):
+        now = now + config.delay
+        new_rows = ~fed & (observed["ts"] < now)
+        arrivals = pa.Table.from_pandas(
+            observed.loc[new_rows, ["sensor_id", "ts", "value", "date"]].assign(source_file="mqtt"),
+            preserve_index=False,
+        )
+        result = live_step(state, arrivals.cast(OBSERVATION_SCHEMA), now, config)
+        state, fed = result.state, fed | new_rows
+        forecasts.append(result.forecasts)
+    live = pd.concat(forecasts, ignore_index=True)
+    live = live[live["room_id"].isin(borrowed)]
+    assert len(live) and (live["model_building_id"] == REFERENCE).all()
+    windows = new.lakehouse().read("feature_windows", dates=[day]).to_pandas()
+    compared = 0
+    for room in sorted(borrowed):
+        model = config.models[room]
+        rows = live[live["room_id"] == room]
+        assert (rows["model_room_id"] == lenders.loc[room, "model_room_id"]).all()
+        got = rows.pivot(index="anchor_bin_start", columns="horizon", values="occupied_probability")
+        mine = windows[windows["room_id"] == room].set_index("bin_start")
+        got = got.loc[got.index.intersection(mine.index)]
+        if got.empty:  # no batch window at these anchors (a signal missing in the batch)
+            continue
+        expected = positive_proba(model.model, mine.loc[got.index, list(model.feature_names)])
+        assert np.abs(got.to_numpy() - expected).max() <= 1e-9
+        compared += expected.size
+    print(f"compared {compared} probabilities of {len(borrowed)} borrowing rooms")
+    assert compared > 100
