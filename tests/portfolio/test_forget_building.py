@@ -82,13 +82,10 @@ def portfolio(tmp_path, monkeypatch) -> SnukSettings:
             [{"building_id": b, "sensor_id": s, "room_id": r} for b, s, r in sensors]
         ),
     )
-    monkeypatch.delenv("SNUK_REGISTRY", raising=False)
-    for name, value in {
-        "SNUK_REGISTRIES": settings.registries_path,
-        "SNUK_LANDING_URI": settings.landing_uri,
-        "SNUK_LAKEHOUSE_URI": settings.lakehouse_uri,
-    }.items():
-        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SNUK_REGISTRY", raising=False)  # the CLI reads these settings
+    monkeypatch.setenv("SNUK_REGISTRIES", settings.registries_path)
+    monkeypatch.setenv("SNUK_LANDING_URI", settings.landing_uri)
+    monkeypatch.setenv("SNUK_LAKEHOUSE_URI", settings.lakehouse_uri)
     return settings
 
 
