@@ -214,32 +214,34 @@ def _demo_in_portfolio_process() -> int:
 
 
 def _vacuum_command(args: argparse.Namespace) -> int:
-    from snuk_assets.environment import raw_retention_days
-    from snuk_assets.housekeeping import compact_appended
-    from snuk_assets.lakehouse import Lakehouse, LakehouseError
-    from snuk_assets.privacy import expire_raw
+    from snuk_assets.housekeeping import VacuumReport, vacuum_everything
+    from snuk_assets.lakehouse import LakehouseError
     from snuk_assets.settings import SnukSettings
 
-    settings = SnukSettings.from_env()
-    lakehouse = Lakehouse(settings.lakehouse_uri)  # whole tables: every building of a portfolio
-    retention = raw_retention_days()
-    expired = expire_raw(settings, retention_days=retention, dry_run=args.dry_run)
-    cutoff = expired.pop("cutoff")
-    for name, count in expired.items():
-        if count:
-            verb = "would delete" if args.dry_run else "deleted"
-            print(f"{name}: {verb} {count} raw rows/files before {cutoff} ({retention} days kept)")
+    verb = "would delete" if args.dry_run else "deleted"
+
+    def print_expired(report: VacuumReport) -> None:
+        expired = dict(report.expired)
+        cutoff = expired.pop("cutoff")
+        kept = report.raw_retention_days
+        for name, count in expired.items():
+            if count:
+                print(f"{name}: {verb} {count} raw rows/files before {cutoff} ({kept} days kept)")
+
     try:
-        compacted = compact_appended(lakehouse, dry_run=args.dry_run)
-        done = lakehouse.vacuum(retention_hours=args.retention_hours, dry_run=args.dry_run)
+        report = vacuum_everything(
+            SnukSettings.from_env(),
+            retention_hours=args.retention_hours,
+            dry_run=args.dry_run,
+            on_expired=print_expired,  # before a failed vacuum's error, too
+        )
     except LakehouseError as error:
         print(error, file=sys.stderr)
         return 1
-    for name, count in compacted.items():
+    for name, count in report.compacted.items():
         if count:
             print(f"{name}: {'would merge' if args.dry_run else 'merged'} {count} small files")
-    verb = "would delete" if args.dry_run else "deleted"
-    for name, files in done.items():
+    for name, files in report.vacuumed.items():
         print(
             f"{name}: {files}" if isinstance(files, str) else f"{name}: {verb} {len(files)} files"
         )

@@ -11,6 +11,9 @@ their files grow by one a commit: they are compacted first, and the merged files
 once past the retention.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from dagster import (
     DefaultScheduleStatus,
     MetadataValue,
@@ -36,17 +39,52 @@ def compact_appended(lakehouse, *, dry_run: bool = False) -> dict[str, int]:
     }
 
 
-@op(description="Delete Delta files past the retention that no version within it needs.")
-def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> None:
+@dataclass
+class VacuumReport:
+    """What ``vacuum_everything`` did (with ``dry_run``, would do)."""
+
+    raw_retention_days: int
+    # expire_raw's: rows per raw table, "landing files", and the "cutoff" day (ISO)
+    expired: dict[str, int | str]
+    compacted: dict[str, int] = field(default_factory=dict)  # files merged per appended table
+    vacuumed: dict[str, list[str] | str] = field(default_factory=dict)  # Lakehouse.vacuum's
+
+
+def vacuum_everything(
+    settings: SnukSettings,
+    *,
+    retention_hours: int | None = None,
+    dry_run: bool = False,
+    on_expired: Callable[[VacuumReport], None] | None = None,
+) -> VacuumReport:
+    """Expire raw observations, compact ``APPENDED_TABLES``, then vacuum every table: the
+    weekly vacuum and ``snuk vacuum``, on whole tables (every building of a portfolio).
+
+    ``retention_hours`` is the vacuum's (None: each table's Delta retention, 7 days).
+    ``on_expired(report)`` is called once the raw data is expired, before the compaction and
+    the vacuum, which may fail (``LakehouseError``): ``snuk vacuum`` reports the expiry either
+    way.
+    """
     from snuk_assets.environment import raw_retention_days
     from snuk_assets.lakehouse import Lakehouse
     from snuk_assets.privacy import expire_raw
 
     # Raw observations first: SNUK_RAW_RETENTION_DAYS (90) arrival days are kept.
-    expired = expire_raw(settings, retention_days=raw_retention_days())
+    retention_days = raw_retention_days()
+    expired = expire_raw(settings, retention_days=retention_days, dry_run=dry_run)
+    report = VacuumReport(raw_retention_days=retention_days, expired=expired)
+    if on_expired is not None:
+        on_expired(report)
     lakehouse = Lakehouse(settings.lakehouse_uri)  # whole tables: every building of a portfolio
-    compacted = compact_appended(lakehouse)
-    done = lakehouse.vacuum()
+    report.compacted = compact_appended(lakehouse, dry_run=dry_run)
+    report.vacuumed = lakehouse.vacuum(retention_hours=retention_hours, dry_run=dry_run)
+    return report
+
+
+@op(description="Delete Delta files past the retention that no version within it needs.")
+def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> None:
+    report = vacuum_everything(settings)
+    done = report.vacuumed
     deleted = {name: len(files) for name, files in done.items() if not isinstance(files, str)}
     skipped = {name: reason for name, reason in done.items() if isinstance(reason, str)}
     for name, reason in skipped.items():
@@ -55,8 +93,8 @@ def vacuum_lakehouse(context: OpExecutionContext, settings: SnukSettings) -> Non
         {
             "files_deleted": MetadataValue.json(deleted),
             "tables_skipped": MetadataValue.json(skipped),
-            "raw_expired": MetadataValue.json(expired),
-            "files_compacted": MetadataValue.json(compacted),
+            "raw_expired": MetadataValue.json(report.expired),
+            "files_compacted": MetadataValue.json(report.compacted),
         }
     )
 
