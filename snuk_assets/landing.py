@@ -115,6 +115,39 @@ def arrival_day_of(path: str) -> dt.date | None:
     return None if building_day is None else building_day[1]
 
 
+def day_files(
+    landing: LandingZone,
+    *,
+    building: str | None = None,
+    before: dt.date | None = None,
+    prefix: str = RAW_DATA_DIR,
+    undated: bool = False,
+) -> list[LandingFile]:
+    """The files below ``prefix`` in ``building``'s day folders (by its landing key; every
+    building's if None), of the arrival days before ``before`` only, if given; none while the
+    landing zone has no such folder.
+
+    With ``undated``, also the files in no day folder (all of ``quarantine/``, a stray file):
+    they name no building and no day, so they are listed whatever ``building`` is, and left
+    out once ``before`` is given.
+    """
+    try:
+        files = landing.list_files(prefix)
+    except Exception:  # no such folder yet
+        return []
+    listed = []
+    for entry in files:
+        building_day = landing_day_of(entry.path)
+        if building_day is None:
+            if undated and before is None:
+                listed.append(entry)
+        elif (building is None or building_day[0] == building) and (
+            before is None or building_day[1] < before
+        ):
+            listed.append(entry)
+    return listed
+
+
 class LandingZone:
     """Lists, reads and writes raw files under a landing root (local folder or ``s3://``)."""
 

@@ -199,24 +199,16 @@ def scrub_landing(
     back compressed); Parquet files lose those rows. A file left empty is deleted.
     Returns (files rewritten, files deleted).
     """
-    from snuk_assets.landing import landing_day_of
+    from snuk_assets.landing import day_files
 
     if not sensor_ids:
         return 0, 0
     needles = [s.encode() for s in sorted(sensor_ids)]
     rewritten = deleted = 0
     for prefix in ("raw_data", "quarantine"):
-        try:
-            files = landing.list_files(prefix)
-        except Exception:  # no such folder yet
-            continue
+        # A file in no day folder names no building: scrubbed too, unless ``before`` is given.
+        files = day_files(landing, building=building, before=before, prefix=prefix, undated=True)
         for entry in files:
-            building_day = landing_day_of(entry.path)
-            day = None if building_day is None else building_day[1]
-            if before is not None and (day is None or day >= before):
-                continue
-            if building is not None and building_day is not None and building_day[0] != building:
-                continue  # another building's day folder
             data = landing.read_bytes(entry.path)
             kept = _without_sensors(entry.path, data, needles, sensor_ids)
             if kept is None:
@@ -233,22 +225,12 @@ def scrub_landing(
 def delete_landing(landing, building: str, *, before: dt.date | None = None) -> int:
     """Delete the files of ``building``'s landing day folders (by its landing key; arrival days
     before ``before`` only, if given); the number deleted."""
-    from snuk_assets.landing import landing_day_of
+    from snuk_assets.landing import day_files
 
-    try:
-        files = landing.list_files("raw_data")
-    except Exception:  # no such folder yet
-        return 0
-    deleted = 0
+    files = day_files(landing, building=building, before=before)
     for entry in files:
-        building_day = landing_day_of(entry.path)
-        if building_day is None or building_day[0] != building:
-            continue
-        if before is not None and building_day[1] >= before:
-            continue
         landing.delete(entry.path)
-        deleted += 1
-    return deleted
+    return len(files)
 
 
 def _without_sensors(path: str, data: bytes, needles, sensor_ids) -> bytes | None:
@@ -288,7 +270,7 @@ def expire_raw(
     ``today``: rows of the raw tables and the landing zone's day folders (files deleted), of
     every building of a portfolio."""
     from snuk_assets.lakehouse import Lakehouse
-    from snuk_assets.landing import arrival_day_of
+    from snuk_assets.landing import day_files
 
     today = today or dt.datetime.now(dt.UTC).date()
     cutoff = today - dt.timedelta(days=retention_days)
@@ -305,11 +287,7 @@ def expire_raw(
         else:
             done[name] = int(table.delete(predicate).get("num_deleted_rows", 0))
     landing = settings.landing()
-    try:
-        files = landing.list_files("raw_data")
-    except Exception:
-        files = []
-    old_files = [f for f in files if (arrival_day_of(f.path) or cutoff) < cutoff]
+    old_files = day_files(landing, before=cutoff)  # every building's
     if not dry_run:
         for entry in old_files:
             landing.delete(entry.path)
