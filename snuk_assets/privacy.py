@@ -28,7 +28,7 @@ import datetime as dt
 import gzip
 import io
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 RAW_TABLES = ("raw_observations", "quarantined_observations")
@@ -85,9 +85,9 @@ def forget_room(settings, room_id: str, *, before: dt.date | None = None) -> For
     sensor_ids = room_sensor_ids(settings, room_id)
     report = _delete_everywhere(
         lakehouse,
-        lambda columns: room_predicate(columns, room_id, sensor_ids),
+        lakehouse.building_id,
         before=before,
-        building_id=lakehouse.building_id,
+        rows_of=lambda columns: room_predicate(columns, room_id, sensor_ids),
         why_not="no room_id, sensor_id or raw_text column",
     )
     rewritten, deleted = scrub_landing(
@@ -123,42 +123,52 @@ def forget_building(settings, building_id: str, *, before: dt.date | None = None
             f"SNUK_REGISTRIES {settings.registries_path} first, or its sensors' files would "
             "be ingested again"
         )
-    report = _delete_everywhere(
-        Lakehouse(settings.lakehouse_uri),  # every building's tables, as they are
-        lambda columns: "TRUE",
-        before=before,
-        building_id=building_id,
-        why_not="",
-    )
+    lakehouse = Lakehouse(settings.lakehouse_uri)  # every building's tables, as they are
+    report = _delete_everywhere(lakehouse, building_id, before=before)
     report.landing_files_deleted = delete_landing(settings.landing(), building_id, before=before)
     return report
 
 
-def _delete_everywhere(lakehouse, predicate_of, *, before, building_id, why_not) -> ForgetReport:
-    """Delete the rows ``predicate_of(columns)`` selects (None: the table is skipped, for
-    ``why_not``) of ``building_id`` from every table, those before ``before`` only if given,
-    and purge the history of every table that lost rows (``purge_history``)."""
+def _delete_everywhere(
+    lakehouse,
+    building_id: str,
+    *,
+    before: dt.date | None,
+    rows_of: Callable[[list[str]], str | None] | None = None,
+    why_not: str = "",
+) -> ForgetReport:
+    """Delete ``building_id``'s rows from every table, or of them only those ``rows_of(columns)``
+    selects if given (None: the table is skipped, for ``why_not``), those before ``before`` only
+    if given, and purge the history of every table that lost rows (``purge_history``).
+
+    A table with no ``building_id`` column holds the rows of a scoped lakehouse's building (the
+    layout from before buildings): ``rows_of`` selects among them; without ``rows_of``, or in
+    an unscoped lakehouse, such a table is kept.
+    """
     from snuk_assets.tables import BUILDING_COLUMN
 
     report = ForgetReport()
     for name in lakehouse.table_names():
         table = lakehouse.table(name)
         columns = [f.name for f in table.schema().fields]
-        predicate = predicate_of(columns)
-        if predicate is None:
-            report.tables_skipped[name] = why_not
-            continue
+        clauses = []
+        if rows_of is not None:
+            rows = rows_of(columns)
+            if rows is None:
+                report.tables_skipped[name] = why_not
+                continue
+            clauses.append(f"({rows})")
         if BUILDING_COLUMN in columns:
-            predicate = f"({predicate}) AND {BUILDING_COLUMN} = {_quote(building_id)}"
-        elif lakehouse.building_id is None:  # forget_building: a table of no building
+            clauses.append(f"{BUILDING_COLUMN} = {_quote(building_id)}")
+        elif rows_of is None or lakehouse.building_id is None:
             report.tables_skipped[name] = "no building_id column"
             continue
         if before is not None:
             if "date" not in columns:
                 report.tables_skipped[name] = "no date column, and --before was given"
                 continue
-            predicate = f"({predicate}) AND date < {_quote(before.isoformat())}"
-        metrics = table.delete(predicate)
+            clauses.append(f"date < {_quote(before.isoformat())}")
+        metrics = table.delete(" AND ".join(clauses))
         report.rows_deleted[name] = int(metrics.get("num_deleted_rows", 0))
         if report.rows_deleted[name]:
             files, logs = purge_history(lakehouse, name)
