@@ -78,9 +78,11 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/resample_benchmark.py --sensors 243 --days 90 --source simulator --baseline-sensors 0
 
-# Raw files to forecasts, the full building over 90 days: wall time and peak memory per stage.
+# Raw files to forecasts, the full building over 90 days: wall time and peak memory per stage,
+# and Tempo on Spark local[2] beside the resampling stage (the [tempo] extra, installed here).
 bench-pipeline: install
-	$(BIN)/python benchmarks/pipeline_benchmark.py --days 90
+	$(BIN)/pip install --quiet -e '.[tempo]'
+	$(BIN)/python benchmarks/pipeline_benchmark.py --days 90 --tempo
 
 # A portfolio (issue 22): 1, 10 and 100 simulated buildings, a week each, through the pipeline on
 # the local engine and on Spark local[2]: wall time and peak memory per stage, and their growth.

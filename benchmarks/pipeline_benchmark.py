@@ -12,9 +12,13 @@ resident memory of the whole process tree (the run and any worker processes it s
 from ``/proc`` every 0.1 s: ``/usr/bin/time`` reports only the largest single process, and
 psutil is not a dependency of the project for one benchmark. Linux only.
 
-The goal (issue 19): the full building over 90 days within 90 s on 2 cores and 2 GB. The peer
-for the resampling stage the issue names, Tempo (``dbl-tempo``) on Spark, is not run here: see
-benchmarks/README.md.
+The goal (issue 19): the full building over 90 days within 90 s on 2 cores and 2 GB.
+
+``--tempo`` runs the peer the issue names for the resampling stage beside it: Tempo
+(``dbl-tempo``, the ``[tempo]`` extra) on Spark ``local[2]``, on the same ``raw_observations``
+snapshot, measured as the stages are (``benchmarks/tempo_peer.py``, both of its modes), and how
+far its bins are from SNUK's exact ones. Its rows are reported beside the stages, not in the
+pipeline's total.
 """
 
 from __future__ import annotations
@@ -152,6 +156,28 @@ def materialize(venv: pathlib.Path) -> list[str]:
     return [str(venv / "bin" / "dagster"), "asset", "materialize", "-m", "snuk_assets.definitions"]
 
 
+def tempo_beside(work: pathlib.Path, env: dict[str, str], *, snuk: dict) -> dict:
+    """Tempo's two modes on ``work``'s raw observations, each measured as a stage is, and the
+    distance of its bins from the ``resampled_series`` just written; wall time against ``snuk``."""
+    from tempo_peer import MODES, compare
+
+    peers = {}
+    for mode in MODES:
+        out = work / f"tempo_{mode}"
+        command = [sys.executable, str(ROOT / "benchmarks" / "tempo_peer.py"), "--mode", mode]
+        command += ["--lakehouse", str(work / "lakehouse"), "--out", str(out)]
+        row = run_stage(command, env, work / f"tempo_{mode}.log")
+        row["wall_over_snuk"] = round(row["wall_s"] / snuk["wall_s"], 2)
+        row["against_snuk"] = compare(out, work / "lakehouse")
+        peers[f"tempo {mode}"] = row
+        label = f"  (peer) Tempo {mode}, Spark local[2]"
+        print(f"{label:46s} {row['wall_s']:8.1f} s  {row['peak_mib']:7,d} MiB  ", end="")
+        print(f"{row['wall_over_snuk']:.2f}x the stage's wall time")
+        for kind, gap in row["against_snuk"].items():
+            print(f"      {kind:14s} {gap}")
+    return peers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
@@ -159,6 +185,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--engine", default="local", help="SNUK_ENGINE for the runs")
     parser.add_argument("--workdir", type=pathlib.Path, help="kept; default a temporary folder")
+    parser.add_argument(
+        "--tempo", action="store_true", help="run Tempo beside the resampling stage (its peer)"
+    )
     args = parser.parse_args()
 
     work = args.workdir or pathlib.Path(tempfile.mkdtemp(prefix="snuk-pipeline-"))
@@ -173,10 +202,12 @@ def main() -> None:
     stages = [("startup", [*dagster, "sensors"])]
     stages += [(s, [*dagster, s, "--partition-range", days]) for s in DATA_STAGES]
     stages += [(s, [*dagster, s, "--partition", end.isoformat()]) for s in MODEL_STAGES]
-    rows = {}
+    rows, peers = {}, {}
     for name, command in stages:
         rows[name] = run_stage(command, env, work / f"{name.split(',')[0]}.log")
         print(f"  {name:44s} {rows[name]['wall_s']:8.1f} s  {rows[name]['peak_mib']:7,d} MiB")
+        if name == "resampled_series" and args.tempo:
+            peers = tempo_beside(work, env, snuk=rows[name])
     total = sum(r["wall_s"] for r in rows.values())
     peak = max(r["peak_mib"] for r in rows.values())
     print(f"  {'whole pipeline':44s} {total:8.1f} s  {peak:7,d} MiB (goal: 90 s, 2,048 MiB)")
@@ -190,6 +221,7 @@ def main() -> None:
             "stages": rows,
             "total_wall_s": round(total, 1),
             "peak_mib": peak,
+            "peers": peers,
             "workdir": str(work),
         },
     )
