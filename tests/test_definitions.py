@@ -80,6 +80,20 @@ def test_importing_the_package_starts_no_jvm():
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
+def test_loading_the_definitions_imports_no_model_library():
+    """scikit-learn and skops (2 s and 100 MB of every process start, twice per ``dagster asset
+    materialize``: the run and its step's subprocess) load where a model is fitted, scored,
+    stored or read, not with the definitions (issue 19)."""
+    code = (
+        "import sys, snuk_assets.definitions;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'skops', 'scipy'}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
+
+
 def test_loading_the_definitions_prints_no_warning(tmp_path):
     """A newcomer's terminal is clean: the beta and superseded Dagster features SNUK uses on
     purpose are filtered, each with its reason (``snuk_assets/__init__.py``); any other warning

@@ -30,7 +30,7 @@ from snuk_assets.stages.models import (
     run_config_values,
     train_rooms,
 )
-from snuk_assets.transforms.models.training import TrainingParams
+from snuk_assets.transforms.models.params import TrainingParams
 
 _HINTS = typing.get_type_hints(TrainingParams)
 TrainingConfig: type[Config] = pydantic.create_model(

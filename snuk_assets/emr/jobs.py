@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from snuk_assets.transforms.models.training import TrainingParams
+from snuk_assets.transforms.models.params import TrainingParams
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

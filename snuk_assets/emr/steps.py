@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from snuk_assets.settings import SnukSettings
 from snuk_assets.stages.models import run_config_values
-from snuk_assets.transforms.models.training import TrainingParams
+from snuk_assets.transforms.models.params import TrainingParams
 
 # The asset each entry point writes, and so reports to Dagster.
 SCRIPT_ASSETS = {

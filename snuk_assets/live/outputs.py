@@ -16,13 +16,17 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from snuk_assets.live.step import StepResult
 from snuk_assets.stages.forecasts import SCHEMA as FORECAST_SCHEMA
+
+if TYPE_CHECKING:
+    # Hints only: the step's models (skops, scikit-learn) stay out of the definitions' import.
+    from snuk_assets.live.step import StepResult
 
 TABLE = "live_room_forecasts"
 COMPACT_EVERY = 288  # appends: a day of 5-minute bins

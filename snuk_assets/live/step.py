@@ -61,10 +61,11 @@ from snuk_assets.registry import BuildingRegistry
 from snuk_assets.sensor_types import SensorCatalog
 from snuk_assets.stages.forecasts import held_out_record
 from snuk_assets.transforms.counter_taught import estimate_by_counters
+from snuk_assets.transforms.estimate_features import BASELINE_WINDOW
 from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
 from snuk_assets.transforms.models.blobs import load_model
 from snuk_assets.transforms.models.training import positive_proba
-from snuk_assets.transforms.occupancy_estimate import BASELINE_WINDOW, OccupancyEstimator
+from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator
 from snuk_assets.transforms.resample.arrivals import latest_arrival_wins, with_sensor_type
 from snuk_assets.transforms.resample.bins import (
     DEFAULT_FREQ,

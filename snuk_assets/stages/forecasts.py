@@ -31,9 +31,8 @@ from snuk_assets.engines.grouped import TARGET_DATE
 from snuk_assets.stages.models import read_models
 from snuk_assets.tables import BUILDING_COLUMN
 from snuk_assets.transforms.holidays import BERLIN, HolidayCalendar
-from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
 from snuk_assets.transforms.models.metrics import comparable_f1
-from snuk_assets.transforms.models.training import TrainingParams, positive_proba
+from snuk_assets.transforms.models.params import TrainingParams
 from snuk_assets.transforms.windows import model_signals, model_windows
 
 if TYPE_CHECKING:
@@ -342,6 +341,10 @@ def forecast_room(
     if features.empty:
         return "no complete feature window on the day"
     latest = features.iloc[[-1]][list(model_row.feature_names)]
+    # Here, not with the module: the definitions import it, and load without skops (issue 19).
+    from snuk_assets.transforms.models.blobs import ModelLoadError, load_model
+    from snuk_assets.transforms.models.training import positive_proba
+
     try:
         # A refused blob (foreign type, damaged trees) skips this room only.
         model = load_model(model_row.model)

@@ -4,6 +4,9 @@ Each room trains on the feature windows of the ``train_days`` days ending at the
 (fewer at the start of the calendar), scored on the span's last part against two baselines
 (``transforms.models.training.train_room``). Rooms train in parallel, one per group, through
 the engine.
+
+The training code (scikit-learn, skops) is imported by the functions that train, not with the
+module: the definitions import this one, and must load without it (issue 19).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from snuk_assets.engines.grouped import TARGET_DATE
-from snuk_assets.transforms.models.training import TrainingParams, columns_read, train_room
+from snuk_assets.transforms.models.params import TrainingParams
 
 if TYPE_CHECKING:
     from snuk_assets.engines import ComputeEngine, StageResult
@@ -83,6 +86,8 @@ def train_rooms(
 def windows_read(lakehouse: Lakehouse, params: TrainingParams) -> list[str] | None:
     """The ``feature_windows`` columns training reads (None, all, if the table is missing):
     a third of them, so a third of the bytes read and handed to the workers (issue 19)."""
+    from snuk_assets.transforms.models.training import columns_read
+
     if not lakehouse.exists("feature_windows"):
         return None
     return columns_read(pa.schema(lakehouse.table("feature_windows").schema()).names, params)
@@ -96,6 +101,8 @@ def train_room_of_day(
     Returns the ``SCHEMA`` row (``train_room``'s, dated by the training day) and a summary
     row: ``date``, ``room_id``, ``status``, ``reason``.
     """
+    from snuk_assets.transforms.models.training import train_room
+
     day = windows[TARGET_DATE].iloc[0]
     model = train_room(windows.drop(columns=[TARGET_DATE]), params).assign(date=day)
     return model, model[SUMMARY_SCHEMA.names]

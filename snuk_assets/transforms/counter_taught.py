@@ -7,23 +7,25 @@ itself, so that what it learns transfers to rooms without one. It then estimates
 a counter room keeps its counter's verdict where the counter has one. Without a counter room,
 or with fewer than ``MIN_CLASS_BINS`` occupied or free training bins, nothing is trained and
 the estimate is the motion label as a probability of 0 or 1.
+
+The estimator (scikit-learn) is imported where it is fitted, not with the module: the estimate
+stage and its asset import this one when the definitions load (issue 19: 2 s of every start).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from snuk_assets.transforms.occupancy_estimate import (
-    FEATURES,
-    INPUT_FEATURES,
-    OccupancyEstimator,
-    estimate_features,
-)
+from snuk_assets.transforms.estimate_features import FEATURES, INPUT_FEATURES, estimate_features
 from snuk_assets.transforms.resample.bins import DEFAULT_FREQ
+
+if TYPE_CHECKING:
+    from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator
 
 # Every input but the counter: the label comes from it.
 TAUGHT_INPUTS = tuple(name for name in INPUT_FEATURES if name != "counter")
@@ -223,6 +225,8 @@ def _trained(features: pd.DataFrame, label: np.ndarray, freq: str) -> Taught:
         return Taught(
             empty, training_bins=len(label), training_occupied_bins=occupied, reason=reason
         )
+    from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator
+
     block = max(1, int(pd.Timedelta(days=1) / pd.Timedelta(freq)))  # a room-day of bins
     estimator = OccupancyEstimator(inputs=TAUGHT_INPUTS, calibration_block=block)
     try:

@@ -1,7 +1,7 @@
 """Models: the per-room forest (``training``), the baselines it must beat (``baselines``), the
-scores that compare them (``metrics``) and the safe model blobs (``blobs``, skops, never pickle).
+scores that compare them (``metrics``), the safe model blobs (``blobs``, skops, never pickle) and
+the training settings (``params``).
+
+Nothing is imported here: ``params`` and the comparisons in ``metrics`` are read when the
+definitions load, and must not bring scikit-learn with them.
 """
-
-from snuk_assets.transforms.models.training import TrainingParams, positive_proba, train_room
-
-__all__ = ["TrainingParams", "positive_proba", "train_room"]

@@ -1,10 +1,14 @@
-"""Scores of occupancy probabilities against what happened, per forecast horizon."""
+"""Scores of occupancy probabilities against what happened, per forecast horizon.
+
+scikit-learn is imported where ROC AUC and Brier are scored, not with the module: the
+comparisons below (``comparable_f1``, ``rooms_won``, ...) serve the definitions and the asset
+checks, which must load without it (issue 19: it is 2 s of every process start).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, roc_auc_score
 
 THRESHOLD = 0.5
 
@@ -18,6 +22,8 @@ def binary_scores(
     per row. ROC AUC is ``None`` when ``y_true`` has a single class (it is undefined then); F1
     is 0 when nothing is positive.
     """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     y_true = np.asarray(y_true, dtype=int)
     proba = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
     predicted = proba >= threshold
