@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator, estimate_features
+from snuk_assets.transforms.estimate_features import estimate_features
+from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator
 
 SIMULATED_INPUTS = ("motion", "co2", "luminosity", "counter")
 

@@ -20,14 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import PredefinedSplit
 from sklearn.utils.validation import check_is_fitted
 
-# The inputs live in estimate_features (no scikit-learn); named here too, beside their estimator.
-from snuk_assets.transforms.estimate_features import (  # noqa: F401
-    BASELINE_WINDOW,
-    CHANGES,
-    FEATURES,
-    INPUT_FEATURES,
-    estimate_features,
-)
+from snuk_assets.transforms.estimate_features import INPUT_FEATURES
 
 
 class OccupancyEstimator(ClassifierMixin, BaseEstimator):

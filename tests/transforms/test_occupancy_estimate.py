@@ -7,11 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from snuk_assets.transforms.occupancy_estimate import (
-    FEATURES,
-    OccupancyEstimator,
-    estimate_features,
-)
+from snuk_assets.transforms.estimate_features import FEATURES, estimate_features
+from snuk_assets.transforms.occupancy_estimate import OccupancyEstimator
 
 T0 = pd.Timestamp("2016-06-06 00:00", tz="UTC")
 
